@@ -1,0 +1,133 @@
+"""Account configuration (the ``accounts:`` section of cronops.yml) and how clients are built.
+
+One model per provider, told apart by ``provider``, so a key that provider does not take
+(``apps`` on a Cronhub account, say) is reported with its path instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt, SecretStr
+
+from providers.http import (
+    BudgetLedger,
+    Clock,
+    DailyBudget,
+    ErrorHook,
+    MemoryLedger,
+    Observer,
+    ProviderHttp,
+    RateSpec,
+    RetryPolicy,
+    make_http,
+    utcnow,
+)
+
+AccountName = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
+
+
+class _Account(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: AccountName
+    base_url: HttpUrl | None = None
+    timeout: PositiveFloat = 10.0
+    daily_request_budget: PositiveInt | None = None
+
+    def credential(self) -> str:
+        raise NotImplementedError  # every concrete account overrides
+
+
+class CronJobOrgAccount(_Account):
+    provider: Literal["cronjob-org"]
+    api_key: SecretStr
+    daily_request_budget: PositiveInt | None = 100  # cron-job.org's default quota
+
+    def credential(self) -> str:
+        return self.api_key.get_secret_value()
+
+
+class CronhubAccount(_Account):
+    provider: Literal["cronhub"]
+    api_key: SecretStr
+
+    def credential(self) -> str:
+        return self.api_key.get_secret_value()
+
+
+class DjinnAccount(_Account):
+    provider: Literal["djinn"]
+    token: SecretStr
+
+    def credential(self) -> str:
+        return self.token.get_secret_value()
+
+
+class MigetAccount(_Account):
+    provider: Literal["miget"]
+    api_key: SecretStr
+    workspace_id: str | None = None
+    apps: list[str] = Field(default_factory=list)  # empty: every app the key can see
+
+    def credential(self) -> str:
+        return self.api_key.get_secret_value()
+
+
+AccountConfig = Annotated[
+    CronJobOrgAccount | CronhubAccount | DjinnAccount | MigetAccount,
+    Field(discriminator="provider"),
+]
+AnyAccount = CronJobOrgAccount | CronhubAccount | DjinnAccount | MigetAccount
+
+TransportFor = Callable[[AnyAccount], httpx.AsyncBaseTransport | None]
+
+
+@dataclass
+class BuildContext:
+    """What a client needs from outside: where counts live, how to reach the wire, a clock."""
+
+    ledger: BudgetLedger = field(default_factory=MemoryLedger)
+    transport_for: TransportFor | None = None  # in-process simulators for tests and the demo
+    observer: Observer | None = None
+    clock: Clock = utcnow
+    retry: RetryPolicy | None = None
+    budget_reserve: int | None = None
+
+    def http(
+        self,
+        account: AnyAccount,
+        *,
+        provider: str,
+        default_base_url: str,
+        headers: Mapping[str, str],
+        rate_limits: RateSpec | None = None,
+        error_hook: ErrorHook | None = None,
+        extra_credentials: Sequence[str | None] = (),
+    ) -> ProviderHttp:
+        budget = None
+        if account.daily_request_budget:
+            budget = DailyBudget(
+                account=account.name,
+                limit=account.daily_request_budget,
+                ledger=self.ledger,
+                reserve=self.budget_reserve,
+                clock=self.clock,
+            )
+        return make_http(
+            account=account.name,
+            provider=provider,
+            base_url=str(account.base_url) if account.base_url else default_base_url,
+            headers=headers,
+            credentials=[account.credential(), *extra_credentials],
+            transport=self.transport_for(account) if self.transport_for else None,
+            timeout=account.timeout,
+            rate_limits=rate_limits,
+            budget=budget,
+            retry=self.retry,
+            error_hook=error_hook,
+            observer=self.observer,
+        )

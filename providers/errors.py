@@ -1,0 +1,132 @@
+"""Errors raised by provider clients.
+
+Every failure a provider call can end in is one of these, so callers never see httpx or
+JSON exceptions::
+
+    ProviderError                 any provider failure; .user_message is safe to show in Slack
+     ├── AuthRejected             401/403, or Djinn's 404-for-bad-token      permanent
+     ├── NotFound                 the job (or route) does not exist           permanent
+     ├── InvalidInput             the provider refused the data; .fields      permanent
+     ├── Unsupported              the provider has no API for this action     permanent
+     ├── BudgetExhausted          our daily request budget is spent           transient (UTC day)
+     ├── RateLimited              429; .retry_after in seconds if known        transient
+     ├── ProviderUnavailable      5xx, timeout, connection refused             transient
+     └── BadResponse              a 2xx we cannot parse                        transient
+
+``permanent`` tells the caller whether trying the same call again later can help; the
+poller uses it to tell an account outage (transient, or auth) from a job problem.
+Messages never contain secrets: they are built from status codes and field names only.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Base of every provider failure."""
+
+    permanent: bool = False
+    summary: str = "the provider call failed"
+
+    def __init__(self, detail: str = "", *, account: str = "", provider: str = "") -> None:
+        self.detail = detail
+        self.account = account
+        self.provider = provider
+        super().__init__(self.user_message)
+
+    @property
+    def user_message(self) -> str:
+        """One sentence for a person: who failed, what happened, what to do."""
+        who = self.provider_label
+        text = f"{who}: {self.summary}" if who else self.summary[0].upper() + self.summary[1:]
+        if self.detail:
+            text += f" ({self.detail})"
+        return text
+
+    @property
+    def provider_label(self) -> str:
+        if self.account and self.provider:
+            return f"{self.provider} account `{self.account}`"
+        return self.provider or self.account
+
+    def bind(self, *, account: str, provider: str) -> ProviderError:
+        """Fill in which account failed, if the raiser did not know."""
+        self.account = self.account or account
+        self.provider = self.provider or provider
+        self.args = (self.user_message,)
+        return self
+
+
+class AuthRejected(ProviderError):
+    permanent = True
+    summary = "the API key was rejected; check the key in cronops.yml"
+
+
+class NotFound(ProviderError):
+    permanent = True
+    summary = "no such job"
+
+
+class InvalidInput(ProviderError):
+    permanent = True
+    summary = "the provider refused the input"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        fields: dict[str, list[str]] | None = None,
+        account: str = "",
+        provider: str = "",
+    ) -> None:
+        self.fields = dict(fields or {})
+        if not detail and self.fields:
+            detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.fields.items())
+        super().__init__(detail, account=account, provider=provider)
+
+
+class Unsupported(ProviderError):
+    """The provider has no API for the action. ``detail`` is the whole sentence."""
+
+    permanent = True
+    summary = "not supported"
+
+    @property
+    def user_message(self) -> str:
+        return self.detail or f"{self.provider or 'This provider'} does not support that."
+
+
+class BudgetExhausted(ProviderError):
+    permanent = False
+    summary = "today's request budget is used up; it resets at 00:00 UTC"
+
+
+class RateLimited(ProviderError):
+    permanent = False
+    summary = "rate limited by the provider; try again shortly"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        retry_after: float | None = None,
+        account: str = "",
+        provider: str = "",
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail, account=account, provider=provider)
+
+
+class ProviderUnavailable(ProviderError):
+    permanent = False
+    summary = "the provider is unreachable or failing; try again later"
+
+    def __init__(
+        self, detail: str = "", *, not_sent: bool = False, account: str = "", provider: str = ""
+    ) -> None:
+        self.not_sent = not_sent  # the request never left (connection refused): safe to resend
+        super().__init__(detail, account=account, provider=provider)
+
+
+class BadResponse(ProviderError):
+    permanent = False
+    summary = "the provider sent a response cronops could not read"

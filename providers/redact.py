@@ -1,0 +1,123 @@
+"""Keeping secrets out of logs, models and Slack.
+
+Secrets enter cronops in two ways: the account credentials we send, and passwords a provider
+echoes back (cron-job.org job basic-auth, Miget ``connection_details`` and ``var``). Clients
+never copy those fields into models; this module is the second line: a registry of known
+secret values scrubbed from every log record, a payload scrubber for anything logged at DEBUG,
+and URL cleaning for job URLs that embed credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "•••"
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "access_token",
+        "refresh_token",
+        "authorization",
+        "x-api-key",
+        "connection_details",
+        "connection_url",
+        "external_connection_url",
+        "psql_command",
+        "var",
+        "auth",
+        "headers",
+        "extendeddata",
+    }
+)
+_SENSITIVE_QUERY = re.compile(r"(token|key|secret|password|passwd|auth|sig|signature)", re.I)
+
+
+class SecretRegistry:
+    """Every secret value the process knows, so logs can be scrubbed of them."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str | None) -> None:
+        if not value or len(value) < 4:
+            return
+        with self._lock:
+            if value not in self._values:
+                self._values.add(value)
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def scrub(self, text: str) -> str:
+        pattern = self._pattern
+        return pattern.sub(MASK, text) if pattern else text
+
+
+secrets = SecretRegistry()
+
+
+def scrub_payload(value: Any) -> Any:
+    """A copy of a JSON value with every sensitive key's value masked."""
+    if isinstance(value, dict):
+        return {
+            k: (MASK if str(k).lower() in SENSITIVE_KEYS else scrub_payload(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub_payload(v) for v in value]
+    if isinstance(value, str):
+        return secrets.scrub(value)
+    return value
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL without user:password and with secret-looking query values masked."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return secrets.scrub(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if _SENSITIVE_QUERY.search(k) else v) for k, v in pairs])
+        query = query.replace("%E2%80%A2", "•")
+    cleaned = SplitResult(parts.scheme, netloc, parts.path, query, parts.fragment)
+    return secrets.scrub(urlunsplit(cleaned))
+
+
+class RedactingFilter(logging.Filter):
+    """Masks known secret values in a record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the formatter
+            return True
+        scrubbed = secrets.scrub(message)
+        if scrubbed != message or record.args:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the filter to every handler of the root logger (call after logging setup)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -1,0 +1,171 @@
+"""Schedules in one shape for every provider, with words for people.
+
+Three kinds exist across the providers:
+
+- ``cron``: a standard 5-field expression plus an IANA timezone (cron-job.org, Cronhub, Miget);
+- ``interval``: every N minutes/hours/days (Cronhub schedulers, Miget intervals);
+- ``period``: Djinn CI's ``daily`` / ``weekly`` / ``monthly``, fired at the start of the next
+  UTC day, week or month.
+
+Words come from ``cron-descriptor``; next runs and validation from ``croniter``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from cron_descriptor import Options, get_description
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, model_validator
+
+IntervalUnit = Literal["minutes", "hours", "days"]
+Period = Literal["daily", "weekly", "monthly"]
+
+
+class ScheduleKind(StrEnum):
+    CRON = "cron"
+    INTERVAL = "interval"
+    PERIOD = "period"
+
+
+class ScheduleError(ValueError):
+    """A schedule a person typed is not valid; the message says what is expected."""
+
+
+def validate_cron(expr: str) -> str:
+    """Return the normalised 5-field expression or raise ScheduleError."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ScheduleError(
+            f"`{expr}` has {len(fields)} fields; a cron expression has 5: "
+            "minute hour day-of-month month day-of-week, e.g. `0 3 * * *`"
+        )
+    normalised = " ".join(fields)
+    if not croniter.is_valid(normalised):
+        raise ScheduleError(
+            f"`{expr}` is not a valid cron expression; expected 5 fields such as `*/15 * * * 1-5`"
+        )
+    return normalised
+
+
+def validate_timezone(name: str) -> str:
+    """Return the IANA timezone name or raise ScheduleError."""
+    if name.upper() == "UTC":
+        return "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"`{name}` is not a known timezone; use an IANA name such as `Europe/Berlin` or `UTC`"
+        ) from None
+    return name
+
+
+def known_timezones() -> list[str]:
+    return sorted(available_timezones() | {"UTC"})
+
+
+class Schedule(BaseModel):
+    """When a job runs. Exactly the fields of its kind are set."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ScheduleKind
+    cron: str | None = None
+    timezone: str = "UTC"
+    every: int | None = None
+    unit: IntervalUnit | None = None
+    at: str | None = None  # "HH:MM" for Miget daily intervals
+    period: Period | None = None
+
+    @model_validator(mode="after")
+    def _check_kind_fields(self) -> Schedule:
+        if self.kind is ScheduleKind.CRON and not self.cron:
+            raise ValueError("a cron schedule needs an expression")
+        if self.kind is ScheduleKind.INTERVAL and (not self.every or not self.unit):
+            raise ValueError("an interval schedule needs `every` and `unit`")
+        if self.kind is ScheduleKind.PERIOD and not self.period:
+            raise ValueError("a period schedule needs `period`")
+        return self
+
+    @classmethod
+    def from_cron(cls, expr: str, timezone: str = "UTC") -> Schedule:
+        return cls(kind=ScheduleKind.CRON, cron=validate_cron(expr), timezone=timezone)
+
+    @classmethod
+    def interval(cls, every: int, unit: IntervalUnit, at: str | None = None) -> Schedule:
+        if every < 1:
+            raise ScheduleError("an interval must be a positive whole number")
+        return cls(kind=ScheduleKind.INTERVAL, every=every, unit=unit, at=at)
+
+    @classmethod
+    def of_period(cls, period: Period) -> Schedule:
+        return cls(kind=ScheduleKind.PERIOD, period=period, timezone="UTC")
+
+    def describe(self) -> str:
+        """The schedule in words, e.g. "At 03:00" or "Every 2 hours"."""
+        if self.kind is ScheduleKind.CRON:
+            assert self.cron is not None
+            return describe_cron(self.cron)
+        if self.kind is ScheduleKind.INTERVAL:
+            assert self.every is not None
+            assert self.unit is not None
+            unit = self.unit if self.every != 1 else self.unit.rstrip("s")
+            text = f"Every {self.every} {unit}" if self.every != 1 else f"Every {unit}"
+            return f"{text} at {self.at}" if self.at else text
+        return {
+            "daily": "Daily, at the start of each UTC day",
+            "weekly": "Weekly, at the start of each UTC week",
+            "monthly": "Monthly, at the start of each UTC month",
+        }[self.period or "daily"]
+
+    def next_runs(self, after: datetime, count: int = 3) -> list[datetime]:
+        """Predicted next run times (UTC), when the schedule allows predicting them."""
+        if self.kind is ScheduleKind.CRON:
+            assert self.cron is not None
+            tz = ZoneInfo(self.timezone) if self.timezone != "UTC" else UTC
+            it = croniter(self.cron, after.astimezone(tz))
+            return [it.get_next(datetime).astimezone(UTC) for _ in range(count)]
+        if self.kind is ScheduleKind.PERIOD:
+            return _next_periods(self.period or "daily", after, count)
+        return []
+
+    def interval_seconds(self) -> float | None:
+        """Rough seconds between runs, for scheduling checks; None for cron schedules."""
+        if self.kind is ScheduleKind.INTERVAL and self.every and self.unit:
+            return self.every * {"minutes": 60, "hours": 3600, "days": 86400}[self.unit]
+        if self.kind is ScheduleKind.PERIOD:
+            return {"daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400}[
+                self.period or "daily"
+            ]
+        return None
+
+
+_OPTIONS = Options()
+_OPTIONS.use_24hour_time_format = True
+_OPTIONS.verbose = False
+
+
+def describe_cron(expr: str) -> str:
+    try:
+        return str(get_description(expr, _OPTIONS))
+    except Exception:  # cron-descriptor raises its own bare exceptions on odd input
+        return expr
+
+
+def _next_periods(period: Period, after: datetime, count: int) -> list[datetime]:
+    out: list[datetime] = []
+    t = after.astimezone(UTC)
+    day = datetime(t.year, t.month, t.day, tzinfo=UTC)
+    while len(out) < count:
+        if period == "daily":
+            day += timedelta(days=1)
+        elif period == "weekly":
+            day += timedelta(days=7 - day.weekday() if day.weekday() else 7)
+        else:
+            day = datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tzinfo=UTC)
+        out.append(day)
+    return out
