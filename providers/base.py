@@ -12,13 +12,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from providers.errors import NotFound, Unsupported
 from providers.http import ProviderHttp
 from providers.schedule import Schedule
+
+if TYPE_CHECKING:
+    from providers.config import BuildContext
 
 
 class Capability(StrEnum):
@@ -128,6 +131,7 @@ class JobSpec(BaseModel):
     manifest: str | None = None
     grace_period: int | None = None
     enabled: bool = True
+    app: str | None = None  # Miget: the application to create the cron job in
 
 
 class AccountCheck(BaseModel):
@@ -151,6 +155,11 @@ class Provider(ABC):
         self.http = http
 
     # -- what every client implements -------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def from_config(cls, account: Any, ctx: BuildContext) -> Self:
+        """Build the client for one configured account (its own account model)."""
+
     @abstractmethod
     async def list_jobs(self) -> list[Job]: ...
 
@@ -175,6 +184,10 @@ class Provider(ABC):
 
     async def resume(self, job_id: str) -> Job:
         raise self.unsupported(Capability.RESUME, job_id)
+
+    async def apps(self) -> list[str]:
+        """Where jobs can be created, for providers that group them (Miget applications)."""
+        return []
 
     async def check(self) -> AccountCheck:
         """One cheap authenticated call, for `cronops check`."""

@@ -155,11 +155,12 @@ class _Faults:
         self.inner = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sim/"):
+        path = _route_path(scope)
+        if scope["type"] != "http" or path.startswith("/_sim/"):
             await self.inner(scope, receive, send)
             return
         sim = self.sim
-        path = scope["path"][len(sim.api_prefix) :] if sim.api_prefix else scope["path"]
+        path = path[len(sim.api_prefix) :] if sim.api_prefix else path
         sim.requests[f"{scope['method']} {path}"] += 1
         if sim.latency:
             await asyncio.sleep(sim.latency)
@@ -172,6 +173,13 @@ class _Faults:
             await broken(scope, receive, send)
             return
         await self.inner(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below any mount point (Starlette keeps the full path and sets root_path)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def json_response(data: Any, status: int = 200) -> Response:

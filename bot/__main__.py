@@ -1,0 +1,168 @@
+"""The `cronops` command: run | console [--demo] | check | simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Sequence
+
+from bot.app import build_app
+from bot.console import Console
+from bot.fakeslack import FakeSlack
+from bot.http import build_http_app
+from bot.runtime import Runtime, demo_runtime, runtime, setup_logging
+from bot.settings import ConfigError, Settings, load_settings
+from providers.errors import ProviderError
+from providers.sim.serve import LoopbackServer
+from providers.sim.suite import SimSuite
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cronops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP")
+    run.add_argument("--host", default="0.0.0.0")
+    run.add_argument("--port", type=int, default=3000)
+    console = sub.add_parser("console", help="a terminal stand-in for Slack")
+    console.add_argument("--demo", action="store_true", help="use the built-in simulators")
+    sub.add_parser("check", help="validate the config and call each account once")
+    simulate = sub.add_parser("simulate", help="serve the provider simulators over HTTP")
+    simulate.add_argument("--port", type=int, default=8900)
+    simulate.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "console":
+            return asyncio.run(_console(args.demo))
+        if args.command == "simulate":
+            return asyncio.run(_simulate(args.host, args.port))
+        settings = load_settings()
+        setup_logging(settings.env.cronops_log_level, settings.env.cronops_log_format)
+        if args.command == "check":
+            return asyncio.run(_check(settings))
+        return asyncio.run(_run(settings, args.host, args.port))
+    except ConfigError as error:
+        print("cronops: the configuration has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _console(demo: bool) -> int:
+    setup_logging("WARNING")
+    if not demo:
+        settings = load_settings()
+        async with runtime(
+            settings.accounts, database_url=settings.database_url, operators=["UCONSOLE"]
+        ) as built:
+            return await _console_loop(built)
+    async with demo_runtime() as (built, _suite):
+        return await _console_loop(built)
+
+
+async def _console_loop(built: Runtime) -> int:
+    fake = FakeSlack()
+    async with LoopbackServer(fake.app) as server:
+        fake.base_url = server.url
+        secret = secrets.token_hex(16)
+        app = build_app(
+            built.deps, token="xoxb-console", signing_secret=secret,
+            api_url=f"{server.url}/api/", process_before_response=True,
+        )  # fmt: skip
+        interactive = sys.stdin.isatty()
+
+        async def ask(prompt: str) -> str | None:
+            line = await asyncio.to_thread(_read_line, prompt if interactive else "")
+            if line is not None and not interactive and prompt:
+                print(f"{prompt}{line}")
+            return line
+
+        console = Console(build_http_app(app), fake, secret, print, ask)
+        if interactive:
+            print("cronops console — type /cron help, `click N` for buttons, Ctrl-D to quit.")
+        try:
+            while (line := await ask("cron> ")) is not None:
+                if not interactive:
+                    print(f"> {line}")
+                await console.line(line)
+        finally:
+            await console.aclose()
+    return 0
+
+
+def _read_line(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+async def _check(settings: Settings) -> int:
+    failed = 0
+    rows = [("account", "provider", "result", "jobs", "budget used/left")]
+    async with runtime(
+        settings.accounts, database_url=settings.database_url, operators=settings.operators
+    ) as built:
+        for name, provider in built.deps.service.providers.items():
+            try:
+                check = await provider.check()
+            except ProviderError as error:
+                failed += 1
+                rows.append((name, provider.label, f"FAILED: {error.user_message}", "-", "-"))
+                continue
+            budget = "-"
+            if check.budget_limit:
+                used = check.budget_used or 0
+                budget = f"{used}/{check.budget_limit - used}"
+            rows.append((name, provider.label, "ok", str(check.jobs), budget))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    return 1 if failed else 0
+
+
+async def _simulate(host: str, port: int) -> int:
+    suite = SimSuite(options={"cronjob-org": {"rate_limits": False}})
+    async with LoopbackServer(suite.app, host=host, port=port) as server:
+        print(f"Simulators on {server.url} (API key for every provider: sim-secret-key)")
+        for account in suite.accounts(server.url):
+            print(f"  {account.provider:12} base_url: {account.base_url}")
+        await asyncio.Event().wait()
+    return 0
+
+
+async def _run(settings: Settings, host: str, port: int) -> int:
+    env = settings.env
+    if env.slack_bot_token is None:
+        raise ConfigError(["SLACK_BOT_TOKEN: not set; the bot needs its xoxb- token"])
+    socket_mode = env.slack_app_token is not None
+    if not socket_mode and env.slack_signing_secret is None:
+        raise ConfigError(["SLACK_SIGNING_SECRET: not set; HTTP mode verifies every request"])
+    async with runtime(
+        settings.accounts, database_url=settings.database_url, operators=settings.operators,
+        audit_channel=settings.config.access.audit_channel,
+    ) as built:  # fmt: skip
+        secret = None if socket_mode else env.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
+        app = build_app(
+            built.deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
+            api_url=env.slack_api_url,
+        )  # fmt: skip
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert env.slack_app_token is not None
+            handler = AsyncSocketModeHandler(app, env.slack_app_token.get_secret_value())
+            await handler.start_async()  # type: ignore[no-untyped-call]
+            return 0
+        import uvicorn
+
+        config = uvicorn.Config(build_http_app(app), host=host, port=port, log_level="warning")
+        await uvicorn.Server(config).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Who may change things: ``access.operators`` (user ids and user-group ids).
+
+Reading is open to the workspace; pause, resume, create, edit, delete, mute and unmute are for
+operators only, checked on every command, button and modal submission. An empty list means
+nobody may change anything. User-group membership is read with ``usergroups.users.list`` and
+cached for a few minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+GROUP_TTL = 300.0
+
+
+class GroupReader(Protocol):
+    async def members(self, group_id: str) -> list[str]: ...
+
+
+class Access:
+    def __init__(self, operators: Sequence[str], groups: GroupReader | None = None) -> None:
+        self.users = {o for o in operators if not o.startswith("S")}
+        self.groups = [o for o in operators if o.startswith("S")]
+        self.reader = groups
+        self._members: dict[str, tuple[float, set[str]]] = {}
+
+    @property
+    def everyone_refused(self) -> bool:
+        return not self.users and not self.groups
+
+    async def is_operator(self, user_id: str) -> bool:
+        if user_id in self.users:
+            return True
+        for group in self.groups:
+            if user_id in await self._group_members(group):
+                return True
+        return False
+
+    def refusal(self, verb: str) -> str:
+        """The ephemeral answer to a non-operator, naming who may."""
+        if self.everyone_refused:
+            return (
+                f"Nobody can {verb} jobs through cronops yet: `access.operators` in cronops.yml "
+                "is empty. Nothing was changed."
+            )
+        names = [f"<@{u}>" for u in sorted(self.users)]
+        names += [f"<!subteam^{g}>" for g in self.groups]
+        who = ", ".join(names)
+        return f"Only operators can {verb} jobs; operators are {who}. Nothing was changed."
+
+    async def _group_members(self, group: str) -> set[str]:
+        cached = self._members.get(group)
+        if cached and time.monotonic() - cached[0] < GROUP_TTL:
+            return cached[1]
+        if self.reader is None:
+            return set()
+        try:
+            members = set(await self.reader.members(group))
+        except Exception as error:  # Slack unreachable: fail closed, keep the old answer if any
+            log.warning("could not read members of user group %s: %s", group, error)
+            return cached[1] if cached else set()
+        self._members[group] = (time.monotonic(), members)
+        return members
+
+
+class SlackGroups:
+    """Reads user-group members through the Web API (scope ``usergroups:read``)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def members(self, group_id: str) -> list[str]:
+        response = await self.client.usergroups_users_list(usergroup=group_id)
+        users: list[str] = response.get("users") or []
+        return users

@@ -1,0 +1,63 @@
+"""build_app(deps) -> AsyncApp: wiring only, no global app."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access import Access, SlackGroups
+from bot.service import CronService
+from providers.http import Clock, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    """Everything the listeners use; built once by the CLI (or a test)."""
+
+    service: CronService
+    access: Access
+    store: Any = None  # bot.store.Store; optional so read-only tests can omit it
+    audit_channel: str | None = None
+    clock: Clock = utcnow
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_app(
+    deps: Deps,
+    *,
+    token: str,
+    signing_secret: str | None,
+    api_url: str = "https://slack.com/api/",
+    process_before_response: bool = False,
+) -> AsyncApp:
+    """The Bolt app with every listener registered.
+
+    ``signing_secret`` None disables request verification: only for Socket Mode, where Slack's
+    websocket, not a signature, authenticates requests.
+    """
+    from bot import listeners  # listeners import render and commands; keep app import light
+
+    client = AsyncWebClient(token=token, base_url=api_url)
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret or "socket-mode-unused",
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=process_before_response,
+        raise_error_for_unhandled_request=False,
+    )
+    if deps.access.reader is None:
+        deps.access.reader = SlackGroups(client)
+    listeners.register(app, deps)
+    app.error(_on_error)
+    return app
+
+
+async def _on_error(error: Exception, body: dict[str, Any]) -> None:
+    """Last resort: log it; Slack gets nothing from here (listeners answer people themselves)."""
+    log.exception("unhandled error in a Slack listener: %s", type(error).__name__, exc_info=error)

@@ -1,0 +1,107 @@
+"""Buttons: ack at once, re-check access, then act and flip the message in place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Deps
+from bot.listeners import ops
+from bot.listeners.commands import send_list
+from bot.listeners.context import Reply, guarded
+from bot.listeners.modals import open_edit_modal
+from bot.render import messages
+from bot.render.ids import ActionId, JobValue, PageValue
+from bot.render.jobs import history_blocks, job_card
+from bot.render.text import slack_date
+
+Handler = Callable[[Reply, dict[str, Any], dict[str, Any]], Awaitable[None]]
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    handlers: dict[ActionId, Handler] = {
+        ActionId.JOB_SHOW: show,
+        ActionId.JOB_PAUSE: pause,
+        ActionId.JOB_RESUME: resume,
+        ActionId.JOB_HISTORY: history,
+        ActionId.JOB_EDIT: edit,
+        ActionId.JOB_DELETE: delete,
+        ActionId.JOB_DELETE_CONFIRM: delete,
+        ActionId.JOB_DELETE_CANCEL: cancel_delete,
+        ActionId.LIST_MORE: more,
+    }
+    for action_id, handler in handlers.items():
+        app.action(action_id.value)(_listener(deps, handler))
+
+
+def _listener(deps: Deps, handler: Handler) -> Callable[..., Awaitable[None]]:
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:  # fmt: skip
+        await ack()
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        reply = Reply(deps, body["user"]["id"], channel, client, respond)
+        await guarded(reply, handler(reply, body, action))
+
+    return listener
+
+
+async def _job(reply: Reply, action: dict[str, Any]) -> Any:
+    return await reply.deps.service.resolve(JobValue.load(action["value"]).ref)
+
+
+def _by(reply: Reply, verb: str) -> str:
+    return f"{verb} by <@{reply.user}> {slack_date(reply.deps.clock())}"
+
+
+async def show(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    job = await reply.deps.service.show(await _job(reply, action))
+    await reply.ephemeral(f"{job.name} ({job.ref})", job_card(job, now=reply.deps.clock()))
+
+
+async def pause(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    paused = await ops.pause(reply, await _job(reply, action))
+    card = job_card(paused, now=reply.deps.clock(), note="⏸️ " + _by(reply, "Paused"))
+    await reply.replace(f"Paused {paused.ref}", card)
+
+
+async def resume(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    resumed = await ops.resume(reply, await _job(reply, action))
+    card = job_card(resumed, now=reply.deps.clock(), note="▶️ " + _by(reply, "Resumed"))
+    await reply.replace(f"Resumed {resumed.ref}", card)
+
+
+async def history(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    job = await _job(reply, action)
+    runs = await reply.deps.service.history(job, 10)
+    await reply.ephemeral(
+        f"History of {job.ref}", history_blocks(job, runs, now=reply.deps.clock())
+    )
+
+
+async def edit(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    await open_edit_modal(reply, JobValue.load(action["value"]).ref, body["trigger_id"])
+
+
+async def delete(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    job = await _job(reply, action)
+    await ops.delete(reply, job)
+    text = f"🗑️ Deleted `{job.ref}` {job.name} — " + _by(reply, "deleted")
+    await reply.replace(text, messages.notice(text))
+
+
+async def cancel_delete(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    ref = JobValue.load(action["value"]).ref
+    text = f"Kept `{ref}`; nothing was deleted."
+    await reply.replace(text, messages.notice(text))
+
+
+async def more(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
+    await send_list(reply, PageValue.load(action["value"]), replace=True)

@@ -1,0 +1,116 @@
+"""`/cron`: parse the text, ack at once, then do the work and answer by response_url."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import commands as cmds
+from bot.app import Deps
+from bot.listeners import ops
+from bot.listeners.context import Reply, guarded
+from bot.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
+from bot.render import messages
+from bot.render.ids import PageValue
+from bot.render.jobs import delete_confirm, history_blocks, job_card
+from bot.render.lists import job_list
+from bot.service import filter_jobs
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def on_cron(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await handle(deps, ack, command, respond, client)
+
+    app.command("/cron")(on_cron)
+
+
+async def handle(
+    deps: Deps, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:  # fmt: skip
+    try:
+        parsed = cmds.parse(command.get("text", ""), deps.service.accounts)
+    except cmds.ParseError as error:
+        text = f"{error.message}\nUsage: {error.usage}"
+        await ack(text=text, blocks=messages.error(text), response_type="ephemeral")
+        return
+    if isinstance(parsed, cmds.Help):
+        await ack(blocks=help_for(parsed), text="How to use /cron", response_type="ephemeral")
+        return
+    await ack()
+    reply = Reply(deps, command["user_id"], command.get("channel_id"), client, respond)
+    await guarded(reply, run(reply, parsed, command.get("trigger_id", "")))
+
+
+def help_for(parsed: cmds.Help) -> list[Any]:
+    if parsed.topic and parsed.topic in cmds.USAGE:
+        return messages.help_blocks([cmds.USAGE[parsed.topic]], title=f"/cron {parsed.topic}")
+    return messages.help_blocks(cmds.HELP_TEXT.splitlines())
+
+
+async def run(reply: Reply, parsed: cmds.Command, trigger_id: str) -> None:
+    service, now = reply.deps.service, reply.deps.clock()
+    match parsed:
+        case cmds.ListJobs(account=account, status=status, text=text):
+            page = PageValue(account=account, status=status, text=text)
+            await send_list(reply, page)
+        case cmds.Show(ref=ref):
+            job = await service.show(await service.resolve(ref))
+            await reply.ephemeral(f"{job.name} ({job.ref})", job_card(job, now=now))
+        case cmds.History(ref=ref, limit=limit):
+            job = await service.resolve(ref)
+            runs = await service.history(job, limit)
+            await reply.ephemeral(f"History of {job.ref}", history_blocks(job, runs, now=now))
+        case cmds.Pause(ref=ref, duration=duration):
+            await ops.pause(reply, await service.resolve(ref), duration)
+        case cmds.Resume(ref=ref):
+            await ops.resume(reply, await service.resolve(ref))
+        case cmds.Delete(ref=ref):
+            await reply.require_operator("delete")
+            job = await service.resolve(ref)
+            await reply.ephemeral(f"Delete {job.ref}?", delete_confirm(job))
+        case cmds.Create(account=account):
+            await open_create_modal(reply, account, trigger_id)
+        case cmds.Edit(ref=ref):
+            await open_edit_modal(reply, ref, trigger_id)
+        case cmds.AddonCreate(account=account):
+            await open_addon_modal(reply, account, trigger_id)
+        case cmds.Status():
+            await send_status(reply)
+        case _:
+            text = "Alert routing and muting (`subscribe`, `mute`) arrive with the alert poller."
+            await reply.ephemeral(text)
+
+
+async def send_list(reply: Reply, page: PageValue, *, replace: bool = False) -> None:
+    listing = await reply.deps.service.listing(page.account)
+    status = page.status if page.status in ("failing", "paused", "active") else None
+    jobs = filter_jobs(listing.jobs, status, page.text)  # type: ignore[arg-type]
+    failures = [(f.account, f.message) for f in listing.failures]
+    blocks = job_list(
+        jobs, now=reply.deps.clock(), page=page, failures=failures, as_of=listing.as_of
+    )
+    text = f"{len(jobs)} jobs"
+    if replace:
+        await reply.replace(text, blocks)
+    else:
+        await reply.ephemeral(text, blocks)
+
+
+async def send_status(reply: Reply) -> None:
+    service = reply.deps.service
+    listing = await service.listing()
+    failed = {f.account: f.message for f in listing.failures}
+    lines = []
+    for account in service.accounts:
+        provider = service.provider(account)
+        used, limit = await provider.http.budget_state()
+        budget = f"{used} / {limit} requests today" if limit else "no request budget"
+        state = f"⚠️ {failed[account]}" if account in failed else "✅ reachable, key accepted"
+        lines.append(f"*{account}* ({provider.label}) — {state} — {budget}")
+    await reply.ephemeral("Account status", messages.help_blocks(lines, title="Accounts"))

@@ -1,0 +1,122 @@
+"""Where a request's answers go, and the boundary that turns any failure into a plain sentence."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Deps
+from bot.commands import ParseError
+from bot.render import messages
+from bot.render.forms import FormErrors
+from bot.service import RefError
+from providers.base import Job
+from providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """The user may not do this; ``message`` says who may."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass
+class Reply:
+    """One request's user, channel and ways to answer."""
+
+    deps: Deps
+    user: str
+    channel: str | None
+    client: AsyncWebClient
+    respond: AsyncRespond | None = None
+
+    async def ephemeral(self, text: str, blocks: Sequence[Block] | None = None) -> None:
+        if self.respond is not None:
+            await self.respond(
+                text=text, blocks=list(blocks or messages.notice(text)),
+                response_type="ephemeral", replace_original=False,
+            )  # fmt: skip
+        elif self.channel:
+            await self.client.chat_postEphemeral(
+                channel=self.channel, user=self.user, text=text, blocks=blocks
+            )
+
+    async def replace(self, text: str, blocks: Sequence[Block]) -> None:
+        """Replace the message the button was on (Pause/Resume flip in place)."""
+        if self.respond is not None:
+            await self.respond(text=text, blocks=list(blocks), replace_original=True)
+
+    async def announce(self, text: str) -> str | None:
+        """Post a change in the channel (link unfurling off); returns the message ts if known."""
+        if self.channel:
+            try:
+                posted = await self.client.chat_postMessage(
+                    channel=self.channel, text=text, unfurl_links=False, unfurl_media=False
+                )
+                return str(posted["ts"])
+            except SlackApiError as error:  # not in the channel: answer through response_url
+                log.info("could not post in %s: %s", self.channel, error.response.get("error"))
+        if self.respond is not None:
+            await self.respond(
+                text=text, response_type="in_channel", replace_original=False,
+                unfurl_links=False, unfurl_media=False,
+            )  # fmt: skip
+        return None
+
+    async def audit(self, action: str, job: Job | str, *, ok: bool = True, error: str = "") -> None:
+        """Record a change (or a refused/failed one) and post it to the audit channel."""
+        ref = job if isinstance(job, str) else job.ref
+        store = self.deps.store
+        if store is not None:
+            await store.record_audit(
+                at=self.deps.clock(), user_id=self.user, action=action, ref=ref,
+                detail=job if isinstance(job, str) else job.name, ok=ok, error=error or None,
+            )  # fmt: skip
+        if self.deps.audit_channel and ok:
+            name = "" if isinstance(job, str) else f" {job.name}"
+            await self.client.chat_postMessage(
+                channel=self.deps.audit_channel, text=f"<@{self.user}> {action} `{ref}`{name}",
+                unfurl_links=False, unfurl_media=False,
+            )  # fmt: skip
+
+    async def require_operator(self, verb: str) -> None:
+        if not await self.deps.access.is_operator(self.user):
+            raise Refused(self.deps.access.refusal(verb))
+
+
+async def guarded(reply: Reply, work: Awaitable[Any]) -> None:
+    """Run a listener's work; every failure becomes a short ephemeral sentence, never a trace."""
+    try:
+        await work
+    except Refused as refused:
+        await reply.ephemeral(refused.message)
+    except RefError as error:
+        await reply.ephemeral(error.message, messages.error(error.message))
+    except ParseError as error:
+        text = f"{error.message}\nUsage: {error.usage}"
+        await reply.ephemeral(text, messages.error(text))
+    except ProviderError as error:
+        await reply.ephemeral(error.user_message, messages.error(error.user_message))
+    except FormErrors as error:
+        text = "; ".join(error.errors.values())
+        await reply.ephemeral(text, messages.error(text))
+    except Exception:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("listener failed (incident %s)", incident)
+        text = (
+            f"Something went wrong inside cronops (logged as `{incident}`). "
+            "Nothing was changed that the message above does not say; try again in a moment."
+        )
+        await reply.ephemeral(text, messages.error(text))

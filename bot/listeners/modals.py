@@ -1,0 +1,182 @@
+"""Create, edit and add-on modals: open them fast, validate on submit, then call the provider."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Deps
+from bot.listeners.context import Refused, Reply
+from bot.render.forms import FormErrors, parse_addon_form, parse_job_form, parse_kind, selected_app
+from bot.render.ids import ActionId, CallbackId, ModalMeta
+from bot.render.jobs import change_text
+from bot.render.modals import addon_modal, job_modal, kind_picker, progress_modal, result_modal
+from bot.service import RefError
+from providers.base import Capability
+from providers.errors import ProviderError
+from providers.miget import Miget
+
+log = logging.getLogger(__name__)
+
+
+async def open_create_modal(reply: Reply, account: str | None, trigger_id: str) -> None:
+    await reply.require_operator("create")
+    service = reply.deps.service
+    if account is None:
+        if len(service.accounts) != 1:
+            names = ", ".join(f"`/cron create {a}`" for a in service.accounts)
+            raise RefError(f"Which account should the job be created in? Use one of: {names}.")
+        account = service.accounts[0]
+    provider = service.provider(account)
+    kinds = list(provider.capabilities)
+    meta = ModalMeta(account=account, provider=provider.slug, kind="", channel=reply.channel)
+    if len(kinds) > 1:  # Cronhub: scheduler or monitor first
+        await reply.client.views_open(trigger_id=trigger_id, view=kind_picker(meta))
+        return
+    view_id = await _open_loading(reply, trigger_id, "New job")
+    meta = meta.model_copy(update={"kind": kinds[0].value, "apps": await provider.apps()})
+    await reply.client.views_update(view_id=view_id, view=job_modal(meta))
+
+
+async def open_edit_modal(reply: Reply, ref: str, trigger_id: str) -> None:
+    await reply.require_operator("edit")
+    view_id = await _open_loading(reply, trigger_id, "Edit job")
+    try:
+        job = await reply.deps.service.show(await reply.deps.service.resolve(ref))
+        if not job.can(Capability.UPDATE):
+            provider = reply.deps.service.provider(job.account)
+            raise provider.unsupported(Capability.UPDATE, job.id, job.kind)
+    except (RefError, ProviderError) as error:
+        text = error.message if isinstance(error, RefError) else error.user_message
+        await reply.client.views_update(view_id=view_id, view=result_modal("Edit job", text))
+        return
+    meta = ModalMeta(
+        account=job.account, provider=job.provider, kind=job.kind.value, ref=job.ref,
+        channel=reply.channel,
+    )  # fmt: skip
+    await reply.client.views_update(view_id=view_id, view=job_modal(meta, current=job.to_spec()))
+
+
+async def open_addon_modal(reply: Reply, account: str, trigger_id: str) -> None:
+    await reply.require_operator("create")
+    provider = reply.deps.service.provider(account)
+    if not isinstance(provider, Miget):
+        raise RefError(f"`{account}` is a {provider.label} account; add-ons are a Miget feature.")
+    view_id = await _open_loading(reply, trigger_id, "New add-on")
+    meta = ModalMeta(
+        account=account, provider=provider.slug, kind="addon", channel=reply.channel,
+        apps=await provider.apps(),
+    )  # fmt: skip
+    await reply.client.views_update(view_id=view_id, view=addon_modal(meta))
+
+
+async def _open_loading(reply: Reply, trigger_id: str, title: str) -> str:
+    opened = await reply.client.views_open(
+        trigger_id=trigger_id, view=progress_modal(title, "Loading…")
+    )
+    return str(opened["view"]["id"])
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def on_kind(ack: AsyncAck, view: dict[str, Any]) -> None:
+        meta = ModalMeta.load(view["private_metadata"])
+        try:
+            kind = parse_kind(view["state"]["values"])
+        except FormErrors as error:
+            await ack(response_action="errors", errors=error.errors)
+            return
+        meta = meta.model_copy(update={"kind": kind.value})
+        await ack(response_action="update", view=job_modal(meta))
+
+    async def on_job(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await submit_job(deps, ack, body, client)
+
+    async def on_addon(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await submit_addon(deps, ack, body, client)
+
+    async def on_schedule_type(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body["view"]
+        meta = ModalMeta.load(view["private_metadata"])
+        chosen = body["actions"][0].get("selected_option", {}).get("value")
+        await client.views_update(
+            view_id=view["id"], hash=view.get("hash"), view=job_modal(meta, schedule_type=chosen)
+        )
+
+    app.view(CallbackId.CREATE_KIND.value)(on_kind)
+    app.view(CallbackId.CREATE.value)(on_job)
+    app.view(CallbackId.EDIT.value)(on_job)
+    app.view(CallbackId.ADDON_CREATE.value)(on_addon)
+    app.action(ActionId.FORM_SCHEDULE_TYPE.value)(on_schedule_type)
+
+
+async def submit_job(
+    deps: Deps, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    view, user = body["view"], body["user"]["id"]
+    meta = ModalMeta.load(view["private_metadata"])
+    reply = Reply(deps, user, meta.channel, client)
+    editing = meta.ref is not None
+    try:
+        await reply.require_operator("edit" if editing else "create")
+        job = await deps.service.resolve(meta.ref) if meta.ref else None
+        spec = parse_job_form(meta, view["state"]["values"], current=job.to_spec() if job else None)
+        if meta.provider == "miget" and not editing:
+            spec = spec.model_copy(update={"app": selected_app(meta, view["state"]["values"])})
+    except FormErrors as error:
+        await ack(response_action="errors", errors=error.errors)
+        return
+    except (Refused, RefError) as error:
+        await ack(response_action="update", view=result_modal("Not allowed", error.message))
+        return
+    title = "Saving…" if editing else "Creating…"
+    await ack(response_action="update", view=progress_modal(title, f"Talking to {meta.account}…"))
+    try:
+        if job is not None:
+            done = await deps.service.update(job, spec)
+        else:
+            done = await deps.service.create(meta.account, spec)
+    except ProviderError as error:
+        await reply.audit("edited" if editing else "created", meta.ref or meta.account, ok=False,
+                          error=error.user_message)  # fmt: skip
+        view_again = job_modal(meta, current=spec, error=error.user_message)
+        await client.views_update(view_id=view["id"], view=view_again)
+        return
+    verb = "edited" if editing else "created"
+    await reply.audit(verb, done)
+    await reply.announce(change_text(user, verb, done))
+    text = f"{verb.capitalize()} `{done.ref}` {done.name}."
+    await client.views_update(view_id=view["id"], view=result_modal("Done", text))
+
+
+async def submit_addon(
+    deps: Deps, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+) -> None:
+    view, user = body["view"], body["user"]["id"]
+    meta = ModalMeta.load(view["private_metadata"])
+    reply = Reply(deps, user, meta.channel, client)
+    try:
+        await reply.require_operator("create")
+        fields = parse_addon_form(meta, view["state"]["values"])
+    except FormErrors as error:
+        await ack(response_action="errors", errors=error.errors)
+        return
+    except Refused as refused:
+        await ack(response_action="update", view=result_modal("Not allowed", refused.message))
+        return
+    await ack(response_action="update", view=progress_modal("Creating…", "Creating the add-on…"))
+    provider = deps.service.provider(meta.account)
+    try:
+        addon = await provider.create_addon_from_form(fields)  # type: ignore[attr-defined]
+    except ProviderError as error:
+        await client.views_update(
+            view_id=view["id"], view=result_modal("Not created", error.user_message)
+        )
+        return
+    await reply.audit("created add-on", f"{meta.account}:{addon.uuid}")
+    text = f"<@{user}> created {addon.type} add-on `{addon.name}` in `{meta.account}`"
+    await reply.announce(text)
+    await client.views_update(view_id=view["id"], view=result_modal("Done", text))

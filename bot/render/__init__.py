@@ -1,0 +1,17 @@
+"""Pure Block Kit builders: domain objects in, ``slack_sdk.models`` blocks and views out.
+
+Nothing here does I/O or reads the clock (``now`` is passed in). Action, callback and block ids
+live in :mod:`bot.render.ids`, shared with the listeners; button values and modal metadata are
+small pydantic models serialised as JSON. Modules:
+
+- ``ids``        action/callback/block ids; JobValue, PageValue, IncidentValue, ModalMeta
+- ``text``       mrkdwn pieces: Slack dates, escaping, icons, schedule words, durations
+- ``jobs``       card, history, delete confirmation, change sentences (re-exports the two below)
+- ``lists``      `/cron list` pages
+- ``messages``   notices, errors, help; packing long text into sections
+- ``modals``     create/edit job, Cronhub kind picker, Miget add-on, progress/result views
+- ``job_fields`` modal inputs per provider and job kind
+- ``inputs``     one helper per Block Kit input element
+- ``forms``      ``view.state.values`` -> JobSpec / add-on fields, or ``FormErrors``
+- ``fields``     reading one submitted field at a time, collecting errors per block_id
+"""

@@ -1,0 +1,147 @@
+"""Modal input blocks, one helper per element type. Each input's action_id is its block_id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    ContextBlock,
+    InputBlock,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+    TimePickerElement,
+)
+from slack_sdk.models.views import View
+
+from bot.render.ids import BlockId
+from bot.render.messages import mrkdwn, section
+from bot.render.text import truncate
+
+Choices = Sequence[tuple[str, str]]  # (value, label)
+
+
+def option(value: str, label: str) -> Option:
+    return Option(value=value, text=label)
+
+
+def _initial(choices: Choices, value: str | None) -> Option | None:
+    return next((option(v, label) for v, label in choices if v == value), None)
+
+
+def text_input(
+    block: BlockId,
+    label: str,
+    *,
+    initial: str | None = None,
+    placeholder: str | None = None,
+    hint: str | None = None,
+    multiline: bool = False,
+    optional: bool = False,
+    max_length: int | None = None,
+) -> InputBlock:
+    element = PlainTextInputElement(
+        action_id=block.value,
+        initial_value=initial or None,
+        placeholder=placeholder,
+        multiline=multiline or None,
+        max_length=max_length,
+    )
+    return InputBlock(
+        block_id=block.value, label=label, element=element, hint=hint, optional=optional or None
+    )
+
+
+def select_input(
+    block: BlockId,
+    label: str,
+    choices: Choices,
+    *,
+    initial: str | None = None,
+    hint: str | None = None,
+    optional: bool = False,
+) -> InputBlock:
+    element = StaticSelectElement(
+        action_id=block.value,
+        placeholder="Choose…",
+        options=[option(v, text) for v, text in choices],
+        initial_option=_initial(choices, initial),
+    )
+    return InputBlock(
+        block_id=block.value, label=label, element=element, hint=hint, optional=optional or None
+    )
+
+
+def radio_input(
+    block: BlockId,
+    label: str,
+    choices: Choices,
+    *,
+    action_id: str,
+    initial: str | None = None,
+    dispatch: bool = False,
+) -> InputBlock:
+    element = RadioButtonsElement(
+        action_id=action_id,
+        options=[option(v, text) for v, text in choices],
+        initial_option=_initial(choices, initial),
+    )
+    return InputBlock(
+        block_id=block.value, label=label, element=element, dispatch_action=dispatch or None
+    )
+
+
+def number_input(
+    block: BlockId,
+    label: str,
+    *,
+    initial: float | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    decimal: bool = False,
+    hint: str | None = None,
+    optional: bool = False,
+) -> InputBlock:
+    element = NumberInputElement(
+        action_id=block.value,
+        is_decimal_allowed=decimal,
+        initial_value=initial,
+        min_value=minimum,
+        max_value=maximum,
+    )
+    return InputBlock(
+        block_id=block.value, label=label, element=element, hint=hint, optional=optional or None
+    )
+
+
+def time_input(
+    block: BlockId, label: str, *, initial: str | None = None, hint: str | None = None
+) -> InputBlock:
+    element = TimePickerElement(action_id=block.value, initial_time=initial, timezone="UTC")
+    return InputBlock(block_id=block.value, label=label, element=element, hint=hint, optional=True)
+
+
+def checkbox_input(
+    block: BlockId, label: str, choice: tuple[str, str], checked: bool
+) -> InputBlock:
+    box = option(*choice)
+    element = CheckboxesElement(
+        action_id=block.value, options=[box], initial_options=[box] if checked else None
+    )
+    return InputBlock(block_id=block.value, label=label, element=element, optional=True)
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[mrkdwn(truncate(text, 2000))])
+
+
+def error_section(text: str) -> SectionBlock:
+    return section(f":warning: *Not saved.* {text}")
+
+
+def close_only(title: str, text: str, close: str = "Close") -> View:
+    return View(type="modal", title=truncate(title, 24), close=close, blocks=[section(text)])

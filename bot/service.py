@@ -1,0 +1,212 @@
+"""What the bot does, independent of Slack: list, resolve, show, change jobs across accounts.
+
+Provider calls fan out with ``asyncio.gather`` under a per-account limit; one account failing
+never hides the others. Listings are cached briefly per account: a list within ``cache_ttl`` is
+served from memory, and when an account refuses (budget spent, outage) the last listing is
+served with its age rather than nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, TypeVar
+
+from providers.base import Execution, Job, JobSpec, Provider, RunResult
+from providers.errors import NotFound, ProviderError
+from providers.http import Clock, utcnow
+
+T = TypeVar("T")
+StatusFilter = Literal["failing", "paused", "active"]
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+@dataclass(frozen=True)
+class AccountFailure:
+    account: str
+    provider: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    jobs: list[Job]
+    failures: list[AccountFailure]
+    as_of: datetime | None = None  # set when any part came from the cache
+
+
+class RefError(Exception):
+    """A ref or name that does not lead to exactly one job."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class NoMatch(RefError):
+    def __init__(self, text: str, closest: Sequence[str] = ()) -> None:
+        self.closest = list(closest)
+        hint = f" Closest: {', '.join(self.closest)}." if self.closest else ""
+        super().__init__(f"No job matches `{text}`.{hint} Try `/cron list {text}`.")
+
+
+class Ambiguous(RefError):
+    def __init__(self, text: str, candidates: Sequence[Job]) -> None:
+        self.candidates = list(candidates)
+        super().__init__(f"{len(candidates)} jobs match `{text}`; pick one by its ref.")
+
+
+@dataclass
+class _Cached:
+    jobs: list[Job]
+    at: datetime
+
+
+class CronService:
+    """The operations behind `/cron`, over every configured account."""
+
+    def __init__(
+        self,
+        providers: Mapping[str, Provider],
+        *,
+        clock: Clock = utcnow,
+        cache_ttl: timedelta = timedelta(seconds=30),
+        per_account: int = 4,
+    ) -> None:
+        self.providers = dict(providers)
+        self.clock = clock
+        self.cache_ttl = cache_ttl
+        self._cache: dict[str, _Cached] = {}
+        self._limits = {name: asyncio.Semaphore(per_account) for name in self.providers}
+
+    @property
+    def accounts(self) -> list[str]:
+        return list(self.providers)
+
+    def provider(self, account: str) -> Provider:
+        try:
+            return self.providers[account]
+        except KeyError:
+            known = ", ".join(f"`{a}`" for a in self.providers) or "none configured"
+            raise RefError(f"There is no account `{account}`; accounts: {known}.") from None
+
+    async def call(self, account: str, operation: Callable[[Provider], Awaitable[T]]) -> T:
+        """Run one provider operation under the account's concurrency limit."""
+        async with self._limits[account]:
+            return await operation(self.provider(account))
+
+    # -- reading --------------------------------------------------------------------------
+    async def listing(self, account: str | None = None, *, fresh: bool = False) -> Listing:
+        names = [self.provider(account).account] if account else self.accounts
+        results = await asyncio.gather(*(self._account_jobs(name, fresh) for name in names))
+        jobs = [job for part, _, _ in results for job in part]
+        failures = [failure for _, failure, _ in results if failure]
+        ages = [at for _, _, at in results if at is not None]
+        return Listing(jobs=jobs, failures=failures, as_of=min(ages) if ages else None)
+
+    async def _account_jobs(
+        self, account: str, fresh: bool
+    ) -> tuple[list[Job], AccountFailure | None, datetime | None]:
+        cached = self._cache.get(account)
+        now = self.clock()
+        if cached and not fresh and now - cached.at < self.cache_ttl:
+            return cached.jobs, None, None
+        try:
+            jobs = await self.call(account, lambda p: p.list_jobs())
+        except ProviderError as error:
+            failure = AccountFailure(account, self.providers[account].label, error.user_message)
+            if cached:
+                return cached.jobs, failure, cached.at
+            return [], failure, None
+        self._cache[account] = _Cached(jobs, now)
+        return jobs, None, None
+
+    async def resolve(self, text: str) -> Job:
+        """The one job a ref (``prod:4242``, a unique id prefix) or a name points at."""
+        text = text.strip()
+        account, _, job_id = text.partition(":")
+        if job_id and account in self.providers:
+            return await self._resolve_ref(account, job_id, text)
+        listing = await self.listing()
+        named = [j for j in listing.jobs if j.name.casefold() == text.casefold()]
+        by_id = [j for j in listing.jobs if j.id == text]
+        matches = named or by_id
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise Ambiguous(text, matches)
+        names = sorted({j.name for j in listing.jobs})
+        closest = difflib.get_close_matches(text, names, n=3, cutoff=0.5)
+        closest += [n for n in names if text.casefold() in n.casefold() and n not in closest]
+        raise NoMatch(text, closest[:5])
+
+    async def _resolve_ref(self, account: str, job_id: str, text: str) -> Job:
+        listing = await self.listing(account)
+        exact = [j for j in listing.jobs if j.id == job_id]
+        if exact:
+            return exact[0]
+        prefixed = [j for j in listing.jobs if j.id.startswith(job_id) and _prefix_ok(j.id, job_id)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+        if prefixed:
+            raise Ambiguous(text, prefixed)
+        try:  # the listing may be stale or partial: ask the provider itself
+            return await self.call(account, lambda p: p.get_job(job_id))
+        except NotFound:
+            raise NoMatch(text) from None
+
+    async def show(self, job: Job) -> Job:
+        return await self.call(job.account, lambda p: p.get_job(job.id))
+
+    async def history(self, job: Job, limit: int = 10) -> list[Execution]:
+        return await self.call(job.account, lambda p: p.history(job.id, limit))
+
+    # -- changing -------------------------------------------------------------------------
+    async def pause(self, job: Job) -> Job:
+        return self._changed(await self.call(job.account, lambda p: p.pause(job.id)))
+
+    async def resume(self, job: Job) -> Job:
+        return self._changed(await self.call(job.account, lambda p: p.resume(job.id)))
+
+    async def create(self, account: str, spec: JobSpec) -> Job:
+        return self._changed(await self.call(account, lambda p: p.create(spec)))
+
+    async def update(self, job: Job, spec: JobSpec) -> Job:
+        return self._changed(await self.call(job.account, lambda p: p.update(job.id, spec)))
+
+    async def delete(self, job: Job) -> None:
+        await self.call(job.account, lambda p: p.delete(job.id))
+        self._cache.pop(job.account, None)
+
+    def _changed(self, job: Job) -> Job:
+        self._cache.pop(job.account, None)
+        return job
+
+
+def filter_jobs(jobs: Sequence[Job], status: StatusFilter | None, text: str | None) -> list[Job]:
+    """The jobs a `/cron list` filter keeps, failing first, then by name."""
+    kept = [j for j in jobs if _status_matches(j, status)]
+    if text:
+        needle = text.casefold()
+        kept = [j for j in kept if needle in j.name.casefold() or needle in j.ref.casefold()]
+    return sorted(kept, key=lambda j: (j.last_result is not RunResult.FAILED, j.name.casefold()))
+
+
+def _status_matches(job: Job, status: StatusFilter | None) -> bool:
+    if status == "failing":
+        return job.last_result is RunResult.FAILED
+    if status == "paused":
+        return job.paused
+    if status == "active":
+        return not job.paused
+    return True
+
+
+def _prefix_ok(full_id: str, typed: str) -> bool:
+    """Prefixes are for long ids: the UUID part must be typed to 8+ characters."""
+    full_last, typed_last = full_id.rsplit("/", 1)[-1], typed.rsplit("/", 1)[-1]
+    return bool(_UUID.match(full_last)) and len(typed_last) >= 8

@@ -1,0 +1,356 @@
+"""cron-job.org (https://api.cron-job.org): jobs that call a URL on a schedule.
+
+API facts and quirks are in ``shared/providers.md`` §2 and §6. The ones this client is shaped by:
+
+- 100 requests per day per API key by default, so no call is spent that can be avoided: after a
+  pause, resume or edit the job is rebuilt from what the client last read, not fetched again.
+- Schedules are five arrays, not cron text (see :mod:`providers.cronjob_org_schedule`).
+- Errors are a bare status line; :func:`error_for` turns each into a sentence.
+- Job basic-auth passwords and custom header values come back in job details; they are dropped
+  the moment a response is read and never reach a model, a cache or a log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from providers.base import Capability, Execution, Job, JobKind, JobSpec, Provider, RunResult
+from providers.config import BuildContext, CronJobOrgAccount
+from providers.cronjob_org_schedule import (
+    arrays_to_cron,
+    both_days_restricted,
+    check_timezone,
+    cron_to_arrays,
+)
+from providers.errors import AuthRejected, InvalidInput, NotFound, ProviderError, RateLimited
+from providers.http import ProviderHttp, RateSpec
+from providers.redact import safe_url
+from providers.schedule import Schedule, ScheduleError, ScheduleKind
+
+log = logging.getLogger(__name__)
+
+#: Per API method; job create is also 5 per minute (providers.md §2.2).
+RATES: RateSpec = {"*": [(5, 1.0)], "create": [(1, 1.0), (5, 60.0)]}
+CONSOLE = "https://console.cron-job.org/jobs/{id}"
+
+STATUS_WORDS = {
+    1: "OK",
+    2: "Failed (DNS error)",
+    3: "Failed (could not connect)",
+    4: "Failed (HTTP error)",
+    5: "Failed (timeout)",
+    6: "Failed (too much response data)",
+    7: "Failed (invalid URL)",
+    8: "Failed (internal error)",
+    9: "Failed (other)",
+}
+METHODS = ("GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE", "TRACE", "CONNECT", "PATCH")
+MONITORING = 1  # JobType: used by a status page; the API refuses to delete it
+#: Keys of a job that may carry secrets (basic-auth password, header values) or nothing we show.
+PRIVATE_KEYS = ("auth", "notification", "extendedData")
+_JOB_ID = re.compile(r"[0-9]+")
+
+
+def error_for(response: httpx.Response) -> ProviderError | None:
+    """cron-job.org answers errors with a bare status; say what each one means here."""
+    status = response.status_code
+    if status == 400:
+        return InvalidInput(
+            "cron-job.org refused the job: invalid input, a URL on its deny-list, "
+            "or a monitoring job"
+        )
+    if status == 403:
+        return AuthRejected("the API key may only be used from allow-listed IP addresses")
+    if status == 409:
+        return InvalidInput("cron-job.org reported a conflict with an existing resource")
+    if status == 422:
+        return InvalidInput("cron-job.org's request filter (WAF) rejected the job")
+    if status == 429:
+        # No Retry-After on either 429; the shared retry policy backs off on its own.
+        return RateLimited("per-method rate limit or the daily quota")
+    return None  # 401, 404 and 5xx: the default mapping says it right
+
+
+class CronJobOrg(Provider):
+    slug = "cronjob-org"
+    label = "cron-job.org"
+    default_base_url = "https://api.cron-job.org"
+    capabilities: ClassVar[Mapping[JobKind, frozenset[Capability]]] = {
+        JobKind.JOB: frozenset(
+            {
+                Capability.LIST,
+                Capability.GET,
+                Capability.HISTORY,
+                Capability.CREATE,
+                Capability.UPDATE,
+                Capability.RESCHEDULE,
+                Capability.DELETE,
+                Capability.PAUSE,
+                Capability.RESUME,
+            }
+        )
+    }
+
+    def __init__(self, account: str, http: ProviderHttp) -> None:
+        super().__init__(account, http)
+        # The last job JSON read per id, private keys removed: lets pause/resume/update
+        # answer with a Job without spending a GET of the daily quota on it.
+        self._seen: dict[str, dict[str, Any]] = {}
+        # Predicted run times from the last history call (the job list gives only the next one).
+        self._predictions: dict[str, tuple[int, ...]] = {}
+
+    @classmethod
+    def from_config(cls, account: CronJobOrgAccount, ctx: BuildContext) -> CronJobOrg:
+        key = account.credential()
+        http = ctx.http(
+            account,
+            provider=cls.label,
+            default_base_url=cls.default_base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            rate_limits=RATES,
+            error_hook=error_for,
+        )
+        return cls(account.name, http)
+
+    # -- reading ------------------------------------------------------------------------------
+    async def list_jobs(self) -> list[Job]:
+        data = await self._json("GET", "/jobs", op="list")
+        with self.http.mapping("job list"):
+            if data.get("someFailed"):
+                log.warning(
+                    "%s: cron-job.org could not read some jobs; list incomplete", self.account
+                )
+            return [self._remember(raw) for raw in _list(data["jobs"])]
+
+    async def get_job(self, job_id: str) -> Job:
+        data = await self._json("GET", f"/jobs/{self._path_id(job_id)}", op="get")
+        with self.http.mapping("job details"):
+            return self._remember(dict(data["jobDetails"]))
+
+    async def history(self, job_id: str, limit: int = 10) -> list[Execution]:
+        data = await self._json("GET", f"/jobs/{self._path_id(job_id)}/history", op="history")
+        with self.http.mapping("job history"):
+            self._predictions[job_id] = tuple(int(t) for t in _list(data.get("predictions") or []))
+            runs = [_execution(item) for item in _list(data["history"])]
+        runs.sort(key=lambda run: run.time, reverse=True)
+        return runs[: max(limit, 0)]
+
+    # -- changing -----------------------------------------------------------------------------
+    async def create(self, spec: JobSpec) -> Job:
+        self.require(Capability.CREATE, None, spec.kind)
+        job = {**self._job_body(spec), "enabled": spec.enabled}  # the server defaults to off
+        # A create is never resent: a retry after a lost answer would make a second job.
+        data = await self._json("PUT", "/jobs", op="create", json={"job": job}, idempotent=False)
+        with self.http.mapping("created job"):
+            job_id = int(data["jobId"])
+        return self._remember({**job, "jobId": job_id, "type": 0, "lastStatus": 0})
+
+    async def update(self, job_id: str, spec: JobSpec) -> Job:
+        """Send every editable key (no GET to diff against: the quota is small).
+
+        ``enabled`` is left alone: pausing and resuming are their own actions, and an edit
+        form that forgets the field must not resume a paused job.
+        """
+        self.require(Capability.UPDATE, job_id)
+        changes = self._job_body(spec)
+        await self._patch(job_id, changes)
+        return await self._after_change(job_id, changes)
+
+    async def delete(self, job_id: str) -> None:
+        self.require(Capability.DELETE, job_id)
+        path = f"/jobs/{self._path_id(job_id)}"
+        if self._seen.get(job_id, {}).get("type") == MONITORING:
+            raise self._monitoring_refusal(job_id)
+        try:
+            await self.http.request("DELETE", path, op="delete")
+        except InvalidInput:
+            # The id is numeric, so the only 400 DELETE gives is for a monitoring job (§2.2).
+            raise self._monitoring_refusal(job_id) from None
+        self._forget(job_id)
+
+    async def pause(self, job_id: str) -> Job:
+        self.require(Capability.PAUSE, job_id)
+        return await self._set_enabled(job_id, False)
+
+    async def resume(self, job_id: str) -> Job:
+        self.require(Capability.RESUME, job_id)
+        return await self._set_enabled(job_id, True)
+
+    async def _set_enabled(self, job_id: str, enabled: bool) -> Job:
+        await self._patch(job_id, {"enabled": enabled})
+        return await self._after_change(job_id, {"enabled": enabled})
+
+    async def _patch(self, job_id: str, changes: dict[str, Any]) -> None:
+        path = f"/jobs/{self._path_id(job_id)}"
+        # Absolute values only, so sending the PATCH twice is harmless.
+        await self.http.request("PATCH", path, op="patch", json={"job": changes}, idempotent=True)
+        self._predictions.pop(job_id, None)
+
+    async def _after_change(self, job_id: str, changes: dict[str, Any]) -> Job:
+        """The job as it is now: what we last read plus our change, or one GET if never read."""
+        seen = self._seen.get(job_id)
+        if seen is None:
+            return await self.get_job(job_id)
+        merged = {**seen, **changes}
+        if "schedule" in changes:  # PATCH applies schedule sub-keys one by one (§2.5)
+            merged["schedule"] = {**(seen.get("schedule") or {}), **changes["schedule"]}
+        return self._remember(merged)
+
+    # -- mapping ------------------------------------------------------------------------------
+    def _job_body(self, spec: JobSpec) -> dict[str, Any]:
+        """The editable keys of a job for ``spec``; InvalidInput before any request if wrong."""
+        try:
+            schedule = _schedule_body(spec.schedule)
+        except ScheduleError as error:
+            raise InvalidInput(str(error), **self.error_context()) from None
+        if not spec.url or not spec.url.strip():
+            raise InvalidInput("cron-job.org jobs need a URL to call", **self.error_context())
+        method = (spec.http_method or "GET").strip().upper()
+        if method not in METHODS:
+            allowed = ", ".join(METHODS)
+            raise InvalidInput(f"HTTP method must be one of {allowed}", **self.error_context())
+        body: dict[str, Any] = {
+            "title": spec.name.strip(),
+            "url": spec.url.strip(),
+            "requestMethod": METHODS.index(method),
+            "schedule": schedule,
+        }
+        if spec.http_body is not None:
+            body["extendedData"] = {"body": spec.http_body}
+        return body
+
+    def _remember(self, raw: dict[str, Any]) -> Job:
+        public = {k: v for k, v in raw.items() if k not in PRIVATE_KEYS}
+        job = self._to_job(public)
+        self._seen[job.id] = public
+        return job
+
+    def _to_job(self, raw: dict[str, Any]) -> Job:
+        job_id = str(int(raw["jobId"]))
+        enabled = bool(raw.get("enabled"))
+        status = _int(raw.get("lastStatus"))
+        caps = self.caps(JobKind.JOB)
+        details: list[tuple[str, str]] = []
+        if raw.get("type") == MONITORING:
+            caps -= {Capability.DELETE}
+            details.append(("Type", "Monitoring job (used by a status page)"))
+        schedule = raw.get("schedule") or {}
+        if both_days_restricted(schedule):
+            details.append(("Days", "only days matching both the day of month and the weekday"))
+        method = _int(raw.get("requestMethod"))
+        return Job(
+            account=self.account,
+            provider=self.slug,
+            kind=JobKind.JOB,
+            id=job_id,
+            name=str(raw.get("title") or "").strip() or safe_url(raw.get("url")) or job_id,
+            paused=not enabled,
+            schedule=_schedule(schedule),
+            next_runs=self._next_runs(job_id, raw) if enabled else (),
+            last_run=_when(raw.get("lastExecution")),
+            last_result=_result(status),
+            last_status=STATUS_WORDS.get(status),
+            last_duration_ms=_int(raw.get("lastDuration")) or None,
+            url=safe_url(raw.get("url")),
+            http_method=METHODS[method] if 0 <= method < len(METHODS) else None,
+            link=CONSOLE.format(id=job_id),
+            capabilities=caps,
+            details=tuple(details),
+        )
+
+    def _next_runs(self, job_id: str, raw: dict[str, Any]) -> tuple[datetime, ...]:
+        first = _int(raw.get("nextExecution"))
+        if not first:
+            return ()
+        later = {t for t in self._predictions.get(job_id, ()) if t > first}
+        return tuple(datetime.fromtimestamp(t, UTC) for t in sorted({first, *later}))
+
+    # -- plumbing -----------------------------------------------------------------------------
+    async def _json(self, method: str, path: str, *, op: str, **kwargs: Any) -> dict[str, Any]:
+        data = self.http.json_of(await self.http.request(method, path, op=op, **kwargs))
+        with self.http.mapping(f"answer to {op}"):
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            return data
+
+    def _path_id(self, job_id: str) -> str:
+        if not _JOB_ID.fullmatch(job_id):
+            raise NotFound(f"`{job_id}` is not a cron-job.org job id", **self.error_context())
+        return job_id
+
+    def _monitoring_refusal(self, job_id: str) -> InvalidInput:
+        return InvalidInput(
+            f"`{job_id}` is a monitoring job used by a status page; cron-job.org does not let "
+            "the API delete it (remove it from the status page in the console)",
+            **self.error_context(),
+        )
+
+    def _forget(self, job_id: str) -> None:
+        self._seen.pop(job_id, None)
+        self._predictions.pop(job_id, None)
+
+
+def _schedule_body(schedule: Schedule | None) -> dict[str, Any]:
+    """Timezone and all five arrays: the server fails (500) on create if one is missing.
+
+    ``expiresAt`` is not sent, so an edit keeps an expiry set in the console.
+    """
+    if schedule is None or schedule.kind is not ScheduleKind.CRON or not schedule.cron:
+        raise ScheduleError(
+            "cron-job.org needs a cron schedule: 5 fields and a timezone, e.g. `0 3 * * *`"
+        )
+    timezone = check_timezone(schedule.timezone)
+    return {"timezone": timezone, **cron_to_arrays(schedule.cron)}
+
+
+def _schedule(raw: dict[str, Any]) -> Schedule | None:
+    expr = arrays_to_cron(raw)
+    if expr is None:
+        return None  # an empty array: the job never runs
+    # The server keeps only timezones it knows (else UTC), so the name needs no check here.
+    timezone = str(raw.get("timezone") or "UTC")
+    return Schedule(kind=ScheduleKind.CRON, cron=expr, timezone=timezone)
+
+
+def _execution(item: dict[str, Any]) -> Execution:
+    status = _int(item.get("status"))
+    # headers/body are false, null or text (§2.6); never read: they may hold secrets.
+    return Execution(
+        id=str(item["identifier"]),
+        time=datetime.fromtimestamp(int(item["date"]), UTC),
+        planned=_when(item.get("datePlanned")),
+        result=_result(status),
+        status_text=str(item.get("statusText") or "") or STATUS_WORDS.get(status, "Unknown"),
+        http_status=_int(item.get("httpStatus")) or None,
+        duration_ms=_int(item.get("duration")) if item.get("duration") is not None else None,
+    )
+
+
+def _result(status: int) -> RunResult:
+    if status == 0:
+        return RunResult.NONE
+    return RunResult.OK if status == 1 else RunResult.FAILED
+
+
+def _when(value: Any) -> datetime | None:
+    stamp = _int(value)
+    return datetime.fromtimestamp(stamp, UTC) if stamp > 0 else None
+
+
+def _int(value: Any) -> int:
+    """Numbers as the server sends them; absent, null and false (PHP) read as 0."""
+    if value is None or value is False:
+        return 0
+    return int(value)
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value

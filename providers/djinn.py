@@ -1,0 +1,373 @@
+"""Djinn CI (djinn-ci.com): crons that submit a build manifest daily, weekly or monthly.
+
+Quirks the client copes with (providers.md §4 and §6, Djinn's server code):
+
+- a missing or wrong token is answered **404** ``{"message": "Not Found"}``, not 401, so a 404
+  on the cron list means the token was rejected, while on one cron it means the cron is gone;
+- ``Link`` always carries both ``prev`` and ``next``, as relative URLs clamped at the ends: the
+  last page's ``next`` is the last page, so paging stops when ``next`` points back;
+- there is no pause: a cron can only be deleted;
+- the cron list carries no build result; a cron's builds do.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self, get_args
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import yaml
+
+from providers.base import Capability, Execution, Job, JobKind, JobSpec, Provider, RunResult
+from providers.config import BuildContext, DjinnAccount
+from providers.errors import (
+    AuthRejected,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+    ProviderUnavailable,
+    Unsupported,
+)
+from providers.redact import secrets
+from providers.schedule import Period, Schedule, ScheduleKind
+
+log = logging.getLogger(__name__)
+
+PERIODS: tuple[str, ...] = get_args(Period)
+#: Keys each driver type requires, as Djinn's ``manifest.Validate`` checks them.
+DRIVER_KEYS: dict[str, tuple[str, ...]] = {
+    "docker": ("image", "workspace"),
+    "qemu": ("image",),
+    "ssh": ("address",),
+    "os": (),
+}
+STATUS_RESULTS: dict[str, RunResult] = {
+    "passed": RunResult.OK,
+    "passed_with_failures": RunResult.WARNING,
+    "failed": RunResult.FAILED,
+    "killed": RunResult.FAILED,
+    "timed_out": RunResult.FAILED,
+    "queued": RunResult.RUNNING,
+    "running": RunResult.RUNNING,
+}
+PAGE_CAP = 1000  # 25 000 items; a pager that gets further is looping
+TOKEN_404 = (
+    "Djinn CI answered 404 to the cron list, which is how it rejects a missing or wrong token"
+)
+_BUILD_TIMES = ("created_at", "started_at", "finished_at")
+_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
+
+
+def manifest_problems(text: str | None) -> list[str]:
+    """Why Djinn CI would refuse this build manifest; empty when it would take it."""
+    if not text or not text.strip():
+        return ["Manifest is required"]
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return ["Manifest is not valid YAML"]
+    driver = doc.get("driver") if isinstance(doc, dict) else None
+    if not isinstance(driver, dict):
+        return ["Manifest needs a driver, e.g. `driver: {type: qemu, image: centos/7}`"]
+    kind = driver.get("type")
+    if not isinstance(kind, str) or kind not in DRIVER_KEYS:
+        return ["driver type must be docker, qemu, ssh or os"]
+    return [f"driver {kind} requires {key}" for key in DRIVER_KEYS[kind] if not driver.get(key)]
+
+
+def next_page(link: str | None) -> int | None:
+    """The page number a ``Link`` header's ``rel="next"`` points at."""
+    for target, rels in _LINK.findall(link or ""):
+        if "next" in rels.split():
+            pages = parse_qs(urlsplit(target).query).get("page") or [""]
+            return int(pages[0]) if pages[0].isdigit() else None
+    return None
+
+
+def djinn_error(response: httpx.Response) -> ProviderError | None:
+    """Djinn's error bodies: 400 ``{"field": ["msg", ...]}``, otherwise ``{"message": ...}``."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
+    said = secrets.scrub(message)[:200] if isinstance(message, str) else ""
+    if status == 404:
+        return NotFound("HTTP 404")
+    if status == 400 and isinstance(body, dict):
+        fields = {str(k): [str(m) for m in v] for k, v in body.items() if isinstance(v, list) and v}
+        return InvalidInput(fields=fields) if fields else InvalidInput(said or "HTTP 400")
+    if status == 422:
+        return InvalidInput(said or "HTTP 422")
+    if status >= 500:
+        # Djinn answers 500 to unknown schedules and malformed JSON too, but the client never
+        # sends either (it validates first), so a 500 is the server's trouble.
+        return ProviderUnavailable(f"HTTP {status}: {said}" if said else f"HTTP {status}")
+    return None
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    when = datetime.fromisoformat(str(value))
+    if when.year <= 1:  # Go's zero time
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def execution_of(build: Mapping[str, Any]) -> Execution:
+    status = str(build["status"])
+    created, started, finished = (parse_time(build.get(k)) for k in _BUILD_TIMES)
+    when = finished or started or created
+    if when is None:
+        raise ValueError("a build without any time")
+    duration = None
+    if started and finished:
+        duration = int((finished - started).total_seconds() * 1000)
+    return Execution(
+        id=str(int(build["id"])),
+        time=when,
+        result=STATUS_RESULTS.get(status, RunResult.UNKNOWN),
+        status_text=status,
+        duration_ms=duration,
+        url=build.get("url") or None,
+    )
+
+
+class Djinn(Provider):
+    slug: ClassVar[str] = "djinn"
+    label: ClassVar[str] = "Djinn CI"
+    default_base_url: ClassVar[str] = "https://api.djinn-ci.com"
+    capabilities: ClassVar[Mapping[JobKind, frozenset[Capability]]] = {
+        JobKind.CRON: frozenset(
+            {
+                Capability.LIST,
+                Capability.GET,
+                Capability.HISTORY,
+                Capability.CREATE,
+                Capability.UPDATE,
+                Capability.RESCHEDULE,
+                Capability.DELETE,
+            }
+        )
+    }
+
+    @classmethod
+    def from_config(cls, account: DjinnAccount, ctx: BuildContext) -> Self:
+        http = ctx.http(
+            account,
+            provider=cls.label,
+            default_base_url=cls.default_base_url,
+            headers={"Authorization": f"Bearer {account.token.get_secret_value()}"},
+            error_hook=djinn_error,
+        )
+        return cls(account.name, http)
+
+    # -- reading ---------------------------------------------------------------------------
+    async def list_jobs(self, search: str | None = None) -> list[Job]:
+        params = {"search": search} if search else {}
+        try:
+            crons = [
+                c async for page in self._pages("cron", op="list", params=params) for c in page
+            ]
+        except NotFound:
+            raise AuthRejected(TOKEN_404, **self.error_context()) from None
+        return [self._job(cron) for cron in crons]
+
+    async def get_job(self, job_id: str) -> Job:
+        cron = await self._cron(job_id)
+        return await self._with_latest_build(cron)
+
+    async def history(self, job_id: str, limit: int = 10) -> list[Execution]:
+        return await self.builds_since(job_id, None, limit=limit)
+
+    async def builds_since(
+        self, job_id: str, after_id: str | None, status: str | None = None, limit: int = 25
+    ) -> list[Execution]:
+        """The cron's builds newer than ``after_id``, newest first; stops paging at it."""
+        self._check_id(job_id)
+        found: list[Execution] = []
+        if limit < 1:
+            return found
+        pages = self._pages(f"cron/{job_id}/builds", op="history", params={"status": status})
+        async with aclosing(pages) as builds:
+            async for page in builds:
+                for execution in self._executions(page):
+                    if after_id is not None and _reached(execution.id, after_id):
+                        return found
+                    found.append(execution)
+                    if len(found) >= limit:
+                        return found
+        return found
+
+    # -- changing --------------------------------------------------------------------------
+    async def create(self, spec: JobSpec) -> Job:
+        self.require(Capability.CREATE, None, spec.kind)
+        body: dict[str, str] = {"name": self._valid_name(spec.name)}
+        if spec.schedule is not None:
+            body["schedule"] = self._valid_period(spec.schedule)
+        body["manifest"] = self._valid_manifest(spec.manifest)
+        response = await self.http.request("POST", "cron", op="create", json=body)
+        return self._job(self._object(response, "created cron"), builds=[])
+
+    async def update(self, job_id: str, spec: JobSpec) -> Job:
+        self.require(Capability.UPDATE, job_id)
+        self._check_id(job_id)
+        body: dict[str, str] = {"name": self._valid_name(spec.name)}
+        if spec.schedule is not None:
+            body["schedule"] = self._valid_period(spec.schedule)
+        if spec.manifest:  # a blank field keeps the cron's manifest (Djinn fills it in)
+            body["manifest"] = self._valid_manifest(spec.manifest)
+        response = await self.http.request("PATCH", f"cron/{job_id}", op="update", json=body)
+        return await self._with_latest_build(self._object(response, "updated cron"))
+
+    async def delete(self, job_id: str) -> None:
+        self.require(Capability.DELETE, job_id)
+        self._check_id(job_id)
+        await self.http.request("DELETE", f"cron/{job_id}", op="delete")
+
+    async def pause(self, job_id: str) -> Job:
+        raise self._no_pause("Djinn CI has no pause for crons; a cron can only be deleted.")
+
+    async def resume(self, job_id: str) -> Job:
+        raise self._no_pause("Djinn CI has no pause for crons, so there is nothing to resume.")
+
+    # -- paging ----------------------------------------------------------------------------
+    async def _pages(
+        self, path: str, *, op: str, params: Mapping[str, str | None] | None = None
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """Each page's items not seen before, until ``next`` stops moving forward."""
+        query = {k: v for k, v in (params or {}).items() if v}
+        page = 1
+        seen: set[Any] = set()
+        for _ in range(PAGE_CAP):
+            response = await self.http.request("GET", path, op=op, params={**query, "page": page})
+            with self.http.mapping(f"{path} page"):
+                fresh = [item for item in self._array(response) if item["id"] not in seen]
+                seen.update(item["id"] for item in fresh)
+            if not fresh:
+                return
+            yield fresh
+            following = next_page(response.headers.get("Link"))
+            if following is None or following <= page:
+                return
+            page = following
+        log.warning("%s: stopped paging %s after %d pages", self.account, path, PAGE_CAP)
+
+    def _array(self, response: httpx.Response) -> list[dict[str, Any]]:
+        data = self.http.json_of(response)
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise TypeError("expected a JSON array of objects")
+        return data
+
+    def _object(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        data = self.http.json_of(response)
+        with self.http.mapping(what):
+            if not isinstance(data, dict):
+                raise TypeError("expected a JSON object")
+        return data
+
+    # -- mapping ---------------------------------------------------------------------------
+    async def _cron(self, job_id: str) -> dict[str, Any]:
+        self._check_id(job_id)
+        response = await self.http.request("GET", f"cron/{job_id}", op="get")
+        return self._object(response, "cron")
+
+    async def _with_latest_build(self, cron: dict[str, Any]) -> Job:
+        try:
+            builds = await self.builds_since(str(cron.get("id")), None, limit=1)
+        except NotFound:  # a token without build:read gets 404 on builds
+            return self._job(cron)
+        return self._job(cron, builds=builds)
+
+    def _executions(self, builds: list[dict[str, Any]]) -> list[Execution]:
+        with self.http.mapping("build"):
+            return [execution_of(build) for build in builds]
+
+    def _job(self, cron: Mapping[str, Any], builds: list[Execution] | None = None) -> Job:
+        """A cron as a Job; ``builds`` (newest first) when fetched, else the result is unknown."""
+        with self.http.mapping("cron"):
+            cron_id = str(int(cron["id"]))
+            schedule = cron.get("schedule")
+            next_run = parse_time(cron.get("next_run"))
+            latest = builds[0] if builds else None
+            return Job(
+                account=self.account,
+                provider=self.slug,
+                kind=JobKind.CRON,
+                id=cron_id,
+                name=str(cron["name"]),
+                schedule=Schedule.of_period(schedule) if schedule in PERIODS else None,
+                next_runs=(next_run,) if next_run else (),
+                last_run=parse_time(cron.get("prev_run")) or (latest.time if latest else None),
+                last_result=_last_result(builds),
+                last_status=latest.status_text if latest else None,
+                last_duration_ms=latest.duration_ms if latest else None,
+                manifest=cron.get("manifest") or None,
+                link=cron.get("url") or f"{self._api_root()}/cron/{cron_id}",
+                capabilities=self.caps(JobKind.CRON),
+                details=_details(cron),
+            )
+
+    def _api_root(self) -> str:
+        return str(self.http.client.base_url).rstrip("/")
+
+    # -- local validation, before any request ---------------------------------------------
+    def _check_id(self, job_id: str) -> None:
+        if not (job_id.isascii() and job_id.isdigit()):
+            raise NotFound("Djinn CI cron ids are whole numbers", **self.error_context())
+
+    def _valid_name(self, name: str) -> str:
+        if not name.strip():
+            raise self._invalid("name", "Name is required")
+        return name.strip()
+
+    def _valid_period(self, schedule: Schedule) -> str:
+        if schedule.kind is not ScheduleKind.PERIOD or schedule.period is None:
+            raise self._invalid("schedule", "Djinn CI schedules are daily, weekly or monthly")
+        return schedule.period
+
+    def _valid_manifest(self, manifest: str | None) -> str:
+        problems = manifest_problems(manifest)
+        if problems:
+            raise InvalidInput(fields={"manifest": problems}, **self.error_context())
+        assert manifest is not None
+        return manifest
+
+    def _invalid(self, field: str, message: str) -> InvalidInput:
+        return InvalidInput(message, fields={field: [message]}, **self.error_context())
+
+    def _no_pause(self, sentence: str) -> Unsupported:
+        return Unsupported(sentence, **self.error_context())
+
+
+def _reached(build_id: str, cursor: str) -> bool:
+    if build_id.isdigit() and cursor.isdigit():
+        return int(build_id) <= int(cursor)
+    return build_id == cursor
+
+
+def _last_result(builds: list[Execution] | None) -> RunResult:
+    if builds is None:
+        return RunResult.UNKNOWN
+    return builds[0].result if builds else RunResult.NONE
+
+
+def _details(cron: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    pairs = (
+        ("Namespace", _field(cron, "namespace", "path") or _field(cron, "namespace", "name")),
+        ("Author", _field(cron, "author", "username")),
+    )
+    return tuple((label, value) for label, value in pairs if value)
+
+
+def _field(obj: Mapping[str, Any], key: str, inner: str) -> str | None:
+    value = obj.get(key)
+    found = value.get(inner) if isinstance(value, dict) else None
+    return str(found) if found else None

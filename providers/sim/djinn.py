@@ -1,0 +1,421 @@
+"""Djinn CI simulator: crons and the builds they submit (providers.md §4 and §6).
+
+Faithful to the server's quirks: a missing or wrong token is 404 ``{"message": "Not Found"}``;
+validation errors are 400 ``{"field": [...]}``; an unknown schedule or malformed JSON is 500;
+``Link`` always carries both ``prev`` and ``next`` as relative URLs, clamped at the ends; crons
+list in name order, builds newest first, and ``status=passed`` also matches
+``passed_with_failures``. ``run_status`` adds a build with any status for scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
+
+import yaml
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from providers.djinn import PERIODS, manifest_problems
+from providers.schedule import Period, Schedule
+from providers.sim.base import SIM_KEY, Clock, Simulator, json_response, real_clock
+
+T = TypeVar("T")
+PAGE_SIZE = 25
+USERNAME = "ops"
+FAILED = ("failed", "killed", "timed_out")
+UNFINISHED = ("queued", "running")
+OLDER, OLDER_WEIGHTS = ("passed", "passed_with_failures", *FAILED), (70, 10, 12, 4, 4)
+QUEUED_FOR = timedelta(seconds=2)
+BUILD_PARTS = ("objects", "variables", "jobs", "artifacts", "tags")
+PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30}
+PROJECTS = ("api", "web", "billing", "search", "mobile", "infra", "docs", "etl", "ledger")
+TASKS = (
+    *(("daily", t) for t in ("nightly-tests", "integration-suite", "fuzz", "db-migration-check")),
+    *(("weekly", t) for t in ("weekly-image-rebuild", "dependency-audit", "security-scan")),
+    *(("monthly", t) for t in ("base-image-refresh", "license-scan")),
+)
+DRIVERS = (
+    "driver:\n  type: docker\n  image: golang:1.21\n  workspace: /go",
+    "driver:\n  type: qemu\n  image: debian/oldstable",
+    "driver:\n  type: qemu\n  image: centos/7",
+    "driver:\n  type: os",
+)
+
+
+@dataclass
+class SimCron:
+    id: int
+    name: str
+    schedule: str
+    manifest: str
+    created_at: datetime
+    next_run: datetime
+    prev_run: datetime | None = None
+    namespace: str | None = None
+
+
+@dataclass
+class SimBuild:
+    id: int
+    status: str
+    cron: SimCron  # as it was when the build was submitted
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class DjinnSim(Simulator):
+    slug = "djinn"
+    api_prefix = ""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = SIM_KEY,
+        clock: Clock = real_clock,
+        seed: int = 0,
+        jobs: int | None = None,
+    ) -> None:
+        self.crons: dict[int, SimCron] = {}
+        self.builds: dict[int, list[SimBuild]] = {}  # per cron, oldest first
+        self._last_cron = self._last_build = 0
+        self._namespace_ids: dict[str, int] = {}
+        self._by_name: list[SimCron] | None = None
+        super().__init__(api_key=api_key, clock=clock, seed=seed, jobs=jobs)
+
+    # -- scenario controls ---------------------------------------------------------------
+    def job_ids(self) -> list[str]:
+        return [str(cron_id) for cron_id in self.crons]
+
+    def run(self, job_id: str, ok: bool, *, at: datetime | None = None) -> None:
+        self.run_status(job_id, "passed" if ok else "failed", at=at)
+
+    def run_status(self, job_id: str, status: str, *, at: datetime | None = None) -> SimBuild:
+        """A scheduled build with any Djinn status, done (or started, or queued) at ``at``."""
+        cron = self.crons[int(job_id)]
+        when = (at or self.now()).astimezone(UTC)
+        took = timedelta(seconds=self.rng.randint(40, 900))
+        created = when - QUEUED_FOR - (took if status not in UNFINISHED else timedelta())
+        build = self._add_build(cron, status, created, took)
+        cron.prev_run = created
+        cron.next_run = _next_run(cron.schedule, when)
+        return build
+
+    def seed_jobs(self, count: int) -> None:
+        now = self.now().astimezone(UTC)
+        builds = (3, 6) if count <= 500 else (1, 2)
+        names, uses = {cron.name for cron in self.crons.values()}, Counter[str]()
+        failing = set(self.rng.sample(range(count), round(count / 10))) if count else set()
+        for index in range(count):
+            project, (schedule, task) = self.rng.choice(PROJECTS), self.rng.choice(TASKS)
+            name = base = f"{project}-{task}"
+            while name in names:
+                uses[base] += 1
+                name = f"{base}-{uses[base] + 1}"
+            names.add(name)
+            namespace = project if self.rng.random() < 0.3 else None
+            manifest = _manifest(self.rng.choice(DRIVERS), namespace)
+            cron = self._new_cron(name, schedule, manifest, namespace)
+            cron.created_at = now - timedelta(days=self.rng.randint(40, 400))
+            self._seed_builds(cron, now, self.rng.randint(*builds), index in failing)
+
+    def _seed_builds(self, cron: SimCron, now: datetime, count: int, failing: bool) -> None:
+        day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+        back_to = {"daily": 0, "weekly": day.weekday(), "monthly": day.day - 1}[cron.schedule]
+        fired = day - timedelta(days=back_to)
+        step = timedelta(days=PERIOD_DAYS[cron.schedule])
+        latest = self.rng.choice(FAILED) if failing else "passed"
+        for back in range(count - 1, -1, -1):
+            status = latest if back == 0 else self.rng.choices(OLDER, OLDER_WEIGHTS)[0]
+            created = fired - back * step + timedelta(seconds=self.rng.randint(1, 30))
+            took = timedelta(seconds=self.rng.randint(40, 1800))
+            if created + QUEUED_FOR + took > now:
+                status = "running"
+            self._add_build(cron, status, created, took)
+        cron.prev_run = fired
+
+    def _new_cron(self, name: str, schedule: str, manifest: str, namespace: str | None) -> SimCron:
+        now = self.now().astimezone(UTC)
+        self._last_cron += 1
+        cron = SimCron(self._last_cron, name, schedule, manifest, now, _next_run(schedule, now))
+        cron.namespace = namespace
+        self.crons[cron.id] = cron
+        self.builds[cron.id] = []
+        self._by_name = None
+        return cron
+
+    def _add_build(
+        self, cron: SimCron, status: str, created: datetime, took: timedelta
+    ) -> SimBuild:
+        self._last_build += 1
+        started = None if status == "queued" else created + QUEUED_FOR
+        finished = started + took if started and status not in UNFINISHED else None
+        build = SimBuild(self._last_build, status, replace(cron), created, started, finished)
+        self.builds[cron.id].append(build)
+        return build
+
+    # -- the API -------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/cron", self._crons, methods=["GET", "POST"]),
+            Route("/cron/{cron:int}", self._cron, methods=["GET", "PATCH", "DELETE"]),
+            Route("/cron/{cron:int}/builds", self._builds, methods=["GET"]),
+        ]
+
+    def configure(self, app: Starlette) -> None:
+        async def status_only(request: Request, exc: Exception) -> Response:
+            status = int(getattr(exc, "status_code", 500))
+            headers = getattr(exc, "headers", None)
+            return _error(HTTPStatus(status).phrase, status, headers)
+
+        app.add_exception_handler(404, status_only)
+        app.add_exception_handler(405, status_only)
+
+    def fault_body(self, status: int) -> tuple[bytes, str]:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return json.dumps({"message": phrase}).encode(), "application/json"
+
+    async def _crons(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return _error("Not Found", 404)
+        if request.method == "POST":
+            return await self._store(request)
+        crons = self._sorted()
+        search = request.query_params.get("search", "").lower()
+        if search:
+            crons = [cron for cron in crons if search in cron.name.lower()]
+        api = _api(request)
+        return _paged(request, crons, lambda cron: self._cron_json(cron, api))
+
+    async def _cron(self, request: Request) -> Response:
+        cron = self.crons.get(request.path_params["cron"])
+        if not self._authorized(request) or cron is None:
+            return _error("Not Found", 404)
+        if request.method == "PATCH":
+            return await self._update(request, cron)
+        if request.method == "DELETE":
+            del self.crons[cron.id], self.builds[cron.id]
+            self._by_name = None
+            return Response(status_code=204)
+        return json_response(self._cron_json(cron, _api(request)))
+
+    async def _builds(self, request: Request) -> Response:
+        cron = self.crons.get(request.path_params["cron"])
+        if not self._authorized(request) or cron is None:
+            return _error("Not Found", 404)
+        builds = [b for b in reversed(self.builds[cron.id]) if _matches(b, request)]
+        api = _api(request)
+        return _paged(request, builds, lambda build: self._build_json(build, api))
+
+    async def _store(self, request: Request) -> Response:
+        body = await _form(request)
+        if isinstance(body, Response):
+            return body
+        name, manifest = body.get("name") or "", body.get("manifest") or ""
+        problems = self._problems(name, manifest, None)
+        if problems:
+            return json_response(problems, 400)
+        schedule = body.get("schedule") or "daily"
+        cron = self._new_cron(name, schedule, manifest, _namespace_of(manifest))
+        return json_response(self._cron_json(cron, _api(request)), 201)
+
+    async def _update(self, request: Request, cron: SimCron) -> Response:
+        body = await _form(request)
+        if isinstance(body, Response):
+            return body
+        name = body.get("name") or cron.name
+        manifest = body.get("manifest") or cron.manifest
+        problems = self._problems(name, manifest, cron)
+        if problems:
+            return json_response(problems, 400)
+        schedule = body.get("schedule") or cron.schedule
+        if schedule != cron.schedule:
+            cron.next_run = _next_run(schedule, self.now())
+        cron.name, cron.schedule, cron.manifest = name, schedule, manifest
+        cron.namespace = _namespace_of(manifest)
+        self._by_name = None
+        return json_response(self._cron_json(cron, _api(request)))
+
+    def _problems(self, name: str, manifest: str, current: SimCron | None) -> dict[str, list[str]]:
+        problems: dict[str, list[str]] = {}
+        if not name:
+            problems["name"] = ["Name is required"]
+        elif any(c.name == name and c is not current for c in self.crons.values()):
+            problems["name"] = ["Name already exists"]
+        if manifest_errors := manifest_problems(manifest):
+            problems["manifest"] = manifest_errors
+        return problems
+
+    def _authorized(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+
+    def _sorted(self) -> list[SimCron]:
+        if self._by_name is None:
+            self._by_name = sorted(self.crons.values(), key=lambda cron: (cron.name, cron.id))
+        return self._by_name
+
+    def _namespace_json(self, path: str | None, api: str) -> dict[str, Any] | None:
+        if not path:
+            return None
+        number = self._namespace_ids.setdefault(path, len(self._namespace_ids) + 1)
+        return {
+            "id": number,
+            "user_id": 1,
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "visibility": "private",
+            "url": f"{api}/n/{USERNAME}/{path}",
+        }
+
+    # -- JSON ----------------------------------------------------------------------------
+    def _cron_json(self, cron: SimCron, api: str) -> dict[str, Any]:
+        namespace = self._namespace_json(cron.namespace, api)
+        body: dict[str, Any] = {
+            "id": cron.id,
+            "author_id": 1,
+            "user_id": 1,
+            "namespace_id": namespace["id"] if namespace else None,
+            "name": cron.name,
+            "schedule": cron.schedule,
+            "manifest": cron.manifest,
+            "prev_run": _ts(cron.prev_run),
+            "next_run": _ts(cron.next_run),
+            "created_at": _ts(cron.created_at),
+            "url": f"{api}/cron/{cron.id}",
+            "author": _user(),
+            "user": _user(),
+        }
+        if namespace:
+            body["namespace"] = namespace
+        return body
+
+    def _build_json(self, build: SimBuild, api: str) -> dict[str, Any]:
+        cron = build.cron
+        namespace = self._namespace_json(cron.namespace, api)
+        url = f"{api}/b/{USERNAME}/{build.id}"  # one user: the per-user number follows the id
+        user = _user()
+        return {
+            "id": build.id,
+            "user_id": 1,
+            "namespace_id": namespace["id"] if namespace else None,
+            "number": build.id,
+            "manifest": cron.manifest,
+            "status": build.status,
+            "output": None,
+            "tags": [_tag(cron)],
+            "pinned": False,
+            "created_at": _ts(build.created_at),
+            "started_at": _ts(build.started_at),
+            "finished_at": _ts(build.finished_at),
+            "url": url,
+            **{f"{part}_url": f"{url}/{part}" for part in BUILD_PARTS},
+            "trigger": {
+                "type": "schedule",
+                "comment": f"{cron.name}: Scheduled build",
+                "data": {"email": user["email"], "username": USERNAME},
+            },
+            "user": user,
+            "namespace": namespace,
+        }
+
+
+def _paged(request: Request, items: Sequence[T], render: Callable[[T], dict[str, Any]]) -> Response:
+    """One page of 25, with Djinn's ``Link``: relative, both rels always, clamped at the ends."""
+    raw = request.query_params.get("page", "1")
+    page = max(1, int(raw)) if raw.isdigit() else 1
+    last = max(1, -(-len(items) // PAGE_SIZE))
+    chunk = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    others = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+
+    def href(number: int) -> str:
+        return f"{request.url.path}?{urlencode([*others, ('page', str(number))])}"
+
+    prev, following = href(min(max(1, page - 1), last)), href(min(page + 1, last))
+    response = json_response([render(item) for item in chunk])
+    response.headers["Link"] = f'<{prev}>; rel="prev", <{following}>; rel="next"'
+    return response
+
+
+async def _form(request: Request) -> dict[str, Any] | Response:
+    """The JSON body; Djinn answers 500 to malformed JSON and unknown schedules."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return _error("Failed to decode request body", 500)
+    if not isinstance(body, dict) or any(
+        not isinstance(body.get(key) or "", str) for key in ("name", "schedule", "manifest")
+    ):
+        return _error("Failed to decode request body", 500)
+    if body.get("schedule") and body["schedule"] not in PERIODS:
+        return _error(f"unknown schedule: {body['schedule']}", 500)
+    return body
+
+
+def _matches(build: SimBuild, request: Request) -> bool:
+    """Djinn's build filters; ``status=passed`` also matches ``passed_with_failures``."""
+    status, tag = request.query_params.get("status"), request.query_params.get("tag")
+    statuses = {status, "passed_with_failures"} if status == "passed" else {status}
+    search = request.query_params.get("search", "").lower()
+    return (
+        (not status or build.status in statuses)
+        and (not tag or tag == _tag(build.cron))
+        and search in _tag(build.cron).lower()
+    )
+
+
+def _tag(cron: SimCron) -> str:
+    return f"cron:{cron.schedule} {cron.name}"
+
+
+def _error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    response = json_response({"message": message}, status)
+    response.headers.update(headers or {})
+    return response
+
+
+def _api(request: Request) -> str:
+    """The API's root URL, including the prefix the simulator is mounted under."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}{root}"
+
+
+def _next_run(period: str, after: datetime) -> datetime:
+    return Schedule.of_period(cast(Period, period)).next_runs(after, 1)[0]
+
+
+def _ts(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def _user() -> dict[str, Any]:
+    created = "2020-01-02T15:04:05Z"
+    return {"id": 1, "email": "ops@example.com", "username": USERNAME, "created_at": created}
+
+
+def _namespace_of(manifest: str) -> str | None:
+    try:
+        doc = yaml.safe_load(manifest)
+    except yaml.YAMLError:
+        return None
+    namespace = doc.get("namespace") if isinstance(doc, dict) else None
+    return namespace if isinstance(namespace, str) and namespace else None
+
+
+def _manifest(driver: str, namespace: str | None) -> str:
+    head = f"namespace: {namespace}\n" if namespace else ""
+    return f"{head}{driver}\nstages:\n- test\njobs:\n- stage: test\n  commands:\n  - make test"

@@ -1,0 +1,361 @@
+"""The bot's database, on SQLite files and (when CRONOPS_TEST_POSTGRES_URL is set) PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+
+from bot.db_models import Base
+from bot.store import MIGRATIONS, Store, alembic_config, create_engine, normalise_url
+from providers.redact import secrets
+
+PG_URL = os.environ.get("CRONOPS_TEST_POSTGRES_URL")
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+TODAY = NOW.date()
+TABLES = {"request_budget", "audit_log", "scheduled_resume", "meta", "alembic_version"}
+
+OpenStore = Callable[[], Awaitable[Store]]
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not PG_URL, reason="set CRONOPS_TEST_POSTGRES_URL to run against PostgreSQL"
+            ),
+        ),
+    ]
+)
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
+    """Opens (and migrates) a new Store on one fresh database; all are closed afterwards."""
+    stores: list[Store] = []
+    options: dict[str, object] = {}
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/t.db"
+    else:
+        assert PG_URL is not None
+        url, schema = PG_URL, f"t_{uuid.uuid4().hex}"
+        options = {"connect_args": {"server_settings": {"search_path": schema}}}
+        await _run_sql(url, f'CREATE SCHEMA "{schema}"')
+
+    async def open_() -> Store:
+        store = Store(create_engine(url, **options))
+        stores.append(store)
+        await store.migrate()
+        return store
+
+    yield open_
+    for store in stores:
+        await store.close()
+    if request.param == "postgresql":
+        await _run_sql(url, f'DROP SCHEMA "{schema}" CASCADE')
+
+
+async def _run_sql(url: str, sql: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def store(open_store: OpenStore) -> Store:
+    return await open_store()
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def tables_of(store: Store) -> set[str]:
+    async with store.engine.connect() as connection:
+        return await connection.run_sync(_tables)
+
+
+# -- URLs -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///./cronops.db", "sqlite+aiosqlite:///./cronops.db"),
+        ("sqlite:////var/lib/cronops/db.sqlite", "sqlite+aiosqlite:////var/lib/cronops/db.sqlite"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("postgresql://u:p@db:5432/cronops", "postgresql+asyncpg://u:p@db:5432/cronops"),
+        ("postgres://u:p@db/cronops", "postgresql+asyncpg://u:p@db/cronops"),
+        ("postgresql+psycopg2://u@db/cronops", "postgresql+asyncpg://u@db/cronops"),
+        ("postgresql+asyncpg://u:p@db/cronops", "postgresql+asyncpg://u:p@db/cronops"),
+    ],
+)
+def test_urls_are_made_async(given: str, expected: str) -> None:
+    assert normalise_url(given) == expected
+
+
+def test_an_unsupported_database_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unsupported database 'mysql'"):
+        normalise_url("mysql://u@db/cronops")
+
+
+# -- migrations -----------------------------------------------------------------------------
+async def test_first_open_creates_the_schema_and_later_opens_change_nothing(
+    open_store: OpenStore,
+) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    store = await open_store()
+    assert await tables_of(store) >= TABLES
+    assert await store.schema_revision() == head == "0001"
+
+    await store.spend("prod", TODAY, limit=10, keep=0)
+    await store.migrate()
+    again = await open_store()
+    assert await again.schema_revision() == head
+    assert await again.used("prod", TODAY) == 1
+
+
+async def test_store_open_migrates_a_new_sqlite_file(tmp_path: Path) -> None:
+    async with await Store.open(f"sqlite:///{tmp_path}/new.db") as store:
+        assert await tables_of(store) >= TABLES
+        async with store.engine.connect() as connection:
+            mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
+            keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+        assert (mode, keys) == ("wal", 1)
+
+
+def test_the_ddl_can_be_reviewed_as_sql_before_upgrading_a_shared_database() -> None:
+    config = alembic_config("postgresql://cronops@db/cronops")
+    config.output_buffer = io.StringIO()
+    command.upgrade(config, "head", sql=True)
+    sql = config.output_buffer.getvalue()
+    assert "CREATE TABLE request_budget" in sql
+    assert "due_at TIMESTAMP WITH TIME ZONE NOT NULL" in sql
+
+
+async def test_alembic_can_upgrade_without_a_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    async with await Store.open(url) as store:
+        assert await store.schema_revision() == "0001"
+
+
+def _diff(connection: Connection) -> list[object]:
+    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+async def test_the_models_match_what_the_migrations_create(store: Store) -> None:
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(_diff) == []
+
+
+MIGRATION_0002 = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("incident", sa.Column("id", sa.Integer(), primary_key=True))
+    with op.batch_alter_table("meta") as batch:
+        batch.add_column(sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
+"""
+
+
+async def test_a_later_migration_applies_on_top_of_existing_data(
+    open_store: OpenStore, tmp_path: Path
+) -> None:
+    store = await open_store()
+    await store.spend("prod", TODAY, limit=10, keep=0)
+    await store.set_meta("first_poll_done:prod", "yes")
+    await store.record_audit(at=NOW, user_id="U1", action="pause", ref="prod:1")
+
+    later = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, later, ignore=shutil.ignore_patterns("__pycache__"))
+    (later / "versions" / "0002_incidents.py").write_text(MIGRATION_0002)
+    await store.migrate(alembic_config(script_location=later))
+
+    assert await store.schema_revision() == "0002"
+    assert "incident" in await tables_of(store)
+    assert await store.used("prod", TODAY) == 1
+    assert await store.get_meta("first_poll_done:prod") == "yes"
+    assert [e.ref for e in await store.recent_audit()] == ["prod:1"]
+
+
+# -- request budget -------------------------------------------------------------------------
+async def test_polls_stop_short_of_the_reserve_while_commands_spend_it(store: Store) -> None:
+    polls = [await store.spend("prod", TODAY, limit=10, keep=5) for _ in range(7)]
+    assert polls == [1, 2, 3, 4, 5, None, None]
+
+    commands = [await store.spend("prod", TODAY, limit=10, keep=0) for _ in range(6)]
+    assert commands == [6, 7, 8, 9, 10, None]
+    assert await store.used("prod", TODAY) == 10
+
+
+async def test_a_reserve_as_large_as_the_limit_refuses_even_the_first_request(
+    store: Store,
+) -> None:
+    assert await store.spend("prod", TODAY, limit=3, keep=3) is None
+    assert await store.used("prod", TODAY) == 0
+
+
+async def test_each_account_and_day_has_its_own_count(store: Store) -> None:
+    assert await store.used("prod", TODAY) == 0
+    for _ in range(3):
+        await store.spend("prod", TODAY, limit=3, keep=0)
+    assert await store.spend("prod", TODAY, limit=3, keep=0) is None
+
+    tomorrow = TODAY + timedelta(days=1)
+    assert await store.spend("prod", tomorrow, limit=3, keep=0) == 1
+    assert await store.spend("hub", TODAY, limit=3, keep=0) == 1
+    assert await store.used("prod", date(2025, 3, 1)) == 3
+
+
+async def test_concurrent_spending_never_exceeds_the_limit_and_survives_a_restart(
+    open_store: OpenStore,
+) -> None:
+    one, two = await open_store(), await open_store()  # two pools, like two processes
+    calls = [(one if i % 2 else two).spend("prod", TODAY, 20, 0) for i in range(50)]
+    results = await asyncio.gather(*calls)
+
+    granted = sorted(r for r in results if r is not None)
+    assert granted == list(range(1, 21))
+    await one.close()
+    await two.close()
+    assert await (await open_store()).used("prod", TODAY) == 20
+
+
+# -- audit ----------------------------------------------------------------------------------
+async def test_audit_entries_come_back_newest_first_in_utc(store: Store) -> None:
+    madrid = timezone(timedelta(hours=1))
+    await store.record_audit(at=NOW, user_id="U1", action="pause", ref="prod:1", detail="2h")
+    await store.record_audit(
+        at=datetime(2025, 3, 1, 14, 0, tzinfo=madrid),
+        user_id="U2",
+        action="delete",
+        ref="hub:scheduler/17",
+        ok=False,
+        error="Cronhub rejected the API key",
+    )
+
+    latest, first = await store.recent_audit()
+    assert latest.at == NOW + timedelta(hours=1)
+    assert latest.at.tzinfo is UTC
+    assert (latest.action, latest.ok, latest.error) == (
+        "delete",
+        False,
+        "Cronhub rejected the API key",
+    )
+    assert (first.user_id, first.ref, first.detail, first.ok, first.error) == (
+        "U1",
+        "prod:1",
+        "2h",
+        True,
+        None,
+    )
+    assert first.at == NOW
+    assert [e.id for e in await store.recent_audit(limit=1)] == [latest.id]
+
+
+async def test_audit_never_keeps_a_known_secret(store: Store) -> None:
+    secrets.add("sk-test-audit-9f8e7d")
+    entry = await store.record_audit(
+        at=NOW, user_id="U1", action="edit", ref="prod:1", detail="key sk-test-audit-9f8e7d"
+    )
+    assert "sk-test-audit-9f8e7d" not in entry.detail
+    assert "sk-test-audit-9f8e7d" not in (await store.recent_audit())[0].detail
+
+
+async def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        await store.record_audit(at=datetime(2025, 3, 1), user_id="U1", action="x", ref="p:1")
+
+
+# -- timed resumes --------------------------------------------------------------------------
+async def schedule(store: Store, ref: str, due_in: timedelta) -> int:
+    resume = await store.schedule_resume(
+        ref=ref, account=ref.split(":")[0], due_at=NOW + due_in, requested_by="U1",
+        channel="C1", now=NOW,
+    )  # fmt: skip
+    return resume.id
+
+
+async def test_a_timed_resume_is_due_once_its_time_comes_and_done_once(store: Store) -> None:
+    soon = await schedule(store, "prod:1", timedelta(hours=2))
+    await schedule(store, "prod:2", timedelta(hours=5))
+    assert await store.due_resumes(NOW + timedelta(hours=1)) == []
+
+    due = await store.due_resumes(NOW + timedelta(hours=2))
+    assert [(r.id, r.ref, r.channel, r.attempts) for r in due] == [(soon, "prod:1", "C1", 0)]
+    assert due[0].due_at == NOW + timedelta(hours=2)
+    assert due[0].created_at.tzinfo is UTC
+
+    assert await store.mark_resume_done(soon, NOW + timedelta(hours=2)) is True
+    assert await store.mark_resume_done(soon, NOW + timedelta(hours=3)) is False
+    assert [r.ref for r in await store.due_resumes(NOW + timedelta(days=1))] == ["prod:2"]
+    assert await store.pending_resume("prod:1") is None
+
+
+async def test_a_failed_resume_stays_open_and_is_retried_until_it_gives_up(store: Store) -> None:
+    rid = await schedule(store, "prod:1", timedelta(hours=1))
+    later = NOW + timedelta(hours=1)
+    await store.mark_resume_failed(rid, "cron-job.org is unreachable")
+    [again] = await store.due_resumes(later)
+    assert (again.attempts, again.last_error) == (1, "cron-job.org is unreachable")
+
+    await store.mark_resume_failed(rid, "still down", retry_at=later + timedelta(minutes=5))
+    assert await store.due_resumes(later) == []
+    assert [r.attempts for r in await store.due_resumes(later + timedelta(minutes=5))] == [2]
+    assert await store.due_resumes(later + timedelta(minutes=5), max_attempts=2) == []
+    pending = await store.pending_resume("prod:1")
+    assert pending is not None
+    assert pending.last_error == "still down"
+
+
+async def test_a_manual_resume_cancels_the_timed_one(store: Store) -> None:
+    rid = await schedule(store, "prod:1", timedelta(hours=1))
+    await store.attach_resume_message(rid, "1700000000.000100")
+    pending = await store.pending_resume("prod:1")
+    assert pending is not None
+    assert (pending.id, pending.message_ts, pending.done_at) == (rid, "1700000000.000100", None)
+
+    assert await store.cancel_resumes("prod:1", NOW) == 1
+    assert await store.cancel_resumes("prod:1", NOW) == 0
+    assert await store.pending_resume("prod:1") is None
+    assert await store.due_resumes(NOW + timedelta(days=1)) == []
+    assert await store.mark_resume_done(rid, NOW) is False
+
+
+async def test_a_new_timed_pause_replaces_the_open_one(store: Store) -> None:
+    await schedule(store, "prod:1", timedelta(hours=2))
+    newer = await schedule(store, "prod:1", timedelta(days=1))
+
+    pending = await store.pending_resume("prod:1")
+    assert pending is not None
+    assert (pending.id, pending.due_at) == (newer, NOW + timedelta(days=1))
+    assert await store.due_resumes(NOW + timedelta(hours=3)) == []
+
+
+# -- meta -----------------------------------------------------------------------------------
+async def test_meta_values_are_set_read_and_overwritten(store: Store) -> None:
+    assert await store.get_meta("first_poll_done:prod") is None
+    await store.set_meta("first_poll_done:prod", "2025-03-01T12:00:00Z")
+    await store.set_meta("first_poll_done:prod", "2025-03-02T12:00:00Z")
+    assert await store.get_meta("first_poll_done:prod") == "2025-03-02T12:00:00Z"

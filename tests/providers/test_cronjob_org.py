@@ -1,0 +1,527 @@
+"""cron-job.org: the client against its simulator, and the simulator against providers.md."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from providers.base import Capability, JobKind, JobSpec, RunResult
+from providers.config import BuildContext, CronJobOrgAccount
+from providers.cronjob_org import CronJobOrg
+from providers.cronjob_org_schedule import arrays_to_cron, cron_to_arrays
+from providers.errors import AuthRejected, BudgetExhausted, InvalidInput, NotFound, RateLimited
+from providers.http import MemoryLedger, RetryPolicy
+from providers.schedule import Schedule
+from providers.sim.cronjob_org import (
+    SIM_HEADER_SECRET,
+    SIM_JOB_PASSWORD,
+    SIM_URL_PASSWORD,
+    CronJobOrgSim,
+)
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday; Berlin is UTC+1 until 29 March
+KEY = "canary-cjo-key-5f3a9e"  # the API key, also a canary for the secret checks
+FAST = RetryPolicy(attempts=2, initial_wait=0, max_wait=0)
+EVERY = [-1]
+ANY_TIME = dict.fromkeys(("minutes", "hours", "mdays", "months", "wdays"), EVERY)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sim(clock: Clock) -> CronJobOrgSim:
+    return CronJobOrgSim(api_key=KEY, clock=clock, rate_limits=False)
+
+
+def build(sim: CronJobOrgSim, *, key: str = KEY, **account: Any) -> CronJobOrg:
+    ledger = account.pop("ledger", None) or MemoryLedger()
+    transport = account.pop("transport", None) or httpx.ASGITransport(app=sim.app)
+    return CronJobOrg.from_config(
+        CronJobOrgAccount(name="prod", provider="cronjob-org", api_key=key, **account),
+        BuildContext(ledger=ledger, transport_for=lambda _: transport, retry=FAST),
+    )
+
+
+@pytest.fixture
+async def client(sim: CronJobOrgSim) -> AsyncIterator[CronJobOrg]:
+    client = build(sim)
+    yield client
+    await client.aclose()
+
+
+def raw(sim: CronJobOrgSim, auth: str | None = f"Bearer {KEY}") -> httpx.AsyncClient:
+    """Plain HTTP straight to the simulator, for what the client never sends."""
+    headers = {"Authorization": auth} if auth else {}
+    transport = httpx.ASGITransport(app=sim.app)
+    return httpx.AsyncClient(transport=transport, base_url="http://sim.test", headers=headers)
+
+
+def seeded(sim: CronJobOrgSim, **match: Any) -> dict[str, Any]:
+    return next(job for job in sim.jobs.values() if all(job[k] == v for k, v in match.items()))
+
+
+def spec(cron: str = "*/20 2-4 * * 1-5", timezone: str = "Europe/Berlin", **fields: Any) -> JobSpec:
+    fields.setdefault("name", " Nightly export ")
+    fields.setdefault("url", " https://ops.example.com/export ")
+    return JobSpec(kind=JobKind.JOB, schedule=Schedule.from_cron(cron, timezone), **fields)
+
+
+# -- reading ------------------------------------------------------------------------------------
+async def test_list_maps_paused_failing_schedule_words_timezone_and_next_run(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    weekday = seeded(sim, enabled=True)
+    weekday["schedule"].update(timezone="Europe/Berlin", minutes=[0, 15, 30, 45], hours=[9, 10, 11])
+    weekday["schedule"].update(wdays=[1, 2, 3, 4, 5], mdays=EVERY, months=EVERY)
+
+    jobs = {job.id: job for job in await client.list_jobs()}
+
+    assert set(jobs) == set(sim.job_ids())
+    for job_id, stored in sim.jobs.items():
+        job = jobs[str(job_id)]
+        assert job.paused is not stored["enabled"]
+        assert (job.last_result is RunResult.FAILED) == (2 <= stored["lastStatus"] <= 9)
+        assert job.link == f"https://console.cron-job.org/jobs/{job_id}"
+        if job.paused:
+            assert job.next_runs == ()
+    card = jobs[str(weekday["jobId"])]
+    assert card.schedule is not None
+    assert (card.schedule.cron, card.schedule.timezone) == ("*/15 9-11 * * 1-5", "Europe/Berlin")
+    assert card.schedule.describe().startswith("Every 15 minutes, between 09:00 and 11:59")
+    assert card.next_runs == (datetime(2026, 3, 3, 8, 0, tzinfo=UTC),)  # 09:00 Berlin
+    failing = jobs["4243"]  # the seed always fails its second job
+    assert failing.last_result is RunResult.FAILED
+    assert failing.last_status is not None
+    assert failing.last_status.startswith("Failed (")
+
+
+async def test_get_job_maps_one_job_with_method_duration_and_a_clean_url(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    stored = seeded(sim, title="Deploy preview cleanup")
+
+    job = await client.get_job(str(stored["jobId"]))
+
+    assert job.name == "Deploy preview cleanup"
+    assert job.url is not None
+    assert job.url.startswith("https://hooks.")
+    assert SIM_URL_PASSWORD not in job.url
+    assert job.http_method == "POST"
+    assert job.last_run == datetime.fromtimestamp(stored["lastExecution"], UTC)
+    assert job.last_duration_ms == stored["lastDuration"]
+    assert job.can(Capability.PAUSE)
+    assert job.can(Capability.DELETE)
+
+
+# -- creating -----------------------------------------------------------------------------------
+async def test_create_sends_the_full_schedule_and_enabled_explicitly(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    job = await client.create(spec(http_method="post", enabled=True))
+
+    stored = sim.jobs[int(job.id)]
+    assert stored["enabled"] is True  # the server's default is off
+    assert stored["title"] == "Nightly export"
+    assert stored["url"] == "https://ops.example.com/export"
+    assert stored["requestMethod"] == 1
+    assert stored["schedule"] == {
+        "timezone": "Europe/Berlin",
+        "expiresAt": 0,
+        "minutes": [0, 20, 40],
+        "hours": [2, 3, 4],
+        "mdays": EVERY,
+        "months": EVERY,
+        "wdays": [1, 2, 3, 4, 5],
+    }
+    assert job.schedule is not None
+    assert job.schedule.cron == "*/20 2-4 * * 1-5"
+    assert not job.paused
+    assert dict(sim.requests) == {"PUT /jobs": 1}  # the answer is built, not fetched
+
+
+async def test_the_simulator_answers_500_and_creates_nothing_when_a_schedule_array_is_missing(
+    sim: CronJobOrgSim,
+) -> None:
+    schedule = {"timezone": "UTC", "minutes": [0], "hours": [3], "mdays": EVERY, "months": EVERY}
+    before = len(sim.jobs)
+    async with raw(sim) as http:
+        answer = await http.put(
+            "/jobs", json={"job": {"url": "https://x.test/", "schedule": schedule}}
+        )
+    assert (answer.status_code, answer.content) == (500, b"")
+    assert len(sim.jobs) == before
+
+
+@pytest.mark.parametrize(
+    ("cron", "minutes", "hours", "mdays", "months", "wdays"),
+    [
+        ("*/15 * * * *", [0, 15, 30, 45], EVERY, EVERY, EVERY, EVERY),
+        ("0-30/10 3 * * 1-5", [0, 10, 20, 30], [3], EVERY, EVERY, [1, 2, 3, 4, 5]),
+        ("5 4 1,15 jan-mar *", [5], [4], [1, 15], [1, 2, 3], EVERY),
+        ("0 22 * * 5-7", [0], [22], EVERY, EVERY, [0, 5, 6]),
+        ("10-12,40 */8 * * SUN", [10, 11, 12, 40], [0, 8, 16], EVERY, EVERY, [0]),
+        ("0-59 0-23 1-31 * 0-6", EVERY, EVERY, EVERY, EVERY, EVERY),
+    ],
+)
+def test_cron_expressions_become_explicit_arrays(
+    cron: str, minutes: list[int], hours: list[int], mdays: list[int], months: list[int],
+    wdays: list[int],
+) -> None:  # fmt: skip
+    expected = {"minutes": minutes, "hours": hours, "mdays": mdays, "months": months}
+    assert cron_to_arrays(cron) == {**expected, "wdays": wdays}
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (list(range(0, 60, 5)), "*/5"),
+        ([0, 10, 20, 30], "0-30/10"),
+        ([5, 20, 35, 50], "5-50/15"),
+        ([1, 2, 3, 7, 9, 10, 11], "1-3,7,9-11"),
+        ([30, 0], "0,30"),
+        (list(range(60)), "*"),
+        ([-1], "*"),
+    ],
+)
+def test_arrays_read_back_as_compact_cron(minutes: list[int], expected: str) -> None:
+    arrays = {"minutes": minutes, "hours": EVERY, "mdays": EVERY, "months": EVERY, "wdays": EVERY}
+    assert arrays_to_cron(arrays) == f"{expected} * * * *"
+
+
+def test_an_empty_array_reads_as_a_job_that_never_runs() -> None:
+    assert arrays_to_cron({"minutes": [], "hours": EVERY, "mdays": EVERY, "months": EVERY}) is None
+
+
+@pytest.mark.parametrize(
+    ("cron", "timezone", "says"),
+    [
+        ("0 0 L * *", "UTC", "cannot be expressed on cron-job.org"),
+        ("0 0 * * 1#2", "UTC", "cannot be expressed on cron-job.org"),
+        ("0 0 1 * 1", "UTC", "only when both do"),
+        ("0 3 * * *", "Mars/Olympus_Mons", "is not a known timezone"),
+        ("0 3 * * *", "US/Eastern", "would run the job in UTC"),
+    ],
+)
+async def test_what_cron_job_org_cannot_express_is_refused_before_any_request(
+    client: CronJobOrg, sim: CronJobOrgSim, cron: str, timezone: str, says: str
+) -> None:
+    with pytest.raises(InvalidInput, match=says):
+        await client.create(spec(cron, timezone))
+    assert sim.total_requests == 0
+
+
+# -- changing -----------------------------------------------------------------------------------
+async def test_update_sends_the_editable_keys_and_leaves_pausing_alone(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    paused = seeded(sim, enabled=False)
+    job_id = str(paused["jobId"])
+    await client.list_jobs()
+
+    job = await client.update(job_id, spec("0 6 * * *", "Asia/Tokyo", name="Renamed", enabled=True))
+
+    stored = sim.jobs[int(job_id)]
+    assert (stored["title"], stored["url"], stored["enabled"]) == (
+        "Renamed",
+        "https://ops.example.com/export",
+        False,
+    )
+    assert stored["schedule"]["timezone"] == "Asia/Tokyo"
+    assert (stored["schedule"]["minutes"], stored["schedule"]["hours"]) == ([0], [6])
+    assert (job.name, job.paused) == ("Renamed", True)
+    assert job.schedule == Schedule.from_cron("0 6 * * *", "Asia/Tokyo")
+    assert sim.requests[f"GET /jobs/{job_id}"] == 0  # rebuilt from the list, not fetched
+
+
+async def test_update_of_a_job_never_read_fetches_it_once(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    job_id = sim.job_ids()[0]
+    job = await client.update(job_id, spec(name="Fresh"))
+    assert job.name == "Fresh"
+    assert dict(sim.requests) == {f"PATCH /jobs/{job_id}": 1, f"GET /jobs/{job_id}": 1}
+
+
+async def test_delete_removes_the_job(client: CronJobOrg, sim: CronJobOrgSim) -> None:
+    job_id = str(seeded(sim, type=0)["jobId"])
+    await client.delete(job_id)
+    assert int(job_id) not in sim.jobs
+    with pytest.raises(NotFound):
+        await client.get_job(job_id)
+
+
+async def test_deleting_a_monitoring_job_is_refused_with_a_clear_reason(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    monitor = str(seeded(sim, type=1)["jobId"])
+
+    with pytest.raises(InvalidInput, match="monitoring job used by a status page"):
+        await client.delete(monitor)  # never read: the server's 400 says it
+    listed = {job.id: job for job in await client.list_jobs()}
+    with pytest.raises(InvalidInput, match="monitoring job used by a status page"):
+        await client.delete(monitor)  # read: refused without a request
+
+    assert int(monitor) in sim.jobs
+    assert sim.requests[f"DELETE /jobs/{monitor}"] == 1
+    assert not listed[monitor].can(Capability.DELETE)
+
+
+async def test_pause_and_resume_change_what_the_list_returns(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    job_id = str(seeded(sim, enabled=True, type=0)["jobId"])
+    await client.list_jobs()
+
+    paused = await client.pause(job_id)
+    listed = {job.id: job for job in await client.list_jobs()}
+    assert paused.paused
+    assert paused.next_runs == ()
+    assert listed[job_id].paused
+    assert sim.jobs[int(job_id)]["enabled"] is False
+
+    resumed = await client.resume(job_id)
+    listed = {job.id: job for job in await client.list_jobs()}
+    assert not resumed.paused
+    assert not listed[job_id].paused
+    assert sim.requests[f"PATCH /jobs/{job_id}"] == 2
+    assert sim.requests[f"GET /jobs/{job_id}"] == 0
+
+
+# -- history ------------------------------------------------------------------------------------
+async def test_history_maps_items_newest_first_and_predictions_feed_next_runs(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    stored = seeded(sim, enabled=True, type=0)
+    job_id = str(stored["jobId"])
+    sim.run(job_id, ok=True, at=NOW - timedelta(minutes=30))
+    sim.run(job_id, ok=False, at=NOW - timedelta(minutes=5))
+
+    runs = await client.history(job_id, limit=2)
+
+    assert [run.result for run in runs] == [RunResult.FAILED, RunResult.OK]
+    assert runs[0].time == NOW - timedelta(minutes=5)
+    assert (runs[0].http_status, runs[0].status_text) == (500, "Internal Server Error")
+    assert runs[0].id.startswith(f"{job_id}-2-3-")
+    assert len(runs[0].id.split("-")) == 4
+    assert runs[0].duration_ms == stored["lastDuration"]
+    assert len((await client.get_job(job_id)).next_runs) == 3
+
+
+async def test_history_accepts_headers_and_body_as_false_null_or_text(sim: CronJobOrgSim) -> None:
+    def item(n: int, headers: Any, body: Any) -> dict[str, Any]:
+        return {"jobLogId": n, "jobId": 7, "identifier": f"7-2-3-{n}", "date": 1772448000 + n,
+                "datePlanned": 1772448000, "duration": 120, "status": 9, "statusText": "",
+                "httpStatus": 0, "headers": headers, "body": body}  # fmt: skip
+
+    page = {"history": [item(1, False, False), item(2, None, None), item(3, "X: 1", "hi")]}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=page))
+    client = build(sim, transport=transport)
+
+    runs = await client.history("7")
+    await client.aclose()
+
+    assert [run.id for run in runs] == ["7-2-3-3", "7-2-3-2", "7-2-3-1"]
+    assert {run.status_text for run in runs} == {"Failed (other)"}
+    assert all(run.http_status is None and run.result is RunResult.FAILED for run in runs)
+
+
+# -- the wire -----------------------------------------------------------------------------------
+async def test_the_simulator_reads_a_body_only_with_an_exact_json_content_type(
+    sim: CronJobOrgSim,
+) -> None:
+    body = json.dumps({"job": {"url": "https://x.test/", "schedule": ANY_TIME}})
+    answers = {}
+    async with raw(sim) as http:
+        for ctype in ("application/json; charset=utf-8", "application/json", "text/json"):
+            answer = await http.put("/jobs", content=body, headers={"Content-Type": ctype})
+            answers[ctype] = answer.status_code
+    assert answers == {"application/json; charset=utf-8": 400, "application/json": 200,
+                       "text/json": 200}  # fmt: skip
+    assert httpx.Request("PUT", "http://x", json={}).headers["Content-Type"] == "application/json"
+
+
+async def test_a_wrong_key_is_auth_rejected_and_the_scheme_is_case_insensitive(
+    sim: CronJobOrgSim,
+) -> None:
+    client = build(sim, key="not-the-key")
+    with pytest.raises(AuthRejected):
+        await client.list_jobs()
+    await client.aclose()
+    async with raw(sim, f"bearer {KEY}") as lower, raw(sim, None) as anonymous:
+        assert (await lower.get("/jobs")).status_code == 200
+        missing = await anonymous.get("/jobs")
+    assert (missing.status_code, missing.content) == (401, b"")
+
+
+async def test_unknown_routes_and_methods_are_404_before_auth(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    async with raw(sim, None) as http:
+        statuses = [(await http.request(m, p)).status_code for m, p in
+                    [("GET", "/nope"), ("POST", "/jobs"), ("GET", "/jobs/abc")]]  # fmt: skip
+    assert statuses == [404, 404, 404]
+    with pytest.raises(NotFound):
+        await client.get_job("999999")
+    with pytest.raises(NotFound, match=r"not a cron-job\.org job id"):
+        await client.get_job("abc")
+    assert sim.total_requests == 4  # the last one never left
+
+
+async def test_history_identifiers_need_four_numeric_parts(sim: CronJobOrgSim) -> None:
+    job_id = sim.job_ids()[0]
+    sim.run(job_id, ok=True)
+    identifier = sim.history[int(job_id)][0]["identifier"]
+    async with raw(sim) as http:
+        base = f"/jobs/{job_id}/history"
+        found = await http.get(f"{base}/{identifier}")
+        statuses = [(await http.get(f"{base}/{i}")).status_code for i in ("1-2-3", "a-b-c-d")]
+        missing = await http.get(f"{base}/{job_id}-1-1-1")
+    assert found.json()["jobHistoryDetails"]["identifier"] == identifier
+    assert statuses == [400, 400]
+    assert missing.status_code == 404
+
+
+async def test_the_per_method_rate_limit_answers_429_and_the_client_raises_rate_limited(
+    clock: Clock,
+) -> None:
+    sim = CronJobOrgSim(api_key=KEY, clock=clock)  # the clock stands still: one window
+    async with raw(sim) as http:
+        lists = [(await http.get("/jobs")).status_code for _ in range(6)]
+        other = await http.get(f"/jobs/{sim.job_ids()[0]}")
+        client = build(sim)
+        with pytest.raises(RateLimited, match="per-method rate limit or the daily quota") as caught:
+            await client.list_jobs()
+        await client.aclose()
+    assert lists == [200] * 5 + [429]
+    assert other.status_code == 200  # another method, another window
+    assert caught.value.retry_after is None
+    assert sim.requests_today() == 6  # refused calls do not count against the quota
+
+
+async def test_creating_is_limited_to_one_per_second_and_five_per_minute(clock: Clock) -> None:
+    sim = CronJobOrgSim(api_key=KEY, clock=clock, jobs=0)
+    statuses = []
+    async with raw(sim) as http:
+        for second in (0, 0, 1, 2, 3, 4, 5):
+            clock.now = NOW + timedelta(seconds=second)
+            job = {"url": "https://x.test/", "schedule": ANY_TIME}
+            statuses.append((await http.put("/jobs", json={"job": job})).status_code)
+    assert statuses == [200, 429, 200, 200, 200, 200, 429]
+    assert len(sim.jobs) == 5
+
+
+async def test_the_simulator_enforces_the_daily_quota_per_utc_day(clock: Clock) -> None:
+    sim = CronJobOrgSim(api_key=KEY, clock=clock, rate_limits=False, daily_quota=3)
+    async with raw(sim) as http:
+        today = [(await http.get("/jobs")).status_code for _ in range(4)]
+        clock.now = datetime(2026, 3, 3, 0, 0, 1, tzinfo=UTC)
+        tomorrow = await http.get("/jobs")
+    assert today == [200, 200, 200, 429]
+    assert tomorrow.status_code == 200
+
+
+async def test_the_daily_budget_survives_a_restart_and_refuses_the_fourth_request(
+    sim: CronJobOrgSim,
+) -> None:
+    ledger = MemoryLedger()
+    before = build(sim, ledger=ledger, daily_request_budget=3)
+    await before.list_jobs()
+    await before.get_job(sim.job_ids()[0])
+    await before.aclose()
+
+    after = build(sim, ledger=ledger, daily_request_budget=3)  # the bot restarted
+    await after.list_jobs()
+    with pytest.raises(BudgetExhausted) as caught:
+        await after.list_jobs()
+    await after.aclose()
+
+    assert "3 per day" in str(caught.value)
+    assert "00:00 UTC" in str(caught.value)
+    assert sim.total_requests == 3
+
+
+async def test_no_secret_reaches_a_model_or_the_log(
+    client: CronJobOrg, sim: CronJobOrgSim, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_ids = [
+        str(job["jobId"])
+        for job in sim.jobs.values()
+        if job["auth"]["password"] or job["extendedData"]["headers"] or "@" in job["url"]
+    ]
+    models = [*await client.list_jobs()]
+    models += [await client.get_job(job_id) for job_id in secret_ids[:4]]
+    models += await client.history(secret_ids[0])
+    models.append(await client.pause(secret_ids[1]))
+
+    dumps = "\n".join(model.model_dump_json() for model in models) + caplog.text
+    assert len(secret_ids) >= 4
+    assert sim.requests["GET /jobs"] == 1
+    for secret in (KEY, SIM_JOB_PASSWORD, SIM_HEADER_SECRET, SIM_URL_PASSWORD, "sim-query-token"):
+        assert secret not in dumps
+
+
+# -- the simulator's seed -----------------------------------------------------------------------
+def test_a_big_seed_is_fast_and_realistic() -> None:
+    started = time.perf_counter()
+    sim = CronJobOrgSim(jobs=10_000, seed=3)
+    elapsed = time.perf_counter() - started
+
+    jobs = list(sim.jobs.values())
+    failing = sum(2 <= job["lastStatus"] <= 9 for job in jobs)
+    assert elapsed < 1.0
+    assert len(sim.job_ids()) == 10_000
+    assert 500 < failing < 1500
+    assert sum(job["type"] == 1 for job in jobs) == 1
+    assert any(not job["enabled"] for job in jobs)
+    assert any(job["auth"]["password"] == SIM_JOB_PASSWORD for job in jobs)
+    assert all(len(sim.history[job["jobId"]]) <= 1 for job in jobs)
+
+
+async def test_the_simulator_lists_in_server_order_without_private_keys(sim: CronJobOrgSim) -> None:
+    async with raw(sim) as http:
+        listed = (await http.get("/jobs")).json()
+    keys = [(not job["enabled"], job["lastStatus"], job["url"]) for job in listed["jobs"]]
+    assert keys == sorted(keys)
+    assert listed["someFailed"] is False
+    assert not any({"auth", "notification", "extendedData"} & set(job) for job in listed["jobs"])
+
+
+async def test_the_simulator_patches_only_known_keys_that_are_not_null(sim: CronJobOrgSim) -> None:
+    job_id = sim.job_ids()[0]
+    title = sim.jobs[int(job_id)]["title"]
+    change = {
+        "title": None,
+        "url": "  https://new.test/run ",
+        "bogus": 1,
+        "schedule": {"hours": [5]},
+    }
+    async with raw(sim) as http:
+        answer = await http.patch(f"/jobs/{job_id}", json={"job": change})
+    stored = sim.jobs[int(job_id)]
+    assert answer.json() == {}
+    assert (stored["title"], stored["url"], "bogus" in stored) == (
+        title,
+        "https://new.test/run",
+        False,
+    )
+    assert stored["schedule"]["hours"] == [5]
+    assert stored["schedule"]["minutes"] != []

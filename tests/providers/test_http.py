@@ -1,0 +1,200 @@
+"""The shared HTTP layer: retries, Retry-After, rate limits, the daily budget, error mapping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from providers.errors import (
+    AuthRejected,
+    BadResponse,
+    BudgetExhausted,
+    InvalidInput,
+    NotFound,
+    ProviderUnavailable,
+    RateLimited,
+)
+from providers.http import (
+    DailyBudget,
+    MemoryLedger,
+    RetryPolicy,
+    make_http,
+    request_purpose,
+)
+
+FAST = RetryPolicy(attempts=3, initial_wait=0, max_wait=0)
+
+
+class Scripted:
+    """A transport that answers from a script of (status, headers, body) and counts calls."""
+
+    def __init__(self, *answers: tuple[int, dict[str, str], bytes]) -> None:
+        self.answers = list(answers)
+        self.calls: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        status, headers, body = self.answers[min(len(self.calls), len(self.answers)) - 1]
+        return httpx.Response(status, headers=headers, content=body)
+
+
+def client_for(
+    handler: Callable[[httpx.Request], httpx.Response],
+    *,
+    budget: DailyBudget | None = None,
+    retry: RetryPolicy = FAST,
+    rate_limits: dict[str, list[tuple[float, float]]] | None = None,
+) -> object:
+    return make_http(
+        account="prod",
+        provider="Example",
+        base_url="https://api.example.test/v1",
+        headers={"Authorization": "Bearer canary-key-123"},
+        credentials=["canary-key-123"],
+        transport=httpx.MockTransport(handler),
+        budget=budget,
+        retry=retry,
+        rate_limits=rate_limits,
+    )
+
+
+async def test_a_get_is_retried_after_a_500_and_succeeds() -> None:
+    script = Scripted((500, {}, b""), (200, {}, b'{"ok": true}'))
+    http = client_for(script)
+    response = await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert response.json() == {"ok": True}
+    assert len(script.calls) == 2
+    assert str(script.calls[0].url) == "https://api.example.test/v1/jobs"
+
+
+async def test_a_create_is_never_sent_twice_after_a_500() -> None:
+    script = Scripted((500, {}, b""), (200, {}, b"{}"))
+    http = client_for(script)
+    with pytest.raises(ProviderUnavailable) as raised:
+        await http.request("POST", "/jobs", op="create", json={"a": 1})  # type: ignore[attr-defined]
+    assert len(script.calls) == 1
+    assert raised.value.account == "prod"
+    assert "prod" in raised.value.user_message
+
+
+async def test_a_429_is_retried_after_the_retry_after_it_names() -> None:
+    script = Scripted((429, {"Retry-After": "0.2"}, b""), (200, {}, b"{}"))
+    http = client_for(script)
+    started = time.perf_counter()
+    await http.request("POST", "/jobs", op="create")  # type: ignore[attr-defined]
+    assert len(script.calls) == 2
+    assert time.perf_counter() - started >= 0.19
+
+
+async def test_a_retry_after_too_long_to_wait_is_reported_not_waited() -> None:
+    script = Scripted((429, {"Retry-After": "3600"}, b""))
+    http = client_for(script)
+    with pytest.raises(RateLimited) as raised:
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert raised.value.retry_after == pytest.approx(3600)
+    assert len(script.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, AuthRejected),
+        (403, AuthRejected),
+        (404, NotFound),
+        (400, InvalidInput),
+        (409, InvalidInput),
+        (422, InvalidInput),
+        (429, RateLimited),
+        (500, ProviderUnavailable),
+        (503, ProviderUnavailable),
+    ],
+)
+async def test_error_statuses_map_to_the_error_tree(status: int, error: type[Exception]) -> None:
+    http = client_for(Scripted((status, {}, b"")), retry=RetryPolicy(attempts=1))
+    with pytest.raises(error):
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+
+
+async def test_a_timeout_is_unavailable_with_a_plain_message() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    http = client_for(slow)
+    with pytest.raises(ProviderUnavailable, match=r"no answer within 10\.0 s"):
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+
+
+async def test_an_unparseable_body_is_a_bad_response() -> None:
+    http = client_for(Scripted((200, {}, b"<html>oops")))
+    response = await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    with pytest.raises(BadResponse, match="not JSON"):
+        http.json_of(response)  # type: ignore[attr-defined]
+
+
+async def test_the_budget_refuses_once_spent_and_sends_nothing() -> None:
+    script = Scripted((200, {}, b"{}"))
+    ledger = MemoryLedger()
+    budget = DailyBudget(account="prod", limit=3, ledger=ledger, reserve=0)
+    http = client_for(script, budget=budget)
+    for _ in range(3):
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    with pytest.raises(BudgetExhausted, match="3 per day"):
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert len(script.calls) == 3
+
+
+async def test_polling_leaves_the_reserve_for_commands() -> None:
+    script = Scripted((200, {}, b"{}"))
+    budget = DailyBudget(account="prod", limit=10, ledger=MemoryLedger(), reserve=4)
+    http = client_for(script, budget=budget)
+    token = request_purpose.set("poll")
+    try:
+        for _ in range(6):
+            await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+        with pytest.raises(BudgetExhausted, match="polling"):
+            await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    finally:
+        request_purpose.reset(token)
+    await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert await budget.used() == 7
+
+
+async def test_the_budget_counts_per_utc_day() -> None:
+    now = [datetime(2026, 11, 23, 23, 59, tzinfo=UTC)]
+    budget = DailyBudget(
+        account="prod", limit=1, ledger=MemoryLedger(), reserve=0, clock=lambda: now[0]
+    )
+    http = client_for(Scripted((200, {}, b"{}")), budget=budget)
+    await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    with pytest.raises(BudgetExhausted):
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    now[0] += timedelta(minutes=2)
+    await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert await budget.used() == 1
+
+
+async def test_rate_limits_space_out_calls_of_one_operation() -> None:
+    script = Scripted((200, {}, b"{}"))
+    http = client_for(script, rate_limits={"*": [(100, 1.0)], "create": [(1, 0.3)]})
+    started = time.perf_counter()
+    for _ in range(3):
+        await http.request("PUT", "/jobs", op="create")  # type: ignore[attr-defined]
+    assert time.perf_counter() - started >= 0.55
+    started = time.perf_counter()
+    for _ in range(3):
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert time.perf_counter() - started < 0.2
+
+
+async def test_the_credential_never_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    http = client_for(Scripted((500, {}, b"canary-key-123")), retry=RetryPolicy(attempts=1))
+    with pytest.raises(ProviderUnavailable) as raised:
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert "canary-key-123" not in caplog.text
+    assert "canary-key-123" not in raised.value.user_message
+    assert caplog.records, "the request should have been logged at DEBUG"
