@@ -16,7 +16,7 @@ from bot.runtime import Runtime, demo_runtime, runtime, setup_logging
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import ProviderError
 from providers.sim.serve import LoopbackServer
-from providers.sim.suite import SimSuite
+from providers.sim.suite import UNLIMITED, SimSuite
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,8 +85,6 @@ async def _console_loop(built: Runtime) -> int:
             print("cronops console — type /cron help, `click N` for buttons, Ctrl-D to quit.")
         try:
             while (line := await ask("cron> ")) is not None:
-                if not interactive:
-                    print(f"> {line}")
                 await console.line(line)
         finally:
             await console.aclose()
@@ -125,7 +123,7 @@ async def _check(settings: Settings) -> int:
 
 
 async def _simulate(host: str, port: int) -> int:
-    suite = SimSuite(options={"cronjob-org": {"rate_limits": False}})
+    suite = SimSuite(options=UNLIMITED)
     async with LoopbackServer(suite.app, host=host, port=port) as server:
         print(f"Simulators on {server.url} (API key for every provider: sim-secret-key)")
         for account in suite.accounts(server.url):

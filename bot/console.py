@@ -210,7 +210,7 @@ class Console:
         hint = f" [{initial}]" if initial else ""
         answer = await self.ask(f"  {label}{choices}{hint}: ")
         value = (answer or "").strip() or initial
-        return {element["action_id"]: _state(element, value)}
+        return {element["action_id"]: state_value(element, value)}
 
 
 def _initial(element: dict[str, Any]) -> str:
@@ -224,7 +224,7 @@ def _initial(element: dict[str, Any]) -> str:
     return ""
 
 
-def _state(element: dict[str, Any], value: str) -> dict[str, Any]:
+def state_value(element: dict[str, Any], value: str) -> dict[str, Any]:
     """The ``state.values`` entry Slack would send for this element."""
     kind = element.get("type")
     if kind in ("static_select", "radio_buttons"):

@@ -17,7 +17,7 @@ from bot.store import Store
 from providers.config import AnyAccount, BuildContext, TransportFor
 from providers.redact import install_log_redaction
 from providers.registry import build_providers
-from providers.sim.suite import SimSuite
+from providers.sim.suite import UNLIMITED, SimSuite
 
 CONSOLE_USER = "UCONSOLE"
 
@@ -61,7 +61,7 @@ async def runtime(
 @asynccontextmanager
 async def demo_runtime(suite: SimSuite | None = None) -> AsyncIterator[tuple[Runtime, SimSuite]]:
     """The built-in simulators, seeded; a scratch database; the console user is an operator."""
-    suite = suite or SimSuite(options={"cronjob-org": {"rate_limits": False}})
+    suite = suite or SimSuite(options=UNLIMITED)
     with tempfile.TemporaryDirectory(prefix="cronops-demo-") as scratch:
         url = f"sqlite:///{Path(scratch) / 'demo.db'}"
         async with runtime(

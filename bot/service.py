@@ -57,7 +57,9 @@ class NoMatch(RefError):
 class Ambiguous(RefError):
     def __init__(self, text: str, candidates: Sequence[Job]) -> None:
         self.candidates = list(candidates)
-        super().__init__(f"{len(candidates)} jobs match `{text}`; pick one by its ref.")
+        picks = "\n".join(f"• `{j.ref}` {j.name}" for j in self.candidates[:8])
+        more = f"\n…and {len(candidates) - 8} more" if len(candidates) > 8 else ""
+        super().__init__(f"{len(candidates)} jobs match `{text}`; use a ref:\n{picks}{more}")
 
 
 @dataclass

@@ -27,6 +27,8 @@ from providers.sim.base import SIM_KEY, Clock, Simulator, real_clock
 #: The demo's account name per provider, as they appear in refs (`prod:4242`, `hub:monitor/…`).
 DEMO_ACCOUNTS = {"cronjob-org": "prod", "cronhub": "hub", "djinn": "ci", "miget": "apps"}
 IN_PROCESS = "http://sim.invalid"
+#: For the demo, `cronops simulate` and tests that are not about limits: no quotas to starve on.
+UNLIMITED: dict[str, dict[str, Any]] = {"cronjob-org": {"daily_quota": None, "rate_limits": False}}
 
 
 class SimSuite:

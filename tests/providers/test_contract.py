@@ -28,7 +28,7 @@ from providers.registry import PROVIDERS, build_provider
 from providers.schedule import Schedule
 from providers.sim.base import Simulator
 from providers.sim.serve import LoopbackServer
-from providers.sim.suite import SimSuite
+from providers.sim.suite import UNLIMITED, SimSuite
 
 MANIFEST = (
     "driver:\n  type: docker\n  image: golang:1.22\n  workspace: /go/src\nstages:\n  - test\n"
@@ -97,7 +97,7 @@ def slug(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(params=["asgi", "loopback"])
 async def world(request: pytest.FixtureRequest, slug: str) -> AsyncIterator[World]:
-    suite = SimSuite(seed=3, jobs=12, options={"cronjob-org": {"rate_limits": False}})
+    suite = SimSuite(seed=3, jobs=12, options=UNLIMITED)
     if request.param == "asgi":
         yield _world(suite, slug, "asgi", "http://sim.invalid")
         return

@@ -1,0 +1,108 @@
+"""A Slack workspace in a box: signed requests into the real app, a fake Web API on loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from bot.app import build_app
+from bot.console import sign
+from bot.fakeslack import FakeSlack
+from bot.http import build_http_app
+from bot.runtime import Runtime, runtime
+from providers.sim.serve import LoopbackServer
+from providers.sim.suite import UNLIMITED, SimSuite
+
+SECRET = "test-signing-secret"
+OPERATOR, READER = "UOPERATOR", "UREADER"
+CHANNEL = "CALERTS01"
+
+
+@dataclass
+class Workspace:
+    fake: FakeSlack
+    suite: SimSuite
+    built: Runtime
+    http: httpx.AsyncClient
+
+    async def post(
+        self, body: str, *, secret: str = SECRET, ts: int | None = None
+    ) -> httpx.Response:
+        return await self.http.post("/slack/events", content=body, headers=sign(secret, body, ts))
+
+    async def command(self, text: str, *, user: str = OPERATOR) -> httpx.Response:
+        form = {
+            "token": "legacy", "team_id": "T1", "team_domain": "acme", "channel_id": CHANNEL,
+            "channel_name": "ops", "user_id": user, "user_name": user.lower(),
+            "command": "/cron", "text": text, "api_app_id": "A1",
+            "response_url": self.fake.response_url(), "trigger_id": f"13345.{time.time()}",
+        }  # fmt: skip
+        return await self.post(urlencode(form))
+
+    async def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = OPERATOR,
+        view: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        payload: dict[str, Any] = {
+            "type": "block_actions", "user": {"id": user, "username": user.lower()},
+            "api_app_id": "A1", "token": "legacy", "team": {"id": "T1", "domain": "acme"},
+            "trigger_id": f"13345.{time.time()}", "response_url": self.fake.response_url(),
+            "actions": [{"action_id": action_id, "block_id": "b1", "value": value,
+                         "type": "button", "action_ts": str(time.time())}],
+        }  # fmt: skip
+        if view is None:
+            payload["container"] = {"type": "message", "message_ts": "1.1", "channel_id": CHANNEL,
+                                    "is_ephemeral": True}  # fmt: skip
+            payload["channel"] = {"id": CHANNEL, "name": "ops"}
+            payload["message"] = {"type": "message", "ts": "1.1", "text": "", "blocks": []}
+        else:
+            payload["container"] = {"type": "view", "view_id": view["id"]}
+            payload["view"] = view
+        return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+    async def submit(
+        self, view: dict[str, Any], values: dict[str, Any], *, user: str = OPERATOR
+    ) -> httpx.Response:
+        payload = {
+            "type": "view_submission", "user": {"id": user, "username": user.lower()},
+            "api_app_id": "A1", "token": "legacy", "team": {"id": "T1", "domain": "acme"},
+            "trigger_id": f"13345.{time.time()}",
+            "view": {**view, "state": {"values": values}, "hash": "h1"},
+        }  # fmt: skip
+        return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+
+@pytest.fixture
+async def workspace(tmp_path: Any) -> AsyncIterator[Workspace]:
+    suite = SimSuite(seed=11, jobs=10, options=UNLIMITED)
+    fake = FakeSlack()
+    async with (
+        LoopbackServer(fake.app) as slack,
+        runtime(
+            suite.accounts(), database_url=f"sqlite:///{tmp_path}/bot.db", operators=[OPERATOR],
+            audit_channel="CAUDIT01", transport_for=suite.transport_for,
+        ) as built,
+    ):  # fmt: skip
+        fake.base_url = slack.url
+        app = build_app(
+            built.deps, token="xoxb-test", signing_secret=SECRET, api_url=f"{slack.url}/api/"
+        )
+        transport = httpx.ASGITransport(app=build_http_app(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
+            yield Workspace(fake, suite, built, http)
+
+
+def texts(call: Any) -> str:
+    """Everything readable in a recorded call: text and every block, as JSON."""
+    return json.dumps(call.body)

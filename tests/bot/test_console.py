@@ -1,0 +1,46 @@
+"""`cronops console --demo`, piped, as a newcomer runs it: list, press buttons, pause, resume."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def run_console(lines: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--demo"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_piped_demo_session_lists_pauses_and_resumes() -> None:
+    done = run_console(["/cron list prod", "click 1", "/cron help pause"])
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "`prod:" in out
+    assert re.search(r"\[1\] Show", out)
+    assert "Pause" in out or "Resume" in out  # the card opened by `click 1` has its buttons
+    assert "/cron pause REF [DURATION]" in out
+    assert "Traceback" not in out + done.stderr
+
+
+def test_pause_then_resume_flips_the_card(tmp_path: object) -> None:
+    done = run_console(["/cron show prod:4242", "click 1", "click 5"])  # [5]: the new Resume
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "@UCONSOLE paused `prod:4242`" in out
+    assert "Paused by @UCONSOLE" in out
+    assert "@UCONSOLE resumed `prod:4242`" in out
+
+
+def test_unknown_input_is_explained_not_crashed() -> None:
+    done = run_console(["hello", "/cron frobnicate", "click 99"])
+    assert done.returncode == 0
+    assert "Type a /cron command" in done.stdout
+    assert "frobnicate" in done.stdout
+    assert "No button 99" in done.stdout
