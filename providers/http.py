@@ -4,8 +4,9 @@ Each account gets one :class:`ProviderHttp` wrapping one ``httpx.AsyncClient``. 
 through, in order: the per-operation rate limits (``aiolimiter``), the account's daily request
 budget (persistent, via a :class:`BudgetLedger`), the wire, and the error mapping (a default by
 status code that each provider can refine with one hook). Transient failures are retried with
-``tenacity``: 429 always (the provider did not act on it), 5xx and timeouts only for idempotent
-calls (a create is never sent twice), waiting ``Retry-After`` when the provider gives one.
+``tenacity``: 5xx and timeouts only for idempotent calls (a create is never sent twice); a 429
+only after the ``Retry-After`` the provider names; one without it (cron-job.org's spent daily
+quota) is reported at once, so retries never spend the budget for nothing.
 
 Credentials passed in ``headers`` are registered with :mod:`providers.redact` and never logged.
 """
@@ -270,8 +271,10 @@ class ProviderHttp:
         await self.client.aclose()
 
     def _should_retry(self, error: BaseException, idempotent: bool) -> bool:
-        if isinstance(error, RateLimited):
-            return error.retry_after is None or error.retry_after <= self.retry.max_retry_after
+        if isinstance(
+            error, RateLimited
+        ):  # no Retry-After (cron-job.org's quota): don't spend more
+            return error.retry_after is not None and error.retry_after <= self.retry.max_retry_after
         if isinstance(error, ProviderUnavailable):
             return idempotent or error.not_sent
         return False

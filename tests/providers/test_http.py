@@ -90,6 +90,14 @@ async def test_a_429_is_retried_after_the_retry_after_it_names() -> None:
     assert time.perf_counter() - started >= 0.19
 
 
+async def test_a_429_without_retry_after_is_reported_at_once() -> None:
+    script = Scripted((429, {}, b""), (200, {}, b"{}"))
+    http = client_for(script)
+    with pytest.raises(RateLimited):
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert len(script.calls) == 1
+
+
 async def test_a_retry_after_too_long_to_wait_is_reported_not_waited() -> None:
     script = Scripted((429, {"Retry-After": "3600"}, b""))
     http = client_for(script)
