@@ -204,7 +204,7 @@ class Provider(ABC):
         kinds = list(self.capabilities)
         if len(kinds) == 1:
             return kinds[0]
-        raise NotImplementedError("providers with several job kinds override kind_of")
+        raise TypeError(f"{type(self).__name__} has several job kinds and must define kind_of")
 
     def caps(self, kind: JobKind) -> frozenset[Capability]:
         return self.capabilities.get(kind, frozenset())
@@ -223,7 +223,7 @@ class Provider(ABC):
         if kind is None and job_id is not None:
             try:
                 kind = self.kind_of(job_id)
-            except (NotFound, NotImplementedError):
+            except (NotFound, TypeError):
                 kind = None
         what = f"{kind.value}s" if kind else "jobs"
         sentence = UNSUPPORTED_SENTENCES.get(capability, "cannot {verb} {what}")

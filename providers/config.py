@@ -38,9 +38,6 @@ class _Account(BaseModel):
     timeout: PositiveFloat = 10.0
     daily_request_budget: PositiveInt | None = None
 
-    def credential(self) -> str:
-        raise NotImplementedError  # every concrete account overrides
-
 
 class CronJobOrgAccount(_Account):
     provider: Literal["cronjob-org"]
