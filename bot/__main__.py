@@ -13,6 +13,7 @@ from bot.console import Console
 from bot.fakeslack import FakeSlack
 from bot.http import build_http_app
 from bot.runtime import Runtime, demo_runtime, runtime, setup_logging
+from bot.scheduler import build_scheduler
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import ProviderError
 from providers.sim.serve import LoopbackServer
@@ -81,12 +82,15 @@ async def _console_loop(built: Runtime) -> int:
             return line
 
         console = Console(build_http_app(app), fake, secret, print, ask)
+        scheduler = build_scheduler(built.deps, app.client)
+        scheduler.start()
         if interactive:
             print("cronops console — type /cron help, `click N` for buttons, Ctrl-D to quit.")
         try:
             while (line := await ask("cron> ")) is not None:
                 await console.line(line)
         finally:
+            scheduler.shutdown(wait=False)
             await console.aclose()
     return 0
 
@@ -148,17 +152,22 @@ async def _run(settings: Settings, host: str, port: int) -> int:
             built.deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
             api_url=env.slack_api_url,
         )  # fmt: skip
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        scheduler = build_scheduler(built.deps, app.client)
+        scheduler.start()
+        try:
+            if socket_mode:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            assert env.slack_app_token is not None
-            handler = AsyncSocketModeHandler(app, env.slack_app_token.get_secret_value())
-            await handler.start_async()  # type: ignore[no-untyped-call]
-            return 0
-        import uvicorn
+                assert env.slack_app_token is not None
+                handler = AsyncSocketModeHandler(app, env.slack_app_token.get_secret_value())
+                await handler.start_async()  # type: ignore[no-untyped-call]
+                return 0
+            import uvicorn
 
-        config = uvicorn.Config(build_http_app(app), host=host, port=port, log_level="warning")
-        await uvicorn.Server(config).serve()
+            config = uvicorn.Config(build_http_app(app), host=host, port=port, log_level="warning")
+            await uvicorn.Server(config).serve()
+        finally:
+            scheduler.shutdown(wait=False)
     return 0
 
 

@@ -29,18 +29,19 @@ async def pause(reply: Reply, job: Job, duration: timedelta | None = None) -> Jo
     service, store, now = reply.deps.service, reply.deps.store, reply.deps.clock()
     paused = await _change(reply, "paused", job, lambda: service.pause(job))
     text = change_text(reply.user, "paused", paused)
-    if duration is not None:
-        due = now + duration
-        text += f" for {humanize(duration)}; cronops resumes it {slack_date(due)}"
+    resume_id = None
+    if store is not None and duration is not None:  # stored first: a failed post loses nothing
+        text += f" for {humanize(duration)}; cronops resumes it {slack_date(now + duration)}"
+        planned = await store.schedule_resume(
+            ref=paused.ref, account=paused.account, due_at=now + duration,
+            requested_by=reply.user, channel=reply.channel or "", now=now,
+        )  # fmt: skip
+        resume_id = planned.id
+    elif store is not None:
+        await store.cancel_resumes(paused.ref, now)
     ts = await reply.announce(text)
-    if store is not None:
-        if duration is not None:
-            await store.schedule_resume(
-                ref=paused.ref, account=paused.account, due_at=now + duration,
-                requested_by=reply.user, channel=reply.channel or "", now=now, message_ts=ts,
-            )  # fmt: skip
-        else:
-            await store.cancel_resumes(paused.ref, now)
+    if resume_id is not None and ts is not None:
+        await store.attach_resume_message(resume_id, ts)
     return paused
 
 
