@@ -5,7 +5,9 @@ on a free loopback port and named by ``SLACK_API_URL``) and by the benchmarks. I
 methods cronops calls — ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
 ``views.open|update|push``, ``conversations.history``, ``usergroups.users.list``,
 ``auth.test`` — and ``response_url`` posts at ``/response/<token>``. Failures can be scripted
-per method (``ratelimited`` with ``Retry-After``, a 500) to test delivery.
+per method (``ratelimited`` with ``Retry-After``, a 500) to test delivery. For Socket Mode,
+``apps.connections.open`` hands out ``ws://…/socket``, where envelopes queued with
+``socket_send`` are pushed and the app's acks are recorded as ``socket_ack`` calls.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "users")
 BOT_USER = "UCRONOPS"
@@ -56,6 +59,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
+        self._socket_outbox: asyncio.Queue[dict[str, Any]] | None = None
         self.base_url = "http://fake-slack.invalid"
 
     # -- scripting and inspection -----------------------------------------------------------
@@ -67,6 +71,12 @@ class FakeSlack:
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Queue a Socket Mode envelope for the connected app."""
+        if self._socket_outbox is None:
+            self._socket_outbox = asyncio.Queue()
+        self._socket_outbox.put_nowait(envelope)
 
     def response_url(self) -> str:
         return f"{self.base_url}/response/{next(self._ids)}"
@@ -102,6 +112,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{token}", self._response_url, methods=["POST"]),
+                WebSocketRoute("/socket", self._socket),
             ]
         )
 
@@ -125,11 +136,35 @@ class FakeSlack:
         self._record(Call("response_url", await _body(request), token=request.path_params["token"]))
         return Response("ok")
 
+    async def _socket(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}}
+        await websocket.send_json(hello)
+        if self._socket_outbox is None:
+            self._socket_outbox = asyncio.Queue()
+        outbox = self._socket_outbox
+
+        async def push() -> None:
+            while True:
+                await websocket.send_json(await outbox.get())
+
+        pusher = asyncio.create_task(push())
+        try:
+            while True:
+                self._record(Call("socket_ack", json.loads(await websocket.receive_text())))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            pusher.cancel()
+
     def _record(self, call: Call) -> None:
         self.calls.append(call)
         self._changed.set()
 
     # -- methods --------------------------------------------------------------------------
+    def _apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.base_url.replace("http", "ws", 1) + "/socket"}
+
     def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"user_id": BOT_USER, "bot_id": "BCRONOPS", "team_id": "TFAKE", "user": "cronops"}
 
