@@ -17,7 +17,7 @@ from bot.render.modals import addon_modal, job_modal, kind_picker, progress_moda
 from bot.service import RefError
 from providers.base import Capability
 from providers.errors import ProviderError
-from providers.miget import Miget
+from providers.miget import AddonSpec, Miget
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +169,15 @@ async def submit_addon(
         return
     await ack(response_action="update", view=progress_modal("Creating…", "Creating the add-on…"))
     provider = deps.service.provider(meta.account)
+    if not isinstance(provider, Miget):  # the modal only opens for Miget accounts
+        raise TypeError(f"{meta.account} is not a Miget account")
+    app = fields.pop("app", None)
     try:
-        addon = await provider.create_addon_from_form(fields)  # type: ignore[attr-defined]
-    except ProviderError as error:
-        await client.views_update(
-            view_id=view["id"], view=result_modal("Not created", error.user_message)
-        )
+        spec = AddonSpec.make(**{k: v for k, v in fields.items() if v is not None})
+        addon = await provider.create_addon(spec, app=app)
+    except (ProviderError, ValueError) as error:
+        text = error.user_message if isinstance(error, ProviderError) else str(error)
+        await client.views_update(view_id=view["id"], view=result_modal("Not created", text))
         return
     await reply.audit("created add-on", f"{meta.account}:{addon.uuid}")
     text = f"<@{user}> created {addon.type} add-on `{addon.name}` in `{meta.account}`"
