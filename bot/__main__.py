@@ -147,7 +147,8 @@ async def _run(settings: Settings, host: str, port: int) -> int:
         settings.accounts, database_url=settings.database_url, operators=settings.operators,
         audit_channel=settings.config.access.audit_channel,
     ) as built:  # fmt: skip
-        secret = None if socket_mode else env.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
+        signing = env.slack_signing_secret
+        secret = signing.get_secret_value() if signing is not None and not socket_mode else None
         app = build_app(
             built.deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
             api_url=env.slack_api_url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast, get_args
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -17,7 +17,7 @@ from bot.render import messages
 from bot.render.ids import PageValue
 from bot.render.jobs import delete_confirm, history_blocks, job_card
 from bot.render.lists import job_list
-from bot.service import filter_jobs
+from bot.service import StatusFilter, filter_jobs
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -89,8 +89,7 @@ async def run(reply: Reply, parsed: cmds.Command, trigger_id: str) -> None:
 
 async def send_list(reply: Reply, page: PageValue, *, replace: bool = False) -> None:
     listing = await reply.deps.service.listing(page.account)
-    status = page.status if page.status in ("failing", "paused", "active") else None
-    jobs = filter_jobs(listing.jobs, status, page.text)  # type: ignore[arg-type]
+    jobs = filter_jobs(listing.jobs, as_status(page.status), page.text)
     failures = [(f.account, f.message) for f in listing.failures]
     blocks = job_list(
         jobs, now=reply.deps.clock(), page=page, failures=failures, as_of=listing.as_of
@@ -100,6 +99,14 @@ async def send_list(reply: Reply, page: PageValue, *, replace: bool = False) -> 
         await reply.replace(text, blocks)
     else:
         await reply.ephemeral(text, blocks)
+
+
+def as_status(value: str | None) -> StatusFilter | None:
+    """A button value's status filter, if it is one we know."""
+    for known in get_args(StatusFilter):
+        if value == known:
+            return cast(StatusFilter, known)
+    return None
 
 
 async def send_status(reply: Reply) -> None:
