@@ -94,7 +94,7 @@ class Console:
             "actions": [{"action_id": button.action_id, "block_id": button.block_id,
                          "value": button.value, "type": "button"}],
         }  # fmt: skip
-        view = button.source.body.get("view")
+        view = button.source.result.get("view") or button.source.body.get("view")
         if button.source.method.startswith("views.") and view:
             payload["view"] = {**view, "state": {"values": {}}}
             payload["container"] = {"type": "view", "view_id": view.get("id")}
@@ -182,7 +182,7 @@ class Console:
         self.say(f"  [{len(self.buttons)}] {label}")
 
     async def _modal(self, call: Call) -> None:
-        view = call.body.get("view", {})
+        view = {**call.body.get("view", {}), **(call.result.get("view") or {})}
         title = (view.get("title") or {}).get("text", "")
         self.say(f"── modal: {title}")
         inputs = [b for b in view.get("blocks", []) if b.get("type") == "input"]

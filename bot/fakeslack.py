@@ -38,6 +38,7 @@ class Call:
     body: dict[str, Any]
     token: str = ""  # the response_url token, for "response_url" calls
     at: float = field(default_factory=time.monotonic)
+    result: dict[str, Any] = field(default_factory=dict)  # what the fake answered
 
 
 @dataclass
@@ -127,9 +128,9 @@ class FakeSlack:
             return JSONResponse(
                 {"ok": False, "error": failure.error}, status_code=failure.status, headers=headers
             )
-        self._record(Call(method, body))
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         result = handler(body) if handler else {}
+        self._record(Call(method, body, result=result))
         return JSONResponse({"ok": True, **result})
 
     async def _response_url(self, request: Request) -> Response:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -15,7 +17,7 @@ from bot.render.ids import ActionId, CallbackId, ModalMeta
 from bot.render.jobs import change_text
 from bot.render.modals import addon_modal, job_modal, kind_picker, progress_modal, result_modal
 from bot.service import RefError
-from providers.base import Capability
+from providers.base import Capability, Job, JobSpec
 from providers.errors import ProviderError
 from providers.miget import AddonSpec, Miget
 
@@ -134,6 +136,25 @@ async def submit_job(
         return
     title = "Saving…" if editing else "Creating…"
     await ack(response_action="update", view=progress_modal(title, f"Talking to {meta.account}…"))
+    await in_modal(client, view["id"], _save(reply, client, view, meta, job, spec))
+
+
+async def in_modal(client: AsyncWebClient, view_id: str, work: Awaitable[None]) -> None:
+    """After a modal's ack: an unexpected failure ends in the modal, never as a stuck spinner."""
+    try:
+        await work
+    except Exception:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("modal submission failed (incident %s)", incident)
+        text = f"Something went wrong inside cronops (logged as `{incident}`). Check the job list."
+        await client.views_update(view_id=view_id, view=result_modal("Not finished", text))
+
+
+async def _save(
+    reply: Reply, client: AsyncWebClient, view: dict[str, Any], meta: ModalMeta,
+    job: Job | None, spec: JobSpec,
+) -> None:  # fmt: skip
+    deps, user, editing = reply.deps, reply.user, job is not None
     try:
         if job is not None:
             done = await deps.service.update(job, spec)
@@ -168,7 +189,14 @@ async def submit_addon(
         await ack(response_action="update", view=result_modal("Not allowed", refused.message))
         return
     await ack(response_action="update", view=progress_modal("Creating…", "Creating the add-on…"))
-    provider = deps.service.provider(meta.account)
+    await in_modal(client, view["id"], _create_addon(reply, client, view, meta, fields))
+
+
+async def _create_addon(
+    reply: Reply, client: AsyncWebClient, view: dict[str, Any], meta: ModalMeta,
+    fields: dict[str, Any],
+) -> None:  # fmt: skip
+    provider = reply.deps.service.provider(meta.account)
     if not isinstance(provider, Miget):  # the modal only opens for Miget accounts
         raise TypeError(f"{meta.account} is not a Miget account")
     app = fields.pop("app", None)
@@ -180,6 +208,6 @@ async def submit_addon(
         await client.views_update(view_id=view["id"], view=result_modal("Not created", text))
         return
     await reply.audit("created add-on", f"{meta.account}:{addon.uuid}")
-    text = f"<@{user}> created {addon.type} add-on `{addon.name}` in `{meta.account}`"
+    text = f"<@{reply.user}> created {addon.type} add-on `{addon.name}` in `{meta.account}`"
     await reply.announce(text)
     await client.views_update(view_id=view["id"], view=result_modal("Done", text))

@@ -44,3 +44,30 @@ def test_unknown_input_is_explained_not_crashed() -> None:
     assert "Type a /cron command" in done.stdout
     assert "frobnicate" in done.stdout
     assert "No button 99" in done.stdout
+
+
+def test_a_modal_is_filled_field_by_field() -> None:
+    answers = [
+        "Nightly export",
+        "https://example.com/export",
+        "",
+        "30 2 * * *",
+        "Europe/Berlin",
+        "",
+    ]
+    done = run_console(["/cron create prod", *answers, "/cron list prod Nightly export"])
+    assert done.returncode == 0, done.stderr
+    assert "@UCONSOLE created `prod:" in done.stdout
+    assert "modal: Done" in done.stdout
+    assert "At 02:30 (Europe/Berlin)" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_form_errors_are_shown_and_nothing_is_created() -> None:
+    answers = ["x", "ftp://nope", "", "99 * * * *", "Mars/Base", ""]
+    done = run_console(["/cron create prod", *answers, "/cron list prod x"])
+    assert done.returncode == 0, done.stderr
+    assert "The form has errors:" in done.stdout
+    assert "url:" in done.stdout
+    assert "cron:" in done.stdout
+    assert "created `prod:" not in done.stdout

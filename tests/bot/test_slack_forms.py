@@ -106,3 +106,21 @@ async def test_more_button_pages_through_a_long_list(workspace: Workspace) -> No
     )
     assert texts(second) != texts(first)
     assert '"offset"' in more[0]["value"]
+
+
+async def test_an_unexpected_failure_after_submit_ends_in_the_modal(
+    workspace: Workspace,
+) -> None:
+    async def broken(account: str, spec: object) -> None:
+        raise RuntimeError("secret internals")
+
+    workspace.built.deps.service.create = broken  # type: ignore[method-assign,assignment]
+    view = await _open_create(workspace, "prod")
+    answers = {BlockId.NAME: "n", BlockId.URL: "https://example.com", BlockId.CRON: "0 * * * *"}
+    await workspace.submit(view, _fill(view, answers))
+    (ended,) = await workspace.fake.wait_for(
+        "views.update", where=lambda c: "Not finished" in texts(c)
+    )
+    assert "Something went wrong inside cronops" in texts(ended)
+    assert "secret internals" not in texts(ended)
+    assert "Traceback" not in texts(ended)
