@@ -14,6 +14,7 @@ from bot.render import fields as f
 from bot.render.fields import Form, FormErrors, Values, selected_app
 from bot.render.ids import BlockId, ModalMeta
 from providers.base import JobKind, JobSpec
+from providers.miget import name_problem
 from providers.schedule import Schedule
 
 __all__ = [
@@ -147,6 +148,8 @@ def _miget(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, An
         "name": f.name(form),
         "command": form.required(BlockId.COMMAND, "Enter the command to run, e.g. `rake cleanup`"),
     }
+    if current is None and spec["name"] and (problem := name_problem(spec["name"])):
+        form.fail(BlockId.NAME, problem[0].upper() + problem[1:])  # the client's own rule
     if current is not None:  # Miget cannot reschedule in place: the form has no schedule
         return {**spec, "schedule": current.schedule}
     return {**spec, "app": f.app(form, meta), "schedule": _miget_schedule(form)}

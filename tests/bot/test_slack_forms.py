@@ -38,6 +38,11 @@ async def test_miget_create_asks_which_app(workspace: Workspace) -> None:
     app = sorted(sim.apps)[1]
     before = set(sim.cronjobs[app])
     assert BlockId.APP in texts(type("C", (), {"body": view})())
+    wrong = {BlockId.APP: app, BlockId.NAME: "Site Map!", BlockId.COMMAND: "",
+             BlockId.SCHEDULE_TYPE: "cron", BlockId.CRON: "15 4 * *"}  # fmt: skip
+    errors = (await workspace.submit(view, _fill(view, wrong))).json()["errors"]
+    assert {BlockId.NAME, BlockId.COMMAND, BlockId.CRON} <= set(errors)
+    assert set(sim.cronjobs[app]) == before
     answers = {BlockId.APP: app, BlockId.NAME: "sitemap", BlockId.COMMAND: "rake sitemap",
                BlockId.SCHEDULE_TYPE: "cron", BlockId.CRON: "15 4 * * *"}  # fmt: skip
     accepted = await workspace.submit(view, _fill(view, answers))
