@@ -1,0 +1,107 @@
+"""`cronops run` in HTTP mode as a process: config file, simulators and fake Slack on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from bot.console import sign
+from bot.fakeslack import FakeSlack
+from providers.sim.base import SIM_KEY
+from providers.sim.serve import LoopbackServer
+from providers.sim.suite import UNLIMITED, SimSuite
+
+SECRET = "process-signing-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(suite: SimSuite, root: str) -> str:
+    lines = ["accounts:"]
+    for account in suite.accounts(root):
+        key = "token" if account.provider == "djinn" else "api_key"
+        lines += [f"  - name: {account.name}", f"    provider: {account.provider}",
+                  f"    {key}: ${{SIM_KEY}}", f"    base_url: {account.base_url}"]  # fmt: skip
+    lines += ["alerts:", "  channel: C0123456789", "access:", "  operators: [UOPERATOR]"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[tuple[str, FakeSlack, SimSuite]]:
+    suite, fake = SimSuite(seed=2, jobs=8, options=UNLIMITED), FakeSlack()
+    async with LoopbackServer(suite.app) as sims, LoopbackServer(fake.app) as slack:
+        fake.base_url = slack.url
+        (tmp_path / "cronops.yml").write_text(_config(suite, sims.url))
+        port = _free_port()
+        env = {
+            **os.environ, "SIM_KEY": SIM_KEY, "SLACK_BOT_TOKEN": "xoxb-process",
+            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{slack.url}/api/",
+            "CRONOPS_CONFIG": str(tmp_path / "cronops.yml"),
+            "CRONOPS_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+        }  # fmt: skip
+        env.pop("SLACK_APP_TOKEN", None)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port),
+            env=env, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            await _wait_healthy(url, process)
+            yield url, fake, suite
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 15)
+
+
+async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                assert process.stderr is not None
+                raise AssertionError((await process.stderr.read()).decode())
+            try:
+                if (await client.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("cronops run did not become healthy in 30 s")
+
+
+async def test_the_bot_process_answers_a_signed_command(
+    bot: tuple[str, FakeSlack, SimSuite],
+) -> None:
+    url, fake, _ = bot
+    body = urlencode({
+        "command": "/cron", "text": "list", "user_id": "UREADER", "channel_id": "C1",
+        "team_id": "T1", "trigger_id": "t", "response_url": fake.response_url(),
+    })  # fmt: skip
+    async with httpx.AsyncClient() as client:
+        started = time.perf_counter()
+        acked = await client.post(f"{url}/slack/events", content=body, headers=sign(SECRET, body))
+        ack_seconds = time.perf_counter() - started
+        refused = await client.post(
+            f"{url}/slack/events", content=body, headers=sign("wrong", body)
+        )
+        metrics = await client.get(f"{url}/metrics")
+    assert acked.status_code == 200
+    assert ack_seconds < 3
+    assert refused.status_code == 401
+    assert metrics.status_code == 200
+    (answer,) = await fake.wait_for("response_url", within=15)
+    for prefix in ("prod:", "hub:", "ci:", "apps:"):
+        assert f"`{prefix}" in str(answer.body), prefix
