@@ -8,10 +8,13 @@ import secrets
 import sys
 from collections.abc import Sequence
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.app import build_app
 from bot.console import Console
 from bot.fakeslack import FakeSlack
 from bot.http import build_http_app
+from bot.monitor import build_monitor
 from bot.runtime import Runtime, demo_runtime, runtime, setup_logging
 from bot.scheduler import build_scheduler
 from bot.settings import ConfigError, Settings, load_settings
@@ -29,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = sub.add_parser("console", help="a terminal stand-in for Slack")
     console.add_argument("--demo", action="store_true", help="use the built-in simulators")
     sub.add_parser("check", help="validate the config and call each account once")
+    poll = sub.add_parser("poll", help="one poll cycle of every account")
+    poll.add_argument("--once", action="store_true", required=True, help="poll once and exit")
     simulate = sub.add_parser("simulate", help="serve the provider simulators over HTTP")
     simulate.add_argument("--port", type=int, default=8900)
     simulate.add_argument("--host", default="127.0.0.1")
@@ -42,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings.env.cronops_log_level, settings.env.cronops_log_format)
         if args.command == "check":
             return asyncio.run(_check(settings))
+        if args.command == "poll":
+            return asyncio.run(_poll_once(settings))
         return asyncio.run(_run(settings, args.host, args.port))
     except ConfigError as error:
         print("cronops: the configuration has problems:", file=sys.stderr)
@@ -126,6 +133,27 @@ async def _check(settings: Settings) -> int:
     return 1 if failed else 0
 
 
+async def _poll_once(settings: Settings) -> int:
+    """One cycle: post what it finds when a bot token is set, print it in any case."""
+    token = settings.env.slack_bot_token
+    async with runtime(
+        settings.accounts, database_url=settings.database_url, operators=settings.operators,
+        alerts=settings.config.alerts,
+    ) as built:  # fmt: skip
+        client = AsyncWebClient(
+            token=token.get_secret_value() if token else None, base_url=settings.env.slack_api_url
+        )
+        monitor = build_monitor(built.deps, client)
+        if token is None:
+            monitor.notifier.default_channel = None  # nothing to post to: just report
+        transitions = await monitor.poll_all()
+        for t in transitions:
+            subject = t.job.ref if t.job else t.account
+            print(f"{t.kind.value:14} {subject}  {t.error or ''}".rstrip())
+        print(f"{len(transitions)} change(s) in {len(built.deps.service.accounts)} account(s)")
+    return 0
+
+
 async def _simulate(host: str, port: int) -> int:
     suite = SimSuite(options=UNLIMITED)
     async with LoopbackServer(suite.app, host=host, port=port) as server:
@@ -145,7 +173,7 @@ async def _run(settings: Settings, host: str, port: int) -> int:
         raise ConfigError(["SLACK_SIGNING_SECRET: not set; HTTP mode verifies every request"])
     async with runtime(
         settings.accounts, database_url=settings.database_url, operators=settings.operators,
-        audit_channel=settings.config.access.audit_channel,
+        audit_channel=settings.config.access.audit_channel, alerts=settings.config.alerts,
     ) as built:  # fmt: skip
         signing = env.slack_signing_secret
         secret = signing.get_secret_value() if signing is not None and not socket_mode else None
@@ -153,7 +181,7 @@ async def _run(settings: Settings, host: str, port: int) -> int:
             built.deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
             api_url=env.slack_api_url,
         )  # fmt: skip
-        scheduler = build_scheduler(built.deps, app.client)
+        scheduler = build_scheduler(built.deps, app.client, build_monitor(built.deps, app.client))
         scheduler.start()
         try:
             if socket_mode:

@@ -24,6 +24,9 @@ class Deps:
     access: Access
     store: Any = None  # bot.store.Store; optional so read-only tests can omit it
     audit_channel: str | None = None
+    alerts_channel: str | None = None
+    poll_interval: float = 60.0  # seconds; the fastest an account is polled
+    failures_before_alert: int = 1
     clock: Clock = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
 

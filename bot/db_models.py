@@ -7,12 +7,31 @@ new migration file (see ``bot/migrations/env.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Boolean, Date, DateTime, Dialect, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
+
+#: The one open incident of a job: a partial unique index, on SQLite and PostgreSQL alike.
+OPEN_INCIDENT = text("status = 'open'")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -107,7 +126,127 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class AccountStateRow(Base):
+    """Per account: when it was first polled, whether it is reachable, how the last poll went."""
+
+    __tablename__ = "account_state"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    outage_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_requests: Mapped[int] = mapped_column(Integer, default=0)
+    poll_interval_s: Mapped[float | None] = mapped_column(Float)
+
+
+class JobCursor(Base):
+    """The last execution the poller has seen of a job, and its run of consecutive failures."""
+
+    __tablename__ = "job_cursor"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_id: Mapped[str | None] = mapped_column(String(255))
+    last_run: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_result: Mapped[str] = mapped_column(String(32))
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IncidentRow(Base):
+    """A failing job: ``open`` until it recovers; at most one open incident per job."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index(
+            "uq_incident_open",
+            "account",
+            "job_id",
+            unique=True,
+            sqlite_where=OPEN_INCIDENT,
+            postgresql_where=OPEN_INCIDENT,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(100))
+    job_id: Mapped[str] = mapped_column(String(255))
+    ref: Mapped[str] = mapped_column(String(512))
+    job_name: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_by: Mapped[str | None] = mapped_column(String(64))
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SubscriptionRow(Base):
+    """A channel's wish to get the alerts of an account, a job ref or free text."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("channel", "target", name="uq_subscription_channel_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(512))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MuteRow(Base):
+    """No alerts for ``ref`` until ``until``, or until the job recovers when ``until`` is null."""
+
+    __tablename__ = "mute"
+
+    ref: Mapped[str] = mapped_column(String(512), primary_key=True)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxRow(Base):
+    """A Slack message to post, update or reply with, kept until Slack has it (or we give up).
+
+    ``key`` makes enqueueing idempotent; ``target_key`` names the post whose ``ts`` an update
+    or a reply needs.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_pending", "sent_at", "gave_up", "next_attempt_at"),
+        Index("ix_outbox_target_key", "target_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    target_key: Mapped[str | None] = mapped_column(String(255))
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    gave_up: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # -- what the Store returns: plain values, no sessions attached ----------------------------
+def to_record(cls: type[T], row: object) -> T:
+    """The frozen record ``cls`` with the values of the same-named attributes of ``row``."""
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cast(Any, cls))})
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     id: int
@@ -136,3 +275,90 @@ class Resume:
     outcome: str | None
     attempts: int
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """``first_polled_at`` is None until the first poll is marked; ``outage_since`` while down."""
+
+    account: str
+    first_polled_at: datetime | None
+    reachable: bool
+    outage_since: datetime | None
+    last_error: str | None
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_requests: int
+    poll_interval_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The last execution seen of a job; ``streak`` counts its consecutive failures."""
+
+    account: str
+    job_id: str
+    last_id: str | None
+    last_run: datetime | None
+    last_result: str
+    streak: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A job's failure: ``status`` is open or resolved; ``detail`` says what failed."""
+
+    id: int
+    account: str
+    job_id: str
+    ref: str
+    job_name: str
+    status: str
+    opened_at: datetime
+    last_seen_at: datetime
+    failures: int
+    detail: dict[str, Any]
+    resolved_at: datetime | None
+    acked_by: str | None
+    acked_at: datetime | None
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    channel: str
+    target: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """``until`` None: muted until the job recovers."""
+
+    ref: str
+    until: datetime | None
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A Slack message on its way: ``kind`` post, update or reply; sent once ``sent_at`` is set."""
+
+    id: int
+    key: str
+    kind: str
+    channel: str
+    payload: dict[str, Any]
+    target_key: str | None
+    incident_id: int | None
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int
+    sent_at: datetime | None
+    ts: str | None
+    error: str | None
+    gave_up: bool

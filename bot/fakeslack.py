@@ -205,6 +205,14 @@ class FakeSlack:
         limit = int(body.get("limit", 100))
         return {"messages": list(reversed(messages))[:limit], "has_more": False}
 
+    def _conversations_replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        ts = str(body.get("ts", ""))
+        thread = [
+            m for m in self.messages.get(str(body.get("channel", "")), [])
+            if m["ts"] == ts or m.get("thread_ts") == ts
+        ]  # fmt: skip
+        return {"messages": thread, "has_more": False}
+
     def _usergroups_users_list(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"users": self.usergroups.get(str(body.get("usergroup", "")), [])}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.access import Access
 from bot.app import Deps
 from bot.service import CronService
+from bot.settings import AlertsConfig
 from bot.store import Store
 from providers.config import AnyAccount, BuildContext, TransportFor
 from providers.redact import install_log_redaction
@@ -41,6 +42,7 @@ async def runtime(
     operators: Sequence[str],
     audit_channel: str | None = None,
     transport_for: TransportFor | None = None,
+    alerts: AlertsConfig | None = None,
 ) -> AsyncIterator[Runtime]:
     store = await Store.open(database_url)
     ctx = BuildContext(ledger=store, transport_for=transport_for)
@@ -51,6 +53,10 @@ async def runtime(
         store=store,
         audit_channel=audit_channel,
     )
+    if alerts is not None:
+        deps.alerts_channel = alerts.channel
+        deps.poll_interval = alerts.poll_interval.total_seconds()
+        deps.failures_before_alert = alerts.failures_before_alert
     built = Runtime(deps, store)
     try:
         yield built

@@ -5,32 +5,63 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Deps
+from bot.monitor import Monitor
 from bot.resumer import run_due_resumes
 
 log = logging.getLogger(__name__)
 
 RESUME_EVERY = 30  # seconds
+OUTBOX_EVERY = 2  # seconds: a delayed message goes out soon after Slack is back
 
 
-def build_scheduler(deps: Deps, client: AsyncWebClient) -> AsyncIOScheduler:
+def build_scheduler(
+    deps: Deps, client: AsyncWebClient, monitor: Monitor | None = None
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
+    every = {"coalesce": True, "max_instances": 1}
 
     async def resumes() -> None:
         await run_due_resumes(deps.store, deps.service, client, deps.clock())
 
     scheduler.add_job(
         _logged("timed resumes", resumes), "interval", seconds=RESUME_EVERY, id="resumes",
-        coalesce=True, max_instances=1, next_run_time=deps.clock(),
+        next_run_time=deps.clock(), **every,
     )  # fmt: skip
+    if monitor is None:
+        return scheduler
+    for account in deps.service.accounts:
+        scheduler.add_job(
+            _logged(f"poll {account}", _poll(monitor, account)),
+            IntervalTrigger(seconds=deps.poll_interval), id=f"poll:{account}",
+            next_run_time=deps.clock(), **every,
+        )  # fmt: skip
+    scheduler.add_job(
+        _logged("outbox", monitor.deliver), "interval", seconds=OUTBOX_EVERY, id="outbox", **every
+    )
+
+    def repace(account: str, seconds: float) -> None:
+        log.info("polling %s every %.0f s", account, seconds)
+        scheduler.reschedule_job(f"poll:{account}", trigger=IntervalTrigger(seconds=seconds))
+
+    monitor.on_interval = repace
     return scheduler
 
 
-def _logged(name: str, work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+def _poll(monitor: Monitor, account: str) -> Callable[[], Awaitable[Any]]:
+    async def poll() -> None:
+        await monitor.poll(account)
+
+    return poll
+
+
+def _logged(name: str, work: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
     """A job that logs its failure and lets the scheduler carry on."""
 
     async def job() -> None:

@@ -1,21 +1,22 @@
-"""The bot's database: request budgets, audit log, timed resumes and small facts.
+"""The bot's database: request budgets, audit log, timed resumes, small facts and alerts.
 
 One :class:`Store` per process over an async SQLAlchemy engine: SQLite (``aiosqlite``, WAL) for
 one bot, PostgreSQL (``asyncpg``) when several share it. ``await Store.open(url)`` creates the
 engine and runs the alembic migrations in ``bot/migrations`` up to head, so the first start
 creates the schema and later releases upgrade it in place. Methods return frozen dataclasses,
-never ORM objects; every datetime in and out is aware UTC.
+never ORM objects; every datetime in and out is aware UTC. What the poller and the notifier
+remember (account state, cursors, incidents, subscriptions, mutes, the outbox) lives in
+:mod:`bot.store_alerts`, mixed into :class:`Store`.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import fields
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, cast
 
 from alembic import command
 from alembic.config import Config
@@ -26,7 +27,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from bot.db_models import AuditEntry, AuditLog, Meta, RequestBudget, Resume, ScheduledResume
+from bot.db_models import (
+    AuditEntry,
+    AuditLog,
+    Meta,
+    RequestBudget,
+    Resume,
+    ScheduledResume,
+    to_record,
+)
+from bot.store_alerts import AlertStore
 from providers.redact import secrets
 
 log = logging.getLogger(__name__)
@@ -41,7 +51,6 @@ _ASYNC_DRIVERS = {
     "postgresql+psycopg2": "postgresql+asyncpg",
 }
 _MIGRATION_LOCK = 0x63726F6E  # "cron": one migrating process at a time on PostgreSQL
-T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -82,10 +91,6 @@ def alembic_config(url: str | None = None, script_location: Path = MIGRATIONS) -
     return config
 
 
-def _to(cls: type[T], row: object) -> T:
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cast(Any, cls))})
-
-
 def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -95,7 +100,7 @@ def _revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-class Store:
+class Store(AlertStore):
     """The bot's database. Also the :class:`providers.http.BudgetLedger` of every account."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -192,13 +197,13 @@ class Store:
         )
         async with self._session.begin() as session:
             session.add(row)
-        return _to(AuditEntry, row)
+        return to_record(AuditEntry, row)
 
     async def recent_audit(self, limit: int = 20) -> list[AuditEntry]:
         """The latest entries, newest first."""
         query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
         async with self._session() as session:
-            return [_to(AuditEntry, row) for row in await session.scalars(query)]
+            return [to_record(AuditEntry, row) for row in await session.scalars(query)]
 
     # -- timed resumes ----------------------------------------------------------------------
     async def schedule_resume(
@@ -226,7 +231,7 @@ class Store:
         async with self._session.begin() as session:
             await session.execute(self._close_open(ref, now))
             session.add(row)
-        return _to(Resume, row)
+        return to_record(Resume, row)
 
     async def attach_resume_message(self, resume_id: int, message_ts: str) -> None:
         """Remember the message announcing the pause, so the resume can reply in its thread."""
@@ -250,7 +255,7 @@ class Store:
             .order_by(ScheduledResume.due_at, ScheduledResume.id)
         )
         async with self._session() as session:
-            return [_to(Resume, row) for row in await session.scalars(query)]
+            return [to_record(Resume, row) for row in await session.scalars(query)]
 
     async def mark_resume_done(self, resume_id: int, now: datetime) -> bool:
         """Close a resume as resumed; False if it was already closed (e.g. cancelled)."""
@@ -292,7 +297,7 @@ class Store:
         )
         async with self._session() as session:
             row = await session.scalar(query)
-            return None if row is None else _to(Resume, row)
+            return None if row is None else to_record(Resume, row)
 
     @staticmethod
     def _close_open(ref: str, now: datetime) -> Any:

@@ -170,6 +170,21 @@ class Provider(ABC):
     async def history(self, job_id: str, limit: int = 10) -> list[Execution]:
         raise self.unsupported(Capability.HISTORY, job_id)
 
+    async def executions_since(
+        self, job_id: str, after_id: str | None, limit: int = 25
+    ) -> list[Execution]:
+        """Executions newer than ``after_id`` (the poller's cursor), newest first.
+
+        The default reads one page of history; providers that page override it to stop at
+        the cursor instead of reading more.
+        """
+        found: list[Execution] = []
+        for execution in await self.history(job_id, limit):
+            if execution.id == after_id:
+                break
+            found.append(execution)
+        return found
+
     async def create(self, spec: JobSpec) -> Job:
         raise self.unsupported(Capability.CREATE, None, spec.kind)
 

@@ -206,6 +206,11 @@ class Djinn(Provider):
                         return found
         return found
 
+    async def executions_since(
+        self, job_id: str, after_id: str | None, limit: int = 25
+    ) -> list[Execution]:
+        return await self.builds_since(job_id, after_id, limit=limit)
+
     # -- changing --------------------------------------------------------------------------
     async def create(self, spec: JobSpec) -> Job:
         self.require(Capability.CREATE, None, spec.kind)

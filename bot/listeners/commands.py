@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import commands as cmds
 from bot.app import Deps
-from bot.listeners import ops
+from bot.listeners import alerts, ops
 from bot.listeners.context import Reply, guarded
 from bot.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
 from bot.render import messages
@@ -83,8 +83,7 @@ async def run(reply: Reply, parsed: cmds.Command, trigger_id: str) -> None:
         case cmds.Status():
             await send_status(reply)
         case _:
-            text = "Alert routing and muting (`subscribe`, `mute`) arrive with the alert poller."
-            await reply.ephemeral(text)
+            await alerts.run(reply, parsed)
 
 
 async def send_list(reply: Reply, page: PageValue, *, replace: bool = False) -> None:

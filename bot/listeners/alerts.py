@@ -1,0 +1,151 @@
+"""Alert routing and muting commands, and the buttons on alert messages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import commands as cmds
+from bot.app import Deps
+from bot.listeners import ops
+from bot.listeners.context import Reply, guarded
+from bot.notifier import Notifier
+from bot.render import alerts as render
+from bot.render import messages
+from bot.render.ids import ActionId, IncidentValue
+from bot.render.jobs import history_blocks
+from bot.service import RefError
+
+EVERYTHING = "*"
+MUTE_BUTTON = timedelta(hours=1)
+
+
+async def run(reply: Reply, parsed: cmds.Command) -> None:
+    """The alert commands of `/cron` (the rest are in listeners.commands)."""
+    match parsed:
+        case cmds.Subscribe(target=target):
+            await subscribe(reply, target or EVERYTHING)
+        case cmds.Unsubscribe(target=target):
+            await unsubscribe(reply, target or EVERYTHING)
+        case cmds.Subscriptions():
+            await list_subscriptions(reply)
+        case cmds.Mute(ref=ref, duration=duration):
+            await mute(reply, ref, duration)
+        case cmds.Unmute(ref=ref):
+            await unmute(reply, ref)
+
+
+async def subscribe(reply: Reply, target: str) -> None:
+    channel = _channel(reply)
+    store, now = reply.deps.store, reply.deps.clock()
+    added = await store.subscribe(channel, target, reply.user, now)
+    what = "every job's alerts" if target == EVERYTHING else f"alerts for `{target}`"
+    text = f"<@{reply.user}> subscribed <#{channel}> to {what}"
+    await (reply.announce(text) if added else reply.ephemeral(f"<#{channel}> already gets {what}."))
+
+
+async def unsubscribe(reply: Reply, target: str) -> None:
+    channel = _channel(reply)
+    if await reply.deps.store.unsubscribe(channel, target):
+        await reply.announce(f"<@{reply.user}> unsubscribed <#{channel}> from `{target}`")
+    else:
+        await reply.ephemeral(
+            f"<#{channel}> has no subscription `{target}`; see `/cron subscriptions`."
+        )
+
+
+async def list_subscriptions(reply: Reply) -> None:
+    channel = _channel(reply)
+    targets = [s.target for s in await reply.deps.store.subscriptions(channel)]
+    await reply.ephemeral("Subscriptions", render.subscriptions_list(channel, targets))
+
+
+async def mute(reply: Reply, ref: str, duration: timedelta | None) -> None:
+    await reply.require_operator("mute")
+    job = await reply.deps.service.resolve(ref)
+    now = reply.deps.clock()
+    until = now + duration if duration else None
+    await reply.deps.store.mute(job.ref, until, reply.user, now)
+    await reply.audit("muted", job)
+    await reply.announce(f"<@{reply.user}> " + render.muted_text(job.ref, until))
+
+
+async def unmute(reply: Reply, ref: str) -> None:
+    await reply.require_operator("unmute")
+    job = await reply.deps.service.resolve(ref)
+    if not await reply.deps.store.unmute(job.ref):
+        await reply.ephemeral(f"`{job.ref}` is not muted.")
+        return
+    await reply.audit("unmuted", job)
+    await reply.announce(f"<@{reply.user}> unmuted `{job.ref}`: its alerts are posted again")
+
+
+def _channel(reply: Reply) -> str:
+    if not reply.channel:
+        raise RefError("Run this in the channel that should receive the alerts.")
+    return reply.channel
+
+
+# -- buttons on alert messages ------------------------------------------------------------
+Handler = Callable[[Reply, IncidentValue, dict[str, Any]], Awaitable[None]]
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    handlers: dict[ActionId, Handler] = {
+        ActionId.ALERT_ACK: acknowledge,
+        ActionId.ALERT_PAUSE: pause,
+        ActionId.ALERT_MUTE: mute_hour,
+        ActionId.ALERT_HISTORY: history,
+    }
+    for action_id, handler in handlers.items():
+        app.action(action_id.value)(_listener(deps, handler))
+
+
+def _listener(deps: Deps, handler: Handler) -> Callable[..., Awaitable[None]]:
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:  # fmt: skip
+        await ack()
+        channel = (body.get("channel") or {}).get("id")
+        reply = Reply(deps, body["user"]["id"], channel, client, respond)
+        await guarded(reply, handler(reply, IncidentValue.load(action["value"]), body))
+
+    return listener
+
+
+async def acknowledge(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
+    store, now = reply.deps.store, reply.deps.clock()
+    incident = await store.acknowledge(value.incident_id, reply.user, now)
+    if incident is None:
+        await reply.ephemeral("This alert is already acknowledged or resolved.")
+        return
+    job = await reply.deps.service.resolve(incident.ref)
+    labels = {name: p.label for name, p in reply.deps.service.providers.items()}
+    view = Notifier(store, reply.client, None, labels).view(incident, job)
+    message = render.alert_update(view, now=now)
+    await reply.replace(message.text, message.blocks)
+    await reply.audit("acknowledged", job)
+
+
+async def pause(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
+    job = await reply.deps.service.resolve(value.ref)
+    paused = await ops.pause(reply, job)
+    label = reply.deps.service.provider(paused.account).label
+    await reply.ephemeral(f"Paused `{paused.ref}`: {label} will not run it until it is resumed.")
+
+
+async def mute_hour(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
+    await mute(reply, value.ref, MUTE_BUTTON)
+
+
+async def history(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
+    job = await reply.deps.service.resolve(value.ref)
+    runs = await reply.deps.service.history(job, 10)
+    blocks = history_blocks(job, runs, now=reply.deps.clock())
+    await reply.ephemeral(f"History of {job.ref}", blocks or messages.notice("No runs yet."))

@@ -1,0 +1,69 @@
+"""The alert loop for one process: poll an account, queue what changed, deliver, pace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Deps
+from bot.notifier import Notifier
+from bot.pacing import next_poll_in
+from bot.poller import Transition, poll_once
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Monitor:
+    deps: Deps
+    notifier: Notifier
+    on_interval: Callable[[str, float], None] = lambda account, seconds: None
+    intervals: dict[str, float] = field(default_factory=dict)
+
+    async def poll(self, account: str) -> list[Transition]:
+        """One poll of one account, its messages queued and sent, its next poll paced."""
+        deps = self.deps
+        provider = deps.service.provider(account)
+        now = deps.clock()
+        transitions = await poll_once(
+            provider, deps.store, now, failures_before_alert=deps.failures_before_alert
+        )
+        await self.notifier.enqueue(transitions, now)
+        await self.notifier.deliver(deps.clock())
+        await self._pace(account)
+        return transitions
+
+    async def poll_all(self) -> list[Transition]:
+        found: list[Transition] = []
+        for account in self.deps.service.accounts:
+            found += await self.poll(account)
+        return found
+
+    async def deliver(self) -> int:
+        return await self.notifier.deliver(self.deps.clock())
+
+    async def _pace(self, account: str) -> None:
+        deps = self.deps
+        provider = deps.service.provider(account)
+        state = await deps.store.account_state(account)
+        used, limit = await provider.http.budget_state()
+        budget = provider.http.budget
+        seconds = next_poll_in(
+            deps.poll_interval,
+            requests_per_poll=state.last_requests if state else 1,
+            used=used,
+            limit=limit,
+            reserve=budget.kept_for_commands if budget else 0,
+            now=deps.clock(),
+        )
+        if self.intervals.get(account) != seconds:
+            self.intervals[account] = seconds
+            self.on_interval(account, seconds)
+
+
+def build_monitor(deps: Deps, client: AsyncWebClient) -> Monitor:
+    labels = {name: provider.label for name, provider in deps.service.providers.items()}
+    return Monitor(deps, Notifier(deps.store, client, deps.alerts_channel, labels))

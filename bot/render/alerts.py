@@ -1,0 +1,328 @@
+"""Alerts: an incident's alert, its updates and recovery, summaries, outage notices, mutes.
+
+Builders take plain values and ``now`` and return an :class:`AlertMessage`. Alerts show job
+URLs, so they are posted with unfurling off (:meth:`AlertMessage.payload`). Pausing (the
+provider stops running the job) and muting (cronops stops alerting) are always named apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock
+
+from bot.durations import humanize
+from bot.render.ids import ActionId, IncidentValue
+from bot.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
+from bot.render.text import duration, escape, link, slack_date, truncate
+
+LIST_CAP = 20  # lines in a summary or rollup before "…and N more"
+NAME_LIMIT = 150
+STATUS_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """What an alert shows about one incident; the latest failure's details."""
+
+    id: int
+    ref: str
+    account: str
+    provider_label: str
+    job_name: str
+    opened_at: datetime
+    last_seen_at: datetime
+    failures: int
+    http_status: int | None
+    status_text: str | None
+    duration_ms: int | None
+    url: str | None  # build URL or the job at the provider
+    resolved_at: datetime | None = None
+    acked_by: str | None = None  # Slack user id
+    acked_at: datetime | None = None
+    muted: bool = False
+    can_pause: bool = True
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    text: str  # the notification fallback
+    blocks: list[Block]
+
+    def payload(self) -> dict[str, Any]:
+        """``chat.postMessage``/``chat.update`` arguments: validated blocks, no unfurling."""
+        return {
+            "text": self.text,
+            "blocks": [block.to_dict() for block in self.blocks],
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+
+
+def alert_open(incident: IncidentView, *, now: datetime) -> AlertMessage:
+    """The first post: what failed, when, and Acknowledge / Pause / Mute 1h / History."""
+    runs = _plural(incident.failures, "failed run")
+    first = f"First failed {slack_date(incident.opened_at)} · {runs}"
+    text = f"cronops alert: {_plain(incident)} is failing"
+    return _failing(incident, text, f"🔴 *{_name(incident)}* is failing", first)
+
+
+def alert_update(incident: IncidentView, *, now: datetime) -> AlertMessage:
+    """The same message, re-rendered while the job keeps failing (and once acknowledged)."""
+    runs = _plural(incident.failures, "failed run")
+    status = (
+        f"failing for {_elapsed(incident.opened_at, now)} · {runs}"
+        f" · last seen {slack_date(incident.last_seen_at)}"
+    )
+    text = f"cronops alert: {_plain(incident)} is still failing ({runs})"
+    return _failing(incident, text, f"🔴 *{_name(incident)}* is still failing", status)
+
+
+def alert_resolved(incident: IncidentView, *, now: datetime) -> AlertMessage:
+    """The alert once the job recovered: how long it failed; only History is left."""
+    ended = incident.resolved_at or now
+    failing = _elapsed(incident.opened_at, ended)
+    runs = _plural(incident.failures, "failed run")
+    head = f"✅ *{_name(incident)}* recovered after failing for {failing} ({runs})"
+    blocks: list[Block] = [section(f"{head}\n{_where(incident)} · recovered {slack_date(ended)}")]
+    if incident.acked_by:
+        blocks.append(_context([_acked(incident)]))
+    blocks.append(ActionsBlock(elements=[_button(incident, "History", ActionId.ALERT_HISTORY)]))
+    text = f"cronops: {_plain(incident)} recovered after {failing}"
+    return AlertMessage(text, blocks)
+
+
+def resolved_reply(incident: IncidentView, *, now: datetime) -> AlertMessage:
+    """The reply in the alert's thread when the job recovers."""
+    ended = incident.resolved_at or now
+    failing = _elapsed(incident.opened_at, ended)
+    body = f"✅ Recovered {slack_date(ended)}: `{escape(incident.ref)}` was failing for {failing}"
+    text = f"cronops: {_plain(incident)} recovered after {failing}"
+    return AlertMessage(text, [section(body)])
+
+
+def first_start_summary(
+    account: str,
+    provider_label: str,
+    failing: Sequence[tuple[str, str, str | None]],
+    *,
+    now: datetime,
+) -> AlertMessage:
+    """One message for the jobs already failing when an account is first polled."""
+    where = _account(account, provider_label)
+    head = f"Already failing when monitoring of {where} started:"
+    lines = [
+        _job_line(ref, name, escape(truncate(status or "", STATUS_LIMIT)))
+        for ref, name, status in failing
+    ]
+    context = "No alert was sent for these; cronops alerts on new failures and recoveries."
+    text = f"cronops: {_plural(len(failing), 'job')} of {escape(account)} already failing"
+    return AlertMessage(text, [*_capped(head, lines), _context([context])])
+
+
+def rollup(
+    account: str,
+    provider_label: str,
+    incidents: Sequence[IncidentView],
+    *,
+    now: datetime,
+) -> AlertMessage:
+    """One post for many jobs of one account that started failing in the same poll."""
+    count = len(incidents)
+    where = _account(account, provider_label)
+    head = f"🔴 {_plural(count, 'job')} of {where} started failing at once"
+    lines = [_job_line(i.ref, i.job_name, _failure_summary(i)) for i in incidents]
+    note = (
+        f"Opened {_plural(count, 'incident')}; each job's recovery is posted in this"
+        " message's thread."
+    )
+    text = f"cronops alert: {_plural(count, 'job')} of {escape(account)} started failing"
+    return AlertMessage(text, [*_capped(head, lines), _context([note])])
+
+
+def account_down(account: str, provider_label: str, error: str, *, now: datetime) -> AlertMessage:
+    """The one notice per outage: the account cannot be reached or rejects the key."""
+    where = _account(account, provider_label)
+    body = (
+        f"⚠️ {where} is unreachable: {escape(truncate(error, 500))}. cronops holds job alerts"
+        " for this account until it answers again; no job is marked failed."
+    )
+    text = f"cronops: {escape(account)} ({escape(provider_label)}) is unreachable"
+    return AlertMessage(text, [section(body), _context([f"Since {slack_date(now)}"])])
+
+
+def account_back(
+    account: str, provider_label: str, down_since: datetime | None, *, now: datetime
+) -> AlertMessage:
+    """The one notice when an unreachable account answers again."""
+    where = _account(account, provider_label)
+    after = f" after {_elapsed(down_since, now)}" if down_since is not None else ""
+    body = f"✅ {where} is reachable again{after}; job alerts for it resume."
+    text = f"cronops: {escape(account)} ({escape(provider_label)}) is reachable again{after}"
+    return AlertMessage(text, [section(body)])
+
+
+def subscriptions_list(channel: str, targets: Sequence[str]) -> list[Block]:
+    """`/cron subscriptions`: what routes alerts to ``channel`` (a channel id)."""
+    where = f"<#{escape(channel)}>"
+    if not targets:
+        hint = "add one with `/cron subscribe ACCOUNT|REF|TEXT`"
+        return [section(f"No subscriptions route alerts to {where}; {hint}.")]
+    lines = [f"• {_target(target)}" for target in targets]
+    return packed_sections([f"Alerts routed to {where}:", *lines], MESSAGE_BLOCKS)
+
+
+def subscribed_text(channel: str, target: str | None) -> str:
+    return f"🔔 Alerts for {_target(target)} now go to <#{escape(channel)}>."
+
+
+def unsubscribed_text(channel: str, target: str | None, *, removed: bool = True) -> str:
+    if not removed:
+        return f"<#{escape(channel)}> had no subscription for {_target(target)}; nothing changed."
+    return f"<#{escape(channel)}> no longer gets alerts for {_target(target)}."
+
+
+def muted_text(ref: str, until: datetime | None) -> str:
+    """Muting is not pausing: say that the job keeps running."""
+    when = f"until {slack_date(until)}" if until is not None else "until it recovers"
+    return f"🔕 Muted `{escape(ref)}` {when} — the job keeps running; cronops just won't alert."
+
+
+def unmuted_text(ref: str) -> str:
+    return f"🔔 Unmuted `{escape(ref)}` — cronops alerts on its failures again."
+
+
+def _failing(incident: IncidentView, text: str, head: str, status: str) -> AlertMessage:
+    """An open incident's alert: details, acknowledged/muted notes, buttons, what they do."""
+    body = "\n".join([head, _where(incident), _what_failed(incident), status])
+    blocks: list[Block] = [section(body)]
+    notes: list[str] = []
+    if incident.acked_by:
+        notes.append(_acked(incident))
+    if incident.muted:
+        notes.append("🔕 Muted: the job keeps running; cronops won't alert until it recovers.")
+    if notes:
+        blocks.append(_context(notes))
+    blocks.append(ActionsBlock(elements=_buttons(incident)))
+    meaning = []
+    if incident.can_pause:
+        meaning.append(f"*Pause* stops {escape(incident.provider_label)} from running the job")
+    if not incident.muted:
+        meaning.append("*Mute 1h* stops alerts for 1 h; the job keeps running")
+    if meaning:
+        blocks.append(_context([" · ".join(meaning)]))
+    return AlertMessage(text, blocks)
+
+
+def _buttons(incident: IncidentView) -> list[ButtonElement]:
+    """Acknowledge until acknowledged, Pause if the provider can, Mute until muted, History."""
+    buttons: list[ButtonElement] = []
+    if not incident.acked_by:
+        buttons.append(_button(incident, "Acknowledge", ActionId.ALERT_ACK, "primary"))
+    if incident.can_pause:
+        question = (
+            f"Pause stops {escape(incident.provider_label)} from running the job"
+            f" `{escape(incident.ref)}`. To stop only the alerts and keep the job running,"
+            " use Mute instead."
+        )
+        confirm = ConfirmObject(
+            title="Pause this job?",
+            text=truncate(question, 300),
+            confirm="Pause job",
+            deny="Cancel",
+        )
+        buttons.append(_button(incident, "Pause", ActionId.ALERT_PAUSE, confirm=confirm))
+    if not incident.muted:
+        buttons.append(_button(incident, "Mute 1h", ActionId.ALERT_MUTE))
+    buttons.append(_button(incident, "History", ActionId.ALERT_HISTORY))
+    return buttons
+
+
+def _button(
+    incident: IncidentView,
+    text: str,
+    action: ActionId,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
+    value = IncidentValue(incident_id=incident.id, ref=incident.ref).dump()
+    return ButtonElement(
+        text=text, action_id=action.value, value=value, style=style, confirm=confirm
+    )
+
+
+def _capped(head: str, lines: list[str]) -> list[Block]:
+    """``head`` and at most :data:`LIST_CAP` lines, then "…and N more"."""
+    shown = lines[:LIST_CAP]
+    if len(lines) > LIST_CAP:
+        shown.append(f"…and {len(lines) - LIST_CAP} more")
+    return packed_sections([head, *shown], MESSAGE_BLOCKS - 1)
+
+
+def _context(texts: list[str]) -> ContextBlock:
+    return ContextBlock(elements=[mrkdwn(truncate(text, 2000)) for text in texts[:10]])
+
+
+def _what_failed(incident: IncidentView) -> str:
+    details = _failure_summary(incident) or "no details reported"
+    if incident.url:
+        details += f" · {link(incident.url, f'Open in {incident.provider_label}')}"
+    return details
+
+
+def _failure_summary(incident: IncidentView) -> str:
+    parts: list[str] = []
+    if incident.http_status is not None:
+        parts.append(f"HTTP {incident.http_status}")
+    if incident.status_text:
+        parts.append(escape(truncate(incident.status_text, STATUS_LIMIT)))
+    if incident.duration_ms is not None:
+        parts.append(duration(incident.duration_ms))
+    return " · ".join(parts)
+
+
+def _job_line(ref: str, name: str, detail: str) -> str:
+    """One job in a summary; ``detail`` is mrkdwn, already escaped."""
+    line = f"• `{escape(ref)}` *{escape(truncate(name, NAME_LIMIT))}*"
+    return f"{line} — {detail}" if detail else line
+
+
+def _where(incident: IncidentView) -> str:
+    return f"`{escape(incident.ref)}` · {_account(incident.account, incident.provider_label)}"
+
+
+def _account(account: str, provider_label: str) -> str:
+    return f"`{escape(account)}` ({escape(provider_label)})"
+
+
+def _acked(incident: IncidentView) -> str:
+    when = f" {slack_date(incident.acked_at)}" if incident.acked_at else ""
+    return f"👀 Acknowledged by <@{escape(incident.acked_by or '')}>{when}"
+
+
+def _target(target: str | None) -> str:
+    return f"`{escape(target)}`" if target else "all jobs"
+
+
+def _name(incident: IncidentView) -> str:
+    return escape(truncate(incident.job_name, NAME_LIMIT))
+
+
+def _plain(incident: IncidentView) -> str:
+    return f"{_name(incident)} ({escape(incident.ref)})"
+
+
+def _elapsed(start: datetime, end: datetime) -> str:
+    """``2 h 14 min``; a naive datetime (SQLite) is taken to be UTC, as slack_date does."""
+    return humanize(_utc(end) - _utc(start))
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
