@@ -8,9 +8,10 @@ posting and recording the post is healed by finding our own message instead of p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,7 @@ class Notifier:
     client: AsyncWebClient
     default_channel: str | None
     labels: Mapping[str, str]  # account -> provider label
+    _sending: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # -- transitions -> outbox ------------------------------------------------------------
     async def enqueue(self, transitions: Sequence[Transition], now: datetime) -> None:
@@ -164,7 +166,15 @@ class Notifier:
 
     # -- outbox -> Slack ------------------------------------------------------------------
     async def deliver(self, now: datetime, limit: int = 50) -> int:
-        """Send what is due; return how many messages reached Slack."""
+        """Send what is due; return how many messages reached Slack.
+
+        One delivery at a time: the poll's own delivery and the outbox job must never send the
+        same row concurrently (that is how a message would be posted twice).
+        """
+        async with self._sending:
+            return await self._deliver_due(now, limit)
+
+    async def _deliver_due(self, now: datetime, limit: int) -> int:
         sent = 0
         for item in await self.store.due_outbox(now, limit):
             try:

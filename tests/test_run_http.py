@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -35,7 +36,10 @@ def _config(suite: SimSuite, root: str) -> str:
         key = "token" if account.provider == "djinn" else "api_key"
         lines += [f"  - name: {account.name}", f"    provider: {account.provider}",
                   f"    {key}: ${{SIM_KEY}}", f"    base_url: {account.base_url}"]  # fmt: skip
-    lines += ["alerts:", "  channel: C0123456789", "access:", "  operators: [UOPERATOR]"]
+        if account.provider == "cronjob-org":  # a sustaining member: polls are not slowed
+            lines += ["    daily_request_budget: 5000"]
+    lines += ["alerts:", "  channel: C0123456789", "  poll_interval: 10s"]
+    lines += ["access:", "  operators: [UOPERATOR]"]
     return "\n".join(lines) + "\n"
 
 
@@ -105,3 +109,28 @@ async def test_the_bot_process_answers_a_signed_command(
     (answer,) = await fake.wait_for("response_url", within=15)
     for prefix in ("prod:", "hub:", "ci:", "apps:"):
         assert f"`{prefix}" in str(answer.body), prefix
+
+
+async def test_a_failing_job_reaches_slack_as_an_alert(
+    bot: tuple[str, FakeSlack, SimSuite],
+) -> None:
+    _, fake, suite = bot
+    await _first_polls_done(fake)
+    sim: Any = suite["cronjob-org"]
+    job = next(i for i, j in sim.jobs.items() if j["enabled"] and j["lastStatus"] == 1)
+    sim.run(str(job), ok=False)
+    alerts = await fake.wait_for(
+        "chat.postMessage", within=30,
+        where=lambda c: f"prod:{job}" in str(c.body) and "incident:" in str(c.body),
+    )  # fmt: skip
+    assert len(alerts) == 1
+    assert alerts[0].body["channel"] == "C0123456789"
+    assert alerts[0].body["unfurl_links"] is False
+    assert not fake.of("conversations.history"), "no delivery was ever attempted twice"
+
+
+async def _first_polls_done(fake: FakeSlack) -> None:
+    """The first poll of each account ends with its summary (every seeded account has failures)."""
+    await fake.wait_for(
+        "chat.postMessage", 4, within=30, where=lambda c: "first-start:" in str(c.body)
+    )

@@ -19,6 +19,7 @@ from bot.http import build_http_app
 from bot.runtime import Runtime, runtime
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
+from tests.bot.alert_world import world  # noqa: F401 (a fixture for the alert tests)
 
 SECRET = "test-signing-secret"
 OPERATOR, READER = "UOPERATOR", "UREADER"
