@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +19,35 @@ from providers.http import Clock, utcnow
 log = logging.getLogger(__name__)
 
 
+class Inflight:
+    """Work still running after Slack got its ack; drained before shutdown closes the store."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    async def drain(self, within: float = 10.0) -> bool:
+        """Wait for running work to finish; False if some was still running after ``within``."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            log.warning("%d Slack request(s) still running at shutdown", self._count)
+            return False
+        return True
+
+
 @dataclass
 class Deps:
     """Everything the listeners use; built once by the CLI (or a test)."""
@@ -27,6 +59,8 @@ class Deps:
     alerts_channel: str | None = None
     poll_interval: float = 60.0  # seconds; the fastest an account is polled
     failures_before_alert: int = 1
+    poll_intervals: dict[str, float] = field(default_factory=dict)  # as paced, per account
+    inflight: Inflight = field(default_factory=Inflight)
     clock: Clock = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -66,4 +66,5 @@ class Monitor:
 
 def build_monitor(deps: Deps, client: AsyncWebClient) -> Monitor:
     labels = {name: provider.label for name, provider in deps.service.providers.items()}
-    return Monitor(deps, Notifier(deps.store, client, deps.alerts_channel, labels))
+    notifier = Notifier(deps.store, client, deps.alerts_channel, labels)
+    return Monitor(deps, notifier, intervals=deps.poll_intervals)

@@ -29,6 +29,7 @@ class Runtime:
     store: Store
 
     async def aclose(self) -> None:
+        await self.deps.inflight.drain()
         for provider in self.deps.service.providers.values():
             await provider.aclose()
         await self.store.close()

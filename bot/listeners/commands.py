@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast, get_args
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -10,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import commands as cmds
 from bot.app import Deps
+from bot.durations import humanize
 from bot.listeners import alerts, ops
 from bot.listeners.context import Reply, guarded
 from bot.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
@@ -17,6 +19,7 @@ from bot.render import messages
 from bot.render.ids import PageValue
 from bot.render.jobs import delete_confirm, history_blocks, job_card
 from bot.render.lists import job_list
+from bot.render.text import slack_date
 from bot.service import StatusFilter, filter_jobs
 
 
@@ -109,7 +112,7 @@ def as_status(value: str | None) -> StatusFilter | None:
 
 
 async def send_status(reply: Reply) -> None:
-    service = reply.deps.service
+    service, store = reply.deps.service, reply.deps.store
     listing = await service.listing()
     failed = {f.account: f.message for f in listing.failures}
     lines = []
@@ -118,5 +121,11 @@ async def send_status(reply: Reply) -> None:
         used, limit = await provider.http.budget_state()
         budget = f"{used} / {limit} requests today" if limit else "no request budget"
         state = f"⚠️ {failed[account]}" if account in failed else "✅ reachable, key accepted"
-        lines.append(f"*{account}* ({provider.label}) — {state} — {budget}")
+        polled = await store.account_state(account) if store is not None else None
+        last = slack_date(polled.last_poll_at) if polled and polled.last_poll_at else "not yet"
+        every = reply.deps.poll_intervals.get(account, reply.deps.poll_interval)
+        lines.append(
+            f"*{account}* ({provider.label}) — {state} — {budget} — "
+            f"last poll {last}, polling every {humanize(timedelta(seconds=every))}"
+        )
     await reply.ephemeral("Account status", messages.help_blocks(lines, title="Accounts"))

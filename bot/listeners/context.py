@@ -98,6 +98,11 @@ class Reply:
 
 async def guarded(reply: Reply, work: Awaitable[Any]) -> None:
     """Run a listener's work; every failure becomes a short ephemeral sentence, never a trace."""
+    async with reply.deps.inflight.track():
+        await _guarded(reply, work)
+
+
+async def _guarded(reply: Reply, work: Awaitable[Any]) -> None:
     try:
         await work
     except Refused as refused:

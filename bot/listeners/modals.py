@@ -136,7 +136,8 @@ async def submit_job(
         return
     title = "Saving…" if editing else "Creating…"
     await ack(response_action="update", view=progress_modal(title, f"Talking to {meta.account}…"))
-    await in_modal(client, view["id"], _save(reply, client, view, meta, job, spec))
+    async with deps.inflight.track():
+        await in_modal(client, view["id"], _save(reply, client, view, meta, job, spec))
 
 
 async def in_modal(client: AsyncWebClient, view_id: str, work: Awaitable[None]) -> None:
@@ -189,7 +190,8 @@ async def submit_addon(
         await ack(response_action="update", view=result_modal("Not allowed", refused.message))
         return
     await ack(response_action="update", view=progress_modal("Creating…", "Creating the add-on…"))
-    await in_modal(client, view["id"], _create_addon(reply, client, view, meta, fields))
+    async with deps.inflight.track():
+        await in_modal(client, view["id"], _create_addon(reply, client, view, meta, fields))
 
 
 async def _create_addon(
