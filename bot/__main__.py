@@ -183,6 +183,7 @@ async def _run(settings: Settings, host: str, port: int) -> int:
         )  # fmt: skip
         scheduler = build_scheduler(built.deps, app.client, build_monitor(built.deps, app.client))
         scheduler.start()
+        built.deps.scheduler_running = lambda: bool(scheduler.running)
         try:
             if socket_mode:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -193,7 +194,8 @@ async def _run(settings: Settings, host: str, port: int) -> int:
                 return 0
             import uvicorn
 
-            config = uvicorn.Config(build_http_app(app), host=host, port=port, log_level="warning")
+            http_app = build_http_app(app, built.deps)
+            config = uvicorn.Config(http_app, host=host, port=port, log_level="warning")
             await uvicorn.Server(config).serve()
         finally:
             scheduler.shutdown(wait=False)

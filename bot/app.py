@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, SlackGroups
+from bot.metrics import Metrics
 from bot.service import CronService
 from providers.http import Clock, utcnow
 
@@ -61,6 +62,8 @@ class Deps:
     failures_before_alert: int = 1
     poll_intervals: dict[str, float] = field(default_factory=dict)  # as paced, per account
     inflight: Inflight = field(default_factory=Inflight)
+    metrics: Metrics = field(default_factory=Metrics)
+    scheduler_running: Callable[[], bool] | None = None  # set when a scheduler runs
     clock: Clock = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
 

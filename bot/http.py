@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -13,25 +13,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+from bot.app import Deps
+
+log = logging.getLogger(__name__)
 
 
-async def _always_ok() -> dict[str, Any]:
-    return {"status": "ok"}
-
-
-def build_http_app(app: AsyncApp, health: HealthCheck = _always_ok) -> Starlette:
+def build_http_app(app: AsyncApp, deps: Deps | None = None) -> Starlette:
     handler = AsyncSlackRequestHandler(app)
 
     async def events(request: Request) -> Response:
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
-        report = await health()
-        return JSONResponse(report, status_code=200 if report.get("status") == "ok" else 503)
+        report = await health(deps) if deps is not None else {"status": "ok"}
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body = deps.metrics.render() if deps is not None else b""
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(
         routes=[
@@ -40,3 +39,28 @@ def build_http_app(app: AsyncApp, health: HealthCheck = _always_ok) -> Starlette
             Route("/metrics", metrics, methods=["GET"]),
         ]
     )
+
+
+async def health(deps: Deps) -> dict[str, Any]:
+    """Process, database and scheduler alive; the last successful poll of each account."""
+    report: dict[str, Any] = {"status": "ok"}
+    try:
+        states = await deps.store.account_states()
+        report["database"] = "ok"
+    except Exception as error:  # any database failure makes the process unhealthy
+        log.warning("health check: database unavailable: %s", type(error).__name__)
+        return {"status": "unhealthy", "database": "unavailable"}
+    if deps.scheduler_running is not None:
+        running = deps.scheduler_running()
+        report["scheduler"] = "running" if running else "stopped"
+        if not running:
+            report["status"] = "unhealthy"
+    report["accounts"] = {
+        s.account: {
+            "reachable": s.reachable,
+            "last_success": s.last_success_at.isoformat() if s.last_success_at else None,
+            "last_poll": s.last_poll_at.isoformat() if s.last_poll_at else None,
+        }
+        for s in states
+    }
+    return report

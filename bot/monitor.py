@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import Deps
 from bot.notifier import Notifier
 from bot.pacing import next_poll_in
-from bot.poller import Transition, poll_once
+from bot.poller import Kind, Transition, poll_once
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +28,28 @@ class Monitor:
         """One poll of one account, its messages queued and sent, its next poll paced."""
         deps = self.deps
         provider = deps.service.provider(account)
-        now = deps.clock()
+        now, started = deps.clock(), time.perf_counter()
         transitions = await poll_once(
             provider, deps.store, now, failures_before_alert=deps.failures_before_alert
         )
+        down = any(t.kind is Kind.ACCOUNT_DOWN for t in transitions)
+        deps.metrics.polls.labels(account, "unreachable" if down else "ok").inc()
+        deps.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
         await self.notifier.enqueue(transitions, now)
         await self.notifier.deliver(deps.clock())
         await self._pace(account)
+        await self.refresh_gauges()
         return transitions
+
+    async def refresh_gauges(self) -> None:
+        """The metrics that live in the database and the budgets."""
+        deps = self.deps
+        deps.metrics.open_incidents.set(len(await deps.store.open_incidents()))
+        deps.metrics.outbox_depth.set(await deps.store.outbox_depth())
+        for name, provider in deps.service.providers.items():
+            used, limit = await provider.http.budget_state()
+            if limit is not None:
+                deps.metrics.budget_remaining.labels(name).set(limit - (used or 0))
 
     async def poll_all(self) -> list[Transition]:
         found: list[Transition] = []
@@ -66,5 +81,5 @@ class Monitor:
 
 def build_monitor(deps: Deps, client: AsyncWebClient) -> Monitor:
     labels = {name: provider.label for name, provider in deps.service.providers.items()}
-    notifier = Notifier(deps.store, client, deps.alerts_channel, labels)
+    notifier = Notifier(deps.store, client, deps.alerts_channel, labels, deps.metrics)
     return Monitor(deps, notifier, intervals=deps.poll_intervals)

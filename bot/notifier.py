@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db_models import Incident, OutboxItem
+from bot.metrics import Metrics
 from bot.poller import Kind, Transition
 from bot.render import alerts as render
 from bot.store import Store
@@ -43,6 +44,7 @@ class Notifier:
     client: AsyncWebClient
     default_channel: str | None
     labels: Mapping[str, str]  # account -> provider label
+    metrics: Metrics | None = None
     _sending: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # -- transitions -> outbox ------------------------------------------------------------
@@ -240,6 +242,9 @@ class Notifier:
     async def _failed(self, item: OutboxItem, error: SlackApiError, now: datetime) -> None:
         code = str(error.response.get("error", ""))
         status = error.response.status_code
+        if self.metrics is not None:
+            method = "chat.update" if item.kind == "update" else "chat.postMessage"
+            self.metrics.slack_errors.labels(method, code or str(status)).inc()
         if code == "ratelimited" or status == 429:
             wait = float(error.response.headers.get("Retry-After", 1) or 1)
             await self.store.mark_retry(item.id, now + timedelta(seconds=wait), code)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.access import Access
 from bot.app import Deps
+from bot.metrics import Metrics
 from bot.service import CronService
 from bot.settings import AlertsConfig
 from bot.store import Store
@@ -46,9 +47,11 @@ async def runtime(
     alerts: AlertsConfig | None = None,
 ) -> AsyncIterator[Runtime]:
     store = await Store.open(database_url)
-    ctx = BuildContext(ledger=store, transport_for=transport_for)
+    metrics = Metrics()
+    ctx = BuildContext(ledger=store, transport_for=transport_for, observer=metrics.observe_provider)
     providers = build_providers(list(accounts), ctx)
     deps = Deps(
+        metrics=metrics,
         service=CronService(providers),
         access=Access(operators),
         store=store,

@@ -106,6 +106,7 @@ async def test_the_bot_process_answers_a_signed_command(
     assert ack_seconds < 3
     assert refused.status_code == 401
     assert metrics.status_code == 200
+    assert "cronops_provider_requests_total" in metrics.text
     (answer,) = await fake.wait_for("response_url", within=15)
     for prefix in ("prod:", "hub:", "ci:", "apps:"):
         assert f"`{prefix}" in str(answer.body), prefix
@@ -127,6 +128,18 @@ async def test_a_failing_job_reaches_slack_as_an_alert(
     assert alerts[0].body["channel"] == "C0123456789"
     assert alerts[0].body["unfurl_links"] is False
     assert not fake.of("conversations.history"), "no delivery was ever attempted twice"
+    async with httpx.AsyncClient() as client:
+        health = (await client.get(f"{_url(bot)}/healthz")).json()
+        metrics = (await client.get(f"{_url(bot)}/metrics")).text
+    assert health["status"] == "ok"
+    assert health["scheduler"] == "running"
+    assert health["accounts"]["prod"]["last_success"] is not None
+    assert 'cronops_polls_total{account="prod",outcome="ok"}' in metrics
+    assert "cronops_open_incidents 1.0" in metrics
+
+
+def _url(bot: tuple[str, FakeSlack, SimSuite]) -> str:
+    return bot[0]
 
 
 async def _first_polls_done(fake: FakeSlack) -> None:

@@ -47,7 +47,9 @@ async def handle(
         return
     await ack()
     reply = Reply(deps, command["user_id"], command.get("channel_id"), client, respond)
-    await guarded(reply, run(reply, parsed, command.get("trigger_id", "")))
+    name = type(parsed).__name__.lower()
+    with deps.metrics.command_seconds.labels(name).time():
+        await guarded(reply, run(reply, parsed, command.get("trigger_id", "")))
 
 
 def help_for(parsed: cmds.Help) -> list[Any]:

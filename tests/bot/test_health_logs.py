@@ -1,0 +1,61 @@
+"""/healthz says when something is wrong; logs are one JSON object per line, never a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.app import build_app
+from bot.http import build_http_app
+from bot.runtime import runtime, setup_logging
+from providers.sim.suite import UNLIMITED, SimSuite
+
+
+async def _healthz(tmp_path: Path, *, scheduler: bool) -> httpx.Response:
+    suite = SimSuite(jobs=3, options=UNLIMITED)
+    async with runtime(
+        suite.accounts(), database_url=f"sqlite:///{tmp_path}/h.db", operators=[],
+        transport_for=suite.transport_for,
+    ) as built:  # fmt: skip
+        built.deps.scheduler_running = lambda: scheduler
+        app = build_app(built.deps, token="xoxb", signing_secret="s", api_url="http://x.invalid/")
+        transport = httpx.ASGITransport(app=build_http_app(app, built.deps))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+            return await client.get("/healthz")
+
+
+async def test_a_healthy_process_says_ok(tmp_path: Path) -> None:
+    response = await _healthz(tmp_path, scheduler=True)
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+async def test_a_stopped_scheduler_is_unhealthy(tmp_path: Path) -> None:
+    response = await _healthz(tmp_path, scheduler=False)
+    assert response.status_code == 503
+    assert response.json()["scheduler"] == "stopped"
+
+
+async def test_json_logs_are_one_object_per_line_without_secrets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    setup_logging("DEBUG", "json")
+    try:
+        from providers.redact import secrets
+
+        secrets.add("xoxb-canary-token-42")
+        logging.getLogger("bot.test").info("token is %s", "xoxb-canary-token-42")
+        logging.getLogger("bot.test").warning("plain event")
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]
+    assert [e["message"] for e in events][-1] == "plain event"
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in events)
+    assert "xoxb-canary-token-42" not in "\n".join(lines)
