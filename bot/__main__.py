@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import signal
 import sys
 from collections.abc import Sequence
 
+from pydantic import SecretStr
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_app
@@ -19,7 +22,7 @@ from bot.runtime import Runtime, demo_runtime, runtime, setup_logging
 from bot.scheduler import build_scheduler
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import ProviderError
-from providers.sim.serve import LoopbackServer
+from providers.sim.serve import EmbeddedServer, LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
 
 
@@ -133,6 +136,33 @@ async def _check(settings: Settings) -> int:
     return 1 if failed else 0
 
 
+async def _serve(
+    app: AsyncApp, built: Runtime, host: str, port: int, socket_mode: bool,
+    app_token: SecretStr | None,
+) -> None:  # fmt: skip
+    """HTTP mode serves Slack's endpoint; Socket Mode connects out and serves only health."""
+    import uvicorn
+
+    http_app = build_http_app(None if socket_mode else app, built.deps)
+    config = uvicorn.Config(http_app, host=host, port=port, log_level="warning")
+    server = EmbeddedServer(config)  # we handle signals, so our cleanup runs before exit
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    if not socket_mode:
+        await server.serve()
+        return
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assert app_token is not None
+    handler = AsyncSocketModeHandler(app, app_token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        await server.serve()  # until SIGTERM or SIGINT
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
 async def _poll_once(settings: Settings) -> int:
     """One cycle: post what it finds when a bot token is set, print it in any case."""
     token = settings.env.slack_bot_token
@@ -185,18 +215,7 @@ async def _run(settings: Settings, host: str, port: int) -> int:
         scheduler.start()
         built.deps.scheduler_running = lambda: bool(scheduler.running)
         try:
-            if socket_mode:
-                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-                assert env.slack_app_token is not None
-                handler = AsyncSocketModeHandler(app, env.slack_app_token.get_secret_value())
-                await handler.start_async()  # type: ignore[no-untyped-call]
-                return 0
-            import uvicorn
-
-            http_app = build_http_app(app, built.deps)
-            config = uvicorn.Config(http_app, host=host, port=port, log_level="warning")
-            await uvicorn.Server(config).serve()
+            await _serve(app, built, host, port, socket_mode, env.slack_app_token)
         finally:
             scheduler.shutdown(wait=False)
     return 0

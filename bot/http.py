@@ -18,10 +18,16 @@ from bot.app import Deps
 log = logging.getLogger(__name__)
 
 
-def build_http_app(app: AsyncApp, deps: Deps | None = None) -> Starlette:
-    handler = AsyncSlackRequestHandler(app)
+def build_http_app(app: AsyncApp | None, deps: Deps | None = None) -> Starlette:
+    """Slack's endpoint (when ``app`` is given), /healthz and /metrics.
+
+    Socket Mode passes no app: requests arrive over the websocket unverified by signature, so
+    no HTTP endpoint may feed them in; health and metrics are still served.
+    """
+    handler = AsyncSlackRequestHandler(app) if app is not None else None
 
     async def events(request: Request) -> Response:
+        assert handler is not None
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
@@ -32,13 +38,13 @@ def build_http_app(app: AsyncApp, deps: Deps | None = None) -> Starlette:
         body = deps.metrics.render() if deps is not None else b""
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ]
-    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    if handler is not None:
+        routes.append(Route("/slack/events", events, methods=["POST"]))
+    return Starlette(routes=routes)
 
 
 async def health(deps: Deps) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -43,8 +44,10 @@ def _config(suite: SimSuite, root: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[tuple[str, FakeSlack, SimSuite]]:
+@contextlib.asynccontextmanager
+async def running_bot(
+    tmp_path: Path, *, socket_mode: bool = False
+) -> AsyncIterator[tuple[str, FakeSlack, SimSuite, asyncio.subprocess.Process]]:
     suite, fake = SimSuite(seed=2, jobs=8, options=UNLIMITED), FakeSlack()
     async with LoopbackServer(suite.app) as sims, LoopbackServer(fake.app) as slack:
         fake.base_url = slack.url
@@ -57,6 +60,8 @@ async def bot(tmp_path: Path) -> AsyncIterator[tuple[str, FakeSlack, SimSuite]]:
             "CRONOPS_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
         }  # fmt: skip
         env.pop("SLACK_APP_TOKEN", None)
+        if socket_mode:
+            env["SLACK_APP_TOKEN"] = "xapp-process"
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port),
             env=env, stderr=asyncio.subprocess.PIPE,
@@ -64,10 +69,17 @@ async def bot(tmp_path: Path) -> AsyncIterator[tuple[str, FakeSlack, SimSuite]]:
         url = f"http://127.0.0.1:{port}"
         try:
             await _wait_healthy(url, process)
-            yield url, fake, suite
+            yield url, fake, suite, process
         finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), 15)
+            if process.returncode is None:
+                process.terminate()
+                await asyncio.wait_for(process.wait(), 15)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[tuple[str, FakeSlack, SimSuite]]:
+    async with running_bot(tmp_path) as (url, fake, suite, _):
+        yield url, fake, suite
 
 
 async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
@@ -147,3 +159,25 @@ async def _first_polls_done(fake: FakeSlack) -> None:
     await fake.wait_for(
         "chat.postMessage", 4, within=30, where=lambda c: "first-start:" in str(c.body)
     )
+
+
+async def test_socket_mode_serves_health_but_no_http_endpoint(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, socket_mode=True) as (url, fake, _, process):
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{url}/healthz")).status_code == 200
+            body = "command=/cron&text=list"
+            refused = await client.post(
+                f"{url}/slack/events", content=body, headers=sign(SECRET, body)
+            )
+        assert refused.status_code == 404  # requests come only over the websocket
+        await fake.wait_for("apps.connections.open", within=15)
+        fake.socket_send({
+            "envelope_id": "e1", "type": "slash_commands", "accepts_response_payload": True,
+            "payload": {"command": "/cron", "text": "list prod", "user_id": "U1",
+                        "channel_id": "C1", "response_url": fake.response_url()},
+        })  # fmt: skip
+        (ack,) = await fake.wait_for("socket_ack", within=15)
+        assert ack.body["envelope_id"] == "e1"
+        await fake.wait_for("response_url", within=15)
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 15) == 0
