@@ -14,12 +14,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_app
-from bot.console import Console
+from bot.console import Console, Extra
 from bot.fakeslack import FakeSlack
 from bot.http import build_http_app
-from bot.monitor import build_monitor
-from bot.runtime import Runtime, demo_runtime, runtime, setup_logging
+from bot.monitor import Monitor, build_monitor
+from bot.runtime import CONSOLE_CHANNEL, Runtime, demo_runtime, runtime, setup_logging
 from bot.scheduler import build_scheduler
+from bot.scheduler import stop as stop_scheduler
+from bot.service import RefError
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import ProviderError
 from providers.sim.serve import EmbeddedServer, LoopbackServer
@@ -70,11 +72,12 @@ async def _console(demo: bool) -> int:
             settings.accounts, database_url=settings.database_url, operators=["UCONSOLE"]
         ) as built:
             return await _console_loop(built)
-    async with demo_runtime() as (built, _suite):
-        return await _console_loop(built)
+    async with demo_runtime() as (built, suite):
+        built.deps.alerts_channel = CONSOLE_CHANNEL
+        return await _console_loop(built, suite)
 
 
-async def _console_loop(built: Runtime) -> int:
+async def _console_loop(built: Runtime, suite: SimSuite | None = None) -> int:
     fake = FakeSlack()
     async with LoopbackServer(fake.app) as server:
         fake.base_url = server.url
@@ -91,18 +94,46 @@ async def _console_loop(built: Runtime) -> int:
                 print(f"{prompt}{line}")
             return line
 
-        console = Console(build_http_app(app), fake, secret, print, ask)
-        scheduler = build_scheduler(built.deps, app.client)
+        monitor = build_monitor(built.deps, app.client)
+        extras = demo_words(built, monitor, suite) if suite is not None else {}
+        console = Console(build_http_app(app), fake, secret, print, ask, extras)
+        scheduler = build_scheduler(built.deps, app.client, monitor if suite else None)
         scheduler.start()
         if interactive:
             print("cronops console — type /cron help, `click N` for buttons, Ctrl-D to quit.")
+            if suite is not None:
+                print("Demo: `fail REF` / `recover REF` simulate a run, `poll` polls now.")
         try:
             while (line := await ask("cron> ")) is not None:
                 await console.line(line)
         finally:
-            scheduler.shutdown(wait=False)
+            await stop_scheduler(scheduler, built.deps)
             await console.aclose()
     return 0
+
+
+def demo_words(built: Runtime, monitor: Monitor, suite: SimSuite) -> dict[str, Extra]:
+    """Console-only words for the demo: make a simulated job fail or recover, poll now."""
+
+    async def run(ref: str, ok: bool) -> str:
+        try:
+            job = await built.deps.service.resolve(ref)
+        except RefError as error:
+            return error.message
+        suite[job.provider].run(job.id, ok=ok)
+        return f"(simulated a {'good' if ok else 'failed'} run of {job.ref}; `poll` to see it)"
+
+    async def fail(ref: str) -> str:
+        return await run(ref, ok=False)
+
+    async def recover(ref: str) -> str:
+        return await run(ref, ok=True)
+
+    async def poll(_: str) -> str:
+        changes = await monitor.poll_all()
+        return f"(polled {len(built.deps.service.accounts)} accounts: {len(changes)} change(s))"
+
+    return {"fail": fail, "recover": recover, "poll": poll}
 
 
 def _read_line(prompt: str) -> str | None:
@@ -217,7 +248,7 @@ async def _run(settings: Settings, host: str, port: int) -> int:
         try:
             await _serve(app, built, host, port, socket_mode, env.slack_app_token)
         finally:
-            scheduler.shutdown(wait=False)
+            await stop_scheduler(scheduler, built.deps)
     return 0
 
 

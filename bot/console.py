@@ -25,6 +25,7 @@ from bot.fakeslack import Call, FakeSlack
 
 Ask = Callable[[str], Awaitable[str | None]]  # prompt -> line, None at end of input
 Say = Callable[[str], None]
+Extra = Callable[[str], Awaitable[str]]  # a console-only word: argument -> what to print
 
 USER, CHANNEL, TEAM = "UCONSOLE", "CCONSOLE", "TCONSOLE"
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
@@ -53,12 +54,16 @@ class Button:
 
 
 class Console:
-    def __init__(self, http_app: ASGIApp, fake: FakeSlack, secret: str, say: Say, ask: Ask) -> None:
+    def __init__(
+        self, http_app: ASGIApp, fake: FakeSlack, secret: str, say: Say, ask: Ask,
+        extras: dict[str, Extra] | None = None,
+    ) -> None:  # fmt: skip
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=http_app), base_url="http://cronops.console"
         )
         self.fake, self.secret, self.say, self.ask = fake, secret, say, ask
         self.buttons: list[Button] = []
+        self.extras = dict(extras or {})
         self._seen = len(fake.calls)
 
     async def aclose(self) -> None:
@@ -68,12 +73,17 @@ class Console:
         text = text.strip()
         if not text:
             return
-        if text.startswith("click"):
-            await self.click(text.removeprefix("click").strip())
-        elif text.startswith("/cron"):
-            await self.command(text.removeprefix("/cron").strip())
+        word, _, rest = text.partition(" ")
+        if word == "click":
+            await self.click(rest.strip())
+        elif word == "/cron":
+            await self.command(rest.strip())
+        elif word in self.extras:
+            self.say(await self.extras[word](rest.strip()))
+            await self._show_new_calls()
         else:
-            self.say("Type a /cron command (try `/cron help`) or `click N` to press button N.")
+            words = "".join(f", `{w}`" for w in self.extras)
+            self.say(f"Type a /cron command (try `/cron help`), `click N`{words}.")
 
     async def command(self, text: str) -> None:
         form = {

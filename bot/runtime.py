@@ -22,6 +22,7 @@ from providers.registry import build_providers
 from providers.sim.suite import UNLIMITED, SimSuite
 
 CONSOLE_USER = "UCONSOLE"
+CONSOLE_CHANNEL = "CCONSOLE"
 
 
 @dataclass

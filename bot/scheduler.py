@@ -11,7 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
+from bot.app import Deps, Inflight
 from bot.monitor import Monitor
 from bot.resumer import run_due_resumes
 
@@ -26,6 +26,9 @@ def build_scheduler(
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     every = {"coalesce": True, "max_instances": 1}
+
+    def _logged(name: str, work: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        return logged(name, work, deps.inflight)
 
     async def resumes() -> None:
         await run_due_resumes(deps.store, deps.service, client, deps.clock())
@@ -54,6 +57,15 @@ def build_scheduler(
     return scheduler
 
 
+async def stop(scheduler: AsyncIOScheduler, deps: Deps) -> None:
+    """Stop starting jobs, let running ones finish, then shut down (shutdown cancels them)."""
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    await deps.inflight.drain()
+    scheduler.shutdown(wait=False)
+
+
 def _poll(monitor: Monitor, account: str) -> Callable[[], Awaitable[Any]]:
     async def poll() -> None:
         await monitor.poll(account)
@@ -61,13 +73,16 @@ def _poll(monitor: Monitor, account: str) -> Callable[[], Awaitable[Any]]:
     return poll
 
 
-def _logged(name: str, work: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
-    """A job that logs its failure and lets the scheduler carry on."""
+def logged(
+    name: str, work: Callable[[], Awaitable[Any]], inflight: Inflight
+) -> Callable[[], Awaitable[None]]:
+    """A job that logs its failure and lets the scheduler carry on; shutdown waits for it."""
 
     async def job() -> None:
-        try:
-            await work()
-        except Exception:
-            log.exception("scheduled job %r failed; it runs again at its next time", name)
+        async with inflight.track():
+            try:
+                await work()
+            except Exception:
+                log.exception("scheduled job %r failed; it runs again at its next time", name)
 
     return job

@@ -71,3 +71,15 @@ def test_form_errors_are_shown_and_nothing_is_created() -> None:
     assert "url:" in done.stdout
     assert "cron:" in done.stdout
     assert "created `prod:" not in done.stdout
+
+
+def test_the_demo_shows_the_alert_lifecycle() -> None:
+    lines = ["poll", "fail prod:4242", "poll", "click 1", "recover prod:4242", "poll"]
+    done = run_console(lines)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Already failing when monitoring of `prod`" in out
+    assert "*Nightly database backup* is failing" in out
+    assert "Acknowledged by @UCONSOLE" in out
+    assert "recovered after failing" in out
+    assert "Traceback" not in out + done.stderr
