@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 ROLLUP_MIN = 3  # this many new incidents, and most of an account's jobs, make one roll-up
 FINISHED = (RunResult.OK, RunResult.WARNING, RunResult.FAILED)
+FIRST_LOOK = 5  # runs read per job on an account's first poll, when its list has no results
 
 
 class Kind(StrEnum):
@@ -116,12 +117,12 @@ async def _first_poll(
     failing: list[Job] = []
     for job in jobs:
         outcome = await _observe(provider, job, None, first=True)
-        result = outcome.last_result
-        if result is RunResult.FAILED:
-            failing.append(job.model_copy(update={"last_result": result}))
+        streak = _trailing_failures(outcome.seen)
+        if streak:
+            failing.append(job.model_copy(update={"last_result": RunResult.FAILED}))
         await store.save_cursor(
             job.account, job.id, last_id=outcome.last_id, last_run=outcome.last_run,
-            last_result=result.value, streak=1 if result is RunResult.FAILED else 0, now=now,
+            last_result=outcome.last_result.value, streak=streak, now=now,
         )  # fmt: skip
     if not failing:
         return []
@@ -159,8 +160,10 @@ async def _observe(
         if cursor is not None and not _moved(job, cursor):
             _carry(outcome, cursor)
             return outcome
+        # first poll: a few runs, so the cursor lands on the newest *finished* one even when
+        # the newest is still running (else the next poll would replay the whole history)
         runs = await provider.executions_since(
-            job.id, None if first else _last_id(cursor), 1 if first else 25
+            job.id, None if first else _last_id(cursor), FIRST_LOOK if first else 25
         )
         _take(outcome, list(reversed(runs)), job.last_run)
         return outcome
@@ -179,6 +182,16 @@ async def _observe(
         return outcome
     _take(outcome, [_synthetic(job)], job.last_run)
     return outcome
+
+
+def _trailing_failures(runs: Sequence[Execution]) -> int:
+    """How many of the newest finished runs failed in a row."""
+    count = 0
+    for run in reversed(runs):
+        if run.result is not RunResult.FAILED:
+            break
+        count += 1
+    return count
 
 
 def _moved(job: Job, cursor: Cursor) -> bool:

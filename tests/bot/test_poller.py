@@ -228,3 +228,19 @@ async def test_concurrent_deliveries_never_post_twice(world: World) -> None:
     await asyncio.gather(*(monitor.deliver() for _ in range(5)))
     assert len(world.posts()) == 1
     assert not world.fake.of("conversations.history")
+
+
+async def test_a_build_running_at_first_start_does_not_replay_history(world: World) -> None:
+    sim: Any = world.suite["djinn"]
+    cron = sim.job_ids()[0]
+    sim.run_status(cron, "failed", at=world.clock.tick(minutes=1))
+    sim.run_status(cron, "running", at=world.clock.tick(minutes=1))  # newest: still running
+    monitor = await world.monitor(accounts=("ci",))
+    await monitor.poll("ci")
+    sim.builds[int(cron)][-1].status = "failed"  # the running build finishes, failing
+    world.clock.tick(minutes=1)
+    transitions = await monitor.poll("ci")
+    assert [(t.kind, t.incident.failures if t.incident else 0) for t in transitions] == [
+        (Kind.OPENED, 2)  # two failures in a row: the older one and the one that just ended
+    ]
+    assert len(world.posts()) == 1
