@@ -233,6 +233,12 @@ def _last_id(cursor: Cursor | None) -> str | None:
     return cursor.last_id if cursor else None
 
 
+def _unchanged(outcome: _Outcome, cursor: Cursor) -> bool:
+    return (outcome.last_id, outcome.last_run, outcome.last_result.value) == (
+        cursor.last_id, cursor.last_run, cursor.last_result,
+    )  # fmt: skip
+
+
 def _would_open(outcome: _Outcome, threshold: int) -> bool:
     streak = outcome.cursor.streak if outcome.cursor else 0
     for run in outcome.seen:
@@ -247,7 +253,10 @@ async def _apply(
 ) -> list[Transition]:
     """Walk the new runs oldest first, opening, updating and resolving the job's incident."""
     job, transitions = outcome.job, []
-    streak = outcome.cursor.streak if outcome.cursor else 0
+    cursor = outcome.cursor
+    if not outcome.seen and cursor is not None and _unchanged(outcome, cursor):
+        return []  # most jobs, most polls: nothing to read or write
+    streak = cursor.streak if cursor else 0
     incident = await store.current_incident(job.account, job.id) if outcome.seen else None
     pending = 0
     for run in outcome.seen:

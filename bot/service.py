@@ -83,6 +83,7 @@ class CronService:
         self.clock = clock
         self.cache_ttl = cache_ttl
         self._cache: dict[str, _Cached] = {}
+        self._listing: dict[str, asyncio.Future[list[Job]]] = {}
         self._limits = {name: asyncio.Semaphore(per_account) for name in self.providers}
 
     @property
@@ -118,7 +119,7 @@ class CronService:
         if cached and not fresh and now - cached.at < self.cache_ttl:
             return cached.jobs, None, None
         try:
-            jobs = await self.call(account, lambda p: p.list_jobs())
+            jobs = await self._list_once(account)
         except ProviderError as error:
             failure = AccountFailure(account, self.providers[account].label, error.user_message)
             if cached:
@@ -126,6 +127,15 @@ class CronService:
             return [], failure, None
         self._cache[account] = _Cached(jobs, now)
         return jobs, None, None
+
+    async def _list_once(self, account: str) -> list[Job]:
+        """One list request per account at a time: concurrent askers share it (single flight)."""
+        task = self._listing.get(account)
+        if task is None:
+            task = asyncio.ensure_future(self.call(account, lambda p: p.list_jobs()))
+            self._listing[account] = task
+            task.add_done_callback(lambda _: self._listing.pop(account, None))
+        return await asyncio.shield(task)
 
     async def resolve(self, text: str) -> Job:
         """The one job a ref (``prod:4242``, a unique id prefix) or a name points at."""
