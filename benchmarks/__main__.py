@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         section: Section = module.run()
         section.seconds = time.monotonic() - clock
         sections.append(section)
-        print(section.markdown(), flush=True)
+        verdicts = ", ".join(t.verdict for t in section.targets)
+        print(f"{name}: {section.seconds:.0f} s ({verdicts})", file=sys.stderr, flush=True)
     command = " ".join(["python -m benchmarks", *(args.names or [])])
     text = document(sections, command, started, time.monotonic() - began)
     args.output.write_text(text)

@@ -87,13 +87,22 @@ async def _bot() -> AsyncIterator[Bot]:
                     return await poll(account)
 
             monitor.poll = timed_poll  # type: ignore[method-assign]
+            deliver = monitor.deliver
+
+            async def tracked_deliver() -> int:
+                async with bot.deps.inflight.track():
+                    return await deliver()
+
+            monitor.deliver = tracked_deliver  # type: ignore[method-assign]
             scheduler = build_scheduler(deps, client, monitor)
             scheduler.start()
             try:
                 yield bot
             finally:
+                scheduler.pause()  # no new runs; shutdown would cancel the running ones
+                await asyncio.sleep(0.2)  # jobs already handed to the executor start...
+                await bot.deps.inflight.drain()  # ...and finish before the store closes
                 scheduler.shutdown(wait=False)
-                await bot.deps.inflight.drain()
                 for provider in providers.values():
                     await provider.aclose()
                 await store.close()
@@ -111,7 +120,7 @@ async def _first_polls(bot: Bot, within: float = 30.0) -> None:
 
 async def _inject(bot: Bot, rng: random.Random) -> None:
     """FAILURES distinct healthy jobs fail at random moments over WINDOW seconds."""
-    names = {account.provider: account.name for account in bot.suite.accounts()}
+    names: dict[str, str] = {account.provider: account.name for account in bot.suite.accounts()}
     pool = [(slug, job) for slug, sim in bot.suite.sims.items() for job in healthy(sim)]
     picked = rng.sample(pool, FAILURES)
     moments = sorted(rng.uniform(0, WINDOW) for _ in picked)

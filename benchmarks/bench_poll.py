@@ -37,7 +37,7 @@ class Scenario:
         return list(self.data["cycles"])
 
     def per_provider(self, slug: str, key: str) -> float:
-        values = [
+        values: list[float] = [
             a[key] for c in self.cycles for a in c["accounts"].values() if a["provider"] == slug
         ]
         return mean(values)
@@ -54,7 +54,13 @@ class Scenario:
 
     @property
     def wall(self) -> float:
-        return mean(c["wall"] for c in self.cycles)
+        """The whole cycle: every account's list, and the history of what failed."""
+        return mean(float(c["wall"]) for c in self.cycles)
+
+    @property
+    def decided(self) -> float:
+        """Until every account's alerts were decided (and, in the bot, sent)."""
+        return mean(float(c.get("decided_wall", c["wall"])) for c in self.cycles)
 
     def total(self, key: str) -> int:
         return sum(a[key] for c in self.cycles for a in c["accounts"].values())
@@ -64,13 +70,12 @@ def run() -> Section:
     ours: dict[int, Scenario] = {}
     naive: dict[int, Scenario] = {}
     for scale in SCALES:
-        # At 10,000 jobs a cycle takes tens of seconds: one cycle after the first poll, and
-        # for the baseline (every cycle the same work) its first cycle, whose alerts need a
-        # previous cycle and are not counted.
+        # At 10,000 jobs the baseline's cycle takes tens of seconds: its first cycle only
+        # (every cycle is the same work), whose alerts need a previous cycle and are not counted.
         big = scale > 1_000
-        ours[scale] = _worker("cronops", scale // len(ALL), ALL, 1 if big else 3)
+        ours[scale] = _worker("cronops", scale // len(ALL), ALL, 3)
         naive[scale] = _worker("naive", scale // len(ALL), ALL, 0 if big else 3)
-    three = _worker("cronops", -(-THREE_JOBS // len(THREE)), THREE, 1)
+    three = _worker("cronops", -(-THREE_JOBS // len(THREE)), THREE, 3)
     return _section(ours, naive, three)
 
 
@@ -90,11 +95,13 @@ def _section(ours: dict[int, Scenario], naive: dict[int, Scenario], three: Scena
         "Simulated accounts, one per provider, with 100, 1,000 and 10,000 jobs spread evenly "
         "over the four providers; before each cycle 1% of each provider's jobs (at least one), "
         "picked among healthy ones, fail. A cycle polls every account at once, as the "
-        "scheduler does (`bot.poller.poll_once`, SQLite store). Figures are per cycle, "
-        "averaged over 3 cycles after the first poll (1 at 10,000 jobs; for the baseline, "
-        "its first). Baseline (`benchmarks/naive_poller.py`): list, then every job's "
-        "history, job after job, every cycle — without cron-job.org's 5 requests/s client "
-        "limit, which favours it.",
+        "scheduler does, each account as the monitor does: `bot.poller.scan` decides "
+        "the alerts from the list (the bot sends them at this point), then "
+        "`bot.poller.read_details` reads the history of the newly failed jobs (SQLite "
+        "store). Figures are per cycle, averaged over 3 cycles after the first poll (for "
+        "the baseline at 10,000 jobs, its first). Baseline (`benchmarks/naive_poller.py`): "
+        "list, then every job's history, job after job, every cycle — without "
+        "cron-job.org's 5 requests/s client limit, which favours it.",
     )  # fmt: skip
     rows = []
     for scale in SCALES:
@@ -115,23 +122,33 @@ def _section(ours: dict[int, Scenario], naive: dict[int, Scenario], three: Scena
     for scale in SCALES:
         o, n = ours[scale], naive[scale]
         rows.append([
-            f"{scale:,}", secs(o.wall), secs(n.wall), ratio(n.wall, o.wall),
+            f"{scale:,}", secs(o.decided), secs(o.wall), secs(n.wall), ratio(n.wall, o.wall),
             f"{o.data['rss_peak_mb']:.0f} MB ({o.data['rss_sims_mb']:.0f} after seeding)",
             f"{n.data['rss_peak_mb']:.0f} MB", f"{o.total('alerts')}/{o.total('injected')}",
             f"{n.total('alerts')}/{n.total('injected')}" if len(n.cycles) > 0 and scale <= 1_000
             else "not counted (1 cycle)", secs(o.data["first"]["seconds_total"]),
         ])  # fmt: skip
     section.table(
-        ["jobs", "cronops cycle", "baseline cycle", "baseline / cronops", "cronops peak RSS",
+        ["jobs", "cronops: alerts decided", "cronops: whole cycle", "baseline cycle",
+         "baseline / cronops", "cronops peak RSS",
          "baseline peak RSS", "cronops alerts / failures", "baseline alerts / failures",
          "cronops first poll"], rows,
     )  # fmt: skip
-    rows = [[LABELS[a["provider"]], f"{a['jobs']:,}", str(a["requests"]), str(a["injected"]),
-             secs(a["seconds"])] for a in three.cycles[0]["accounts"].values()]  # fmt: skip
+    rows = [[LABELS[slug], f"{three.per_provider(slug, 'jobs'):,.0f}",
+             f"{three.per_provider(slug, 'requests'):.0f}",
+             f"{three.per_provider(slug, 'injected'):.0f}",
+             secs(three.per_provider(slug, "decided")), secs(three.per_provider(slug, "seconds"))]
+            for slug in THREE]  # fmt: skip
     rows.append(["cycle (all three at once)", f"{sum(int(r[1].replace(',', '')) for r in rows):,}",
-                 "", "", secs(three.wall)])  # fmt: skip
+                 "", "", secs(three.decided), secs(three.wall)])  # fmt: skip
     section.table(["10,000 jobs on three providers", "jobs", "requests", "newly failed",
-                   "account poll time"], rows)  # fmt: skip
+                   "alerts decided", "with the history of what failed"], rows)  # fmt: skip
+    section.notes.append(
+        "The history reads after the alerts are paced by cron-job.org's own limit of 5 "
+        "requests/s per method: 33 newly failed jobs take about 6.6 s to read however fast "
+        "cronops is. The alerts go out before them; the reads then add the HTTP status, the "
+        "message, and failures between two polls (updating the alert)."
+    )
     _targets(section, ours, naive, three)
     return section
 
@@ -154,14 +171,16 @@ def _targets(
         f"{fewer:.1f}× ({naive[1_000].requests(THREE):.0f} vs {ours[1_000].requests(THREE):.0f})",
         fewer >= FEWER_TARGET,
     )
+    worst = max(float(c["decided_wall"]) for c in three.cycles)
     section.target(
-        f"{THREE_JOBS:,} jobs on those three providers: cycle ≤ {secs(CYCLE_TARGET)}",
-        secs(three.wall), three.wall <= CYCLE_TARGET,
+        f"{THREE_JOBS:,} jobs on those three providers: cycle ≤ {secs(CYCLE_TARGET)} "
+        "(until every alert is decided)",
+        f"{secs(three.decided)} (worst of 3: {secs(worst)})", worst <= CYCLE_TARGET,
     )  # fmt: skip
     peak = max(s.data["rss_peak_mb"] for s in [*ours.values(), three])
     section.target(
         f"peak RSS ≤ {RSS_TARGET:.0f} MB (process incl. in-process simulators)",
-        f"{peak:.0f} MB",
+        f"{peak:.1f} MB",
         peak <= RSS_TARGET,
     )
     djinn = ours[1_000]

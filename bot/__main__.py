@@ -16,9 +16,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import build_app
 from bot.console import Console, Extra
 from bot.fakeslack import FakeSlack
+from bot.gctune import tune_gc
 from bot.http import build_http_app
 from bot.monitor import Monitor, build_monitor
-from bot.runtime import CONSOLE_CHANNEL, Runtime, demo_runtime, runtime, setup_logging
+from bot.runtime import (
+    CONSOLE_CHANNEL,
+    Runtime,
+    demo_runtime,
+    runtime,
+    setup_logging,
+)
 from bot.scheduler import build_scheduler
 from bot.scheduler import stop as stop_scheduler
 from bot.service import RefError
@@ -54,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_check(settings))
         if args.command == "poll":
             return asyncio.run(_poll_once(settings))
+        tune_gc()  # the long-running bot, after its modules and settings are loaded
         return asyncio.run(_run(settings, args.host, args.port))
     except ConfigError as error:
         print("cronops: the configuration has problems:", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import Deps
 from bot.notifier import Notifier
 from bot.pacing import next_poll_in
-from bot.poller import Kind, Transition, poll_once
+from bot.poller import Kind, Transition, read_details, scan
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +24,41 @@ class Monitor:
     notifier: Notifier
     on_interval: Callable[[str, float], None] = lambda account, seconds: None
     intervals: dict[str, float] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
 
     async def poll(self, account: str) -> list[Transition]:
-        """One poll of one account, its messages queued and sent, its next poll paced."""
+        """One poll of one account, its messages queued and sent, its next poll paced.
+
+        Polls of one account never overlap (the scheduler's and a console's `poll`, say): the
+        second would decide from cursors the first is about to move.
+        """
+        async with self._locks.setdefault(account, asyncio.Lock()):
+            return await self._poll(account)
+
+    async def _poll(self, account: str) -> list[Transition]:
         deps = self.deps
         provider = deps.service.provider(account)
         now, started = deps.clock(), time.perf_counter()
-        transitions = await poll_once(
+        found = await scan(
             provider, deps.store, now, failures_before_alert=deps.failures_before_alert
         )
-        down = any(t.kind is Kind.ACCOUNT_DOWN for t in transitions)
+        down = any(t.kind is Kind.ACCOUNT_DOWN for t in found.transitions)
         deps.metrics.polls.labels(account, "unreachable" if down else "ok").inc()
-        deps.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
-        await self.notifier.enqueue(transitions, now)
+        # New alerts go out before any history is read. A message update the history is about
+        # to refine waits for it, so Slack gets one update, not two (or the scan's, should the
+        # history read fail).
+        due = {d.job.id for d in found.due}
+        held = [t for t in found.transitions if t.kind is Kind.FAILED_AGAIN and _job_id(t) in due]
+        await self.notifier.enqueue([t for t in found.transitions if t not in held], now)
         await self.notifier.deliver(deps.clock())
+        details = await read_details(provider, deps.store, found, now)
+        deps.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
+        covered = {_job_id(t) for t in details}
+        later = [t for t in held if _job_id(t) not in covered] + details
+        if later:
+            await self.notifier.enqueue(later, now)
+            await self.notifier.deliver(deps.clock())
+        transitions = found.transitions + details
         await self._pace(account)
         await self.refresh_gauges()
         return transitions
@@ -77,6 +99,10 @@ class Monitor:
         if self.intervals.get(account) != seconds:
             self.intervals[account] = seconds
             self.on_interval(account, seconds)
+
+
+def _job_id(transition: Transition) -> str | None:
+    return transition.job.id if transition.job else None
 
 
 def build_monitor(deps: Deps, client: AsyncWebClient) -> Monitor:

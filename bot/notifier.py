@@ -88,12 +88,15 @@ class Notifier:
                 key = post_key(incident, channel)
                 await self._post(key, channel, render.alert_open(view, now=now), now, incident)
             return
-        if kind is Kind.FAILED_AGAIN and await self.store.active_mute(job.ref, now):
+        updating = kind in (Kind.FAILED_AGAIN, Kind.DETAILED)
+        if updating and incident.detail.get("rollup"):
+            return  # the roll-up lists many jobs; one job's update must not replace it
+        if updating and await self.store.active_mute(job.ref, now):
             return
         for channel in await self.channels_for(job):
             home = _home_key(incident, channel)
-            if kind is Kind.FAILED_AGAIN:
-                key = f"incident:{incident.id}:update:{incident.failures}:{channel}"
+            if updating:
+                key = _update_key(kind, incident, channel, now)
                 await self._later(
                     "update", key, channel, render.alert_update(view, now=now), home, incident, now
                 )
@@ -267,6 +270,12 @@ def matches(target: str, job: Job) -> bool:
 
 def post_key(incident: Incident, channel: str) -> str:
     return f"incident:{incident.id}:post:{channel}"
+
+
+def _update_key(kind: Kind, incident: Incident, channel: str, now: datetime) -> str:
+    if kind is Kind.FAILED_AGAIN:
+        return f"incident:{incident.id}:update:{incident.failures}:{channel}"
+    return f"incident:{incident.id}:detail:{incident.failures}:{_stamp(now)}:{channel}"
 
 
 def _home_key(incident: Incident, channel: str) -> str:

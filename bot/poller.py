@@ -9,6 +9,12 @@ Cheapest source per provider: a list that carries each job's last result (cron-j
 Cronhub monitors, Miget) costs one request, plus history only for a job whose last run changed
 *and* failed (to count the failures and say what failed). A list without results (Djinn CI)
 needs the builds of each cron whose last run moved, read newest first and stopped at the cursor.
+
+A poll is two steps, so that alerts never wait on history: :func:`scan` decides from the list
+alone (a newly failed row opens its incident at once) and :func:`read_details` then reads the
+history of those jobs — rate-limited by the provider, 5 requests/s on cron-job.org — to count
+failures that happened between two polls and to say what failed (HTTP status, message). The
+monitor delivers the scan's alerts before it reads the details; :func:`poll_once` does both.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 from bot.db_models import Cursor, Incident
 from bot.store import Store
-from providers.base import Capability, Execution, Job, Provider, RunResult
+from providers.base import Capability, Execution, Job, Listed, Provider, RunResult
 from providers.errors import BudgetExhausted, ProviderError
 from providers.http import request_purpose
 
@@ -40,6 +46,7 @@ class Kind(StrEnum):
     ACCOUNT_DOWN = "account_down"
     ACCOUNT_BACK = "account_back"
     FIRST_START = "first_start"
+    DETAILED = "detailed"  # the history added failures or said what failed: update the alert
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,25 @@ class Transition:
     rollup: bool = False  # OPENED as part of a roll-up of most of the account's jobs
 
 
+@dataclass(frozen=True)
+class _Due:
+    """A job the list showed newly failed: its history is read after the alerts are out."""
+
+    job: Job
+    before: Cursor | None  # the cursor as it was before this poll
+    assumed_streak: int  # what the scan counted from the list row alone
+    had_incident: bool  # an incident was open before this poll
+
+
+@dataclass
+class Scan:
+    """What one poll decided from the list, and the history it still has to read."""
+
+    transitions: list[Transition] = field(default_factory=list)
+    due: list[_Due] = field(default_factory=list)
+    threshold: int = 1
+
+
 @dataclass
 class _Outcome:
     """What one job's new executions mean, before anything is written."""
@@ -64,124 +90,248 @@ class _Outcome:
     last_id: str | None = None
     last_run: datetime | None = None
     last_result: RunResult = RunResult.NONE
+    detail_due: bool = False  # newly failed per the list; its history is read afterwards
+    had_incident: bool = False  # set by _apply: an incident was open before this poll
 
 
 async def poll_once(
     provider: Provider, store: Store, now: datetime, *, failures_before_alert: int = 1
 ) -> list[Transition]:
-    """Poll one account once; record and return what changed."""
+    """Poll one account once, details included; record and return what changed."""
+    found = await scan(provider, store, now, failures_before_alert=failures_before_alert)
+    return found.transitions + await read_details(provider, store, found, now)
+
+
+async def scan(
+    provider: Provider, store: Store, now: datetime, *, failures_before_alert: int = 1
+) -> Scan:
+    """Read the account's list and record what it shows; no history is read here."""
     token = request_purpose.set("poll")
     try:
-        return await _poll(provider, store, now, max(1, failures_before_alert))
+        return await _scan(provider, store, now, max(1, failures_before_alert))
     finally:
         request_purpose.reset(token)
 
 
-async def _poll(
-    provider: Provider, store: Store, now: datetime, threshold: int
+async def read_details(
+    provider: Provider, store: Store, found: Scan, now: datetime
 ) -> list[Transition]:
-    account, sent_before = provider.account, provider.http.requests_sent
+    """Read the history of the jobs the scan saw newly failed; record what it adds."""
+    token = request_purpose.set("poll")
+    sent_before = provider.http.requests_sent
+    transitions: list[Transition] = []
     try:
-        jobs = await provider.list_jobs()
+        for due in found.due:
+            try:
+                transitions += await _detail_job(provider, store, due, now, found.threshold)
+            except BudgetExhausted:
+                break  # the alerts are out already; what failed is told by the list's words
+            except ProviderError as error:
+                log.warning(
+                    "%s: could not read runs of %s: %s", provider.account, due.job.ref, error
+                )
+    finally:
+        request_purpose.reset(token)
+        if found.due:
+            await store.add_poll_requests(
+                provider.account, provider.http.requests_sent - sent_before
+            )
+    return transitions
+
+
+async def _scan(provider: Provider, store: Store, now: datetime, threshold: int) -> Scan:
+    account, sent_before = provider.account, provider.http.requests_sent
+    found = Scan(threshold=threshold)
+    try:
+        jobs = await provider.list_for_poll()
     except BudgetExhausted:
         log.info("%s: request budget spent; skipping this poll", account)
         await store.record_poll(account, now, ok=False, requests=0)
-        return []
+        return found
     except ProviderError as error:
         await store.record_poll(
             account, now, ok=False, requests=provider.http.requests_sent - sent_before
         )
         if await store.set_reachable(account, False, now, error.user_message):
-            return [Transition(Kind.ACCOUNT_DOWN, account, error=error.user_message)]
-        return []
+            found.transitions.append(
+                Transition(Kind.ACCOUNT_DOWN, account, error=error.user_message)
+            )
+        return found
     before = await store.account_state(account)
-    transitions: list[Transition] = []
     if await store.set_reachable(account, True, now):
         down_since = before.outage_since if before else None
-        transitions.append(Transition(Kind.ACCOUNT_BACK, account, down_since=down_since))
-    if await store.mark_first_poll(account, now):
-        transitions += await _first_poll(provider, store, jobs, now)
+        found.transitions.append(Transition(Kind.ACCOUNT_BACK, account, down_since=down_since))
+    if before is None or before.first_polled_at is None:
+        found.transitions += await _first_poll(provider, store, jobs, now)
     else:
-        transitions += await _follow(provider, store, jobs, now, threshold)
+        await _follow(provider, store, jobs, now, found)
     await store.drop_cursors(account, keep={job.id for job in jobs})
     await store.record_poll(
         account, now, ok=True, requests=provider.http.requests_sent - sent_before
     )
-    return transitions
+    return found
 
 
 async def _first_poll(
-    provider: Provider, store: Store, jobs: Sequence[Job], now: datetime
+    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime
 ) -> list[Transition]:
     """Remember where every job stands; report the already-failing ones in one summary."""
     failing: list[Job] = []
-    for job in jobs:
-        outcome = await _observe(provider, job, None, first=True)
+    cursors: list[Cursor] = []
+    for row in jobs:
+        outcome = await _observe(provider, row, None, first=True)
+        assert outcome is not None  # without a cursor there is always something to remember
         streak = _trailing_failures(outcome.seen)
         if streak:
-            failing.append(job.model_copy(update={"last_result": RunResult.FAILED}))
-        await store.save_cursor(
-            job.account, job.id, last_id=outcome.last_id, last_run=outcome.last_run,
-            last_result=outcome.last_result.value, streak=streak, now=now,
-        )  # fmt: skip
+            failing.append(outcome.job.model_copy(update={"last_result": RunResult.FAILED}))
+        cursors.append(_cursor_of(outcome, streak, now))
+    # Marked first and remembered together: a second poller racing this one either waits for
+    # both (and follows from these cursors) or marks it first itself (and this one stops).
+    async with store.unit():
+        if not await store.mark_first_poll(provider.account, now):
+            return []
+        await store.save_cursors(cursors)
     if not failing:
         return []
     return [Transition(Kind.FIRST_START, provider.account, failing=tuple(failing))]
 
 
 async def _follow(
-    provider: Provider, store: Store, jobs: Sequence[Job], now: datetime, threshold: int
-) -> list[Transition]:
+    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime, found: Scan
+) -> None:
     cursors = await store.cursors(provider.account)
     outcomes: list[_Outcome] = []
-    for job in jobs:
+    for row in jobs:
         try:
-            outcomes.append(await _observe(provider, job, cursors.get(job.id)))
+            outcome = await _observe(provider, row, cursors.get(row.id))
         except BudgetExhausted:
             break  # what was read is applied; the rest waits for the next poll
         except ProviderError as error:  # one job's history failing never marks it failed
-            log.warning("%s: could not read runs of %s: %s", provider.account, job.ref, error)
+            log.warning("%s: could not read runs of %s:%s: %s", provider.account,
+                        provider.account, row.id, error)  # fmt: skip
+            continue
+        if outcome is not None:
+            outcomes.append(outcome)
+    threshold = found.threshold
     opening = [o for o in outcomes if _would_open(o, threshold)]
     rollup = len(opening) >= ROLLUP_MIN and len(opening) * 2 > len(jobs)
-    transitions: list[Transition] = []
-    for outcome in outcomes:
-        transitions += await _apply(store, outcome, now, threshold, rollup)
-    return transitions
+    known = _Known(
+        {i.job_id: i for i in await store.open_incidents(provider.account)},
+        set((await store.active_mutes(now)).keys()),
+    )  # two reads for the whole account, not two per job
+    moved: list[Cursor] = []
+    changes: list[Transition] = []
+    due: list[_Due] = []
+    # One transaction: every incident change and every cursor that moved land together, so a
+    # crash replays this poll exactly (and opening an incident is compare-and-set besides).
+    async with store.unit():
+        for outcome in outcomes:
+            changed, cursor = await _apply(store, outcome, now, threshold, rollup, known)
+            if cursor is None:
+                continue
+            moved.append(cursor)
+            changes += changed
+            if outcome.detail_due:
+                due.append(_Due(outcome.job, outcome.cursor, cursor.streak, outcome.had_incident))
+        await store.save_cursors(moved)
+    found.transitions += changes  # only once committed
+    found.due += due
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the store knew before this poll: open incidents by job id, muted refs."""
+
+    incidents: dict[str, Incident]
+    muted: set[str]
 
 
 async def _observe(
-    provider: Provider, job: Job, cursor: Cursor | None, *, first: bool = False
-) -> _Outcome:
-    """The job's executions since the cursor, oldest first, read the cheapest way."""
-    outcome = _Outcome(job, cursor)
-    if job.last_result is RunResult.UNKNOWN:
-        if not job.can(Capability.HISTORY):
+    provider: Provider, row: Listed, cursor: Cursor | None, *, first: bool = False
+) -> _Outcome | None:
+    """The job's executions since the cursor, oldest first, read the cheapest way.
+
+    None when nothing can have moved since the cursor: most jobs, most polls. Only then is
+    the rest of the row mapped (``row.job()``).
+    """
+    if row.last_result is RunResult.UNKNOWN:
+        if cursor is not None and (not row.history or not _moved(row, cursor)):
+            return None
+        outcome = _Outcome(row.job(), cursor)
+        if not row.history:
             return outcome  # e.g. a Cronhub scheduler: the API reports no results
-        if cursor is not None and not _moved(job, cursor):
-            _carry(outcome, cursor)
-            return outcome
         # first poll: a few runs, so the cursor lands on the newest *finished* one even when
         # the newest is still running (else the next poll would replay the whole history)
         runs = await provider.executions_since(
-            job.id, None if first else _last_id(cursor), FIRST_LOOK if first else 25
+            row.id, None if first else _last_id(cursor), FIRST_LOOK if first else 25
         )
-        _take(outcome, list(reversed(runs)), job.last_run)
+        _take(outcome, list(reversed(runs)), row.last_run)
         return outcome
-    if cursor is not None and (job.last_run, job.last_result.value) == (
+    if cursor is not None and (row.last_run, row.last_result.value) == (
         cursor.last_run,
         cursor.last_result,
     ):
-        _carry(outcome, cursor)
-        return outcome
-    if not first and job.last_result is RunResult.FAILED and job.can(Capability.HISTORY):
-        runs = await provider.executions_since(job.id, _last_id(cursor), 25)
-        after = cursor.last_run if cursor else None
-        runs = [r for r in reversed(runs) if after is None or r.time > after]
-        _take(outcome, runs, job.last_run)
-        outcome.last_result = job.last_result
-        return outcome
+        return None
+    job = row.job()
+    outcome = _Outcome(job, cursor)
     _take(outcome, [_synthetic(job)], job.last_run)
+    # newly failed: the row opens the incident now; history counts and details it afterwards
+    outcome.detail_due = (
+        not first and job.last_result is RunResult.FAILED and job.can(Capability.HISTORY)
+    )
     return outcome
+
+
+async def _detail_job(
+    provider: Provider, store: Store, due: _Due, now: datetime, threshold: int
+) -> list[Transition]:
+    """Read the runs behind a newly failed row; correct what the scan assumed from it.
+
+    The scan counted the row as one failure. The history may show more failures since the
+    last poll (more to count), or a recovery before this failure (the old incident ended and a
+    new one began), and says what failed; the cursor then moves to the newest run read.
+    """
+    job, before = due.job, due.before
+    runs = await provider.executions_since(job.id, _last_id(before), 25)
+    after = before.last_run if before else None
+    finished: list[Execution] = []
+    for run in reversed(runs):
+        if after is not None and run.time <= after:
+            continue
+        if run.result not in FINISHED:
+            break
+        finished.append(run)
+    if not finished or finished[-1].result is not RunResult.FAILED:
+        return []  # the history does not show the row's failure (yet): the row's words stand
+    trailing = _trailing_failures(finished)
+    recovered = len(finished) > trailing  # a good run among the new ones, before the failures
+    streak = trailing if recovered else (before.streak if before else 0) + trailing
+    last, transitions = finished[-1], []
+    incident = await store.current_incident(job.account, job.id)
+    if incident is not None and recovered and due.had_incident:
+        resolved = await store.resolve_incident(incident.id, now)  # it recovered in between
+        if resolved is not None:
+            await store.end_recovery_mute(job.ref)
+            transitions.append(Transition(Kind.RESOLVED, job.account, job, resolved))
+        incident = None
+    if incident is None:
+        if streak >= threshold:
+            muted = await store.active_mute(job.ref, now) is not None
+            opened = await _open(store, job, last, streak, now, False, muted)
+            if opened is not None:
+                transitions.append(Transition(Kind.OPENED, job.account, job, opened))
+    else:
+        extra = max(0, streak - due.assumed_streak)
+        detail = {**_detail(last), "rollup": bool(incident.detail.get("rollup"))}
+        if extra or detail != incident.detail:
+            updated = await store.add_failures(incident.id, extra, now, detail)
+            if updated is not None:
+                transitions.append(Transition(Kind.DETAILED, job.account, job, updated))
+    await store.save_cursor(
+        job.account, job.id, last_id=last.id, last_run=job.last_run,
+        last_result=RunResult.FAILED.value, streak=streak, now=now,
+    )  # fmt: skip
+    return transitions
 
 
 def _trailing_failures(runs: Sequence[Execution]) -> int:
@@ -194,11 +344,11 @@ def _trailing_failures(runs: Sequence[Execution]) -> int:
     return count
 
 
-def _moved(job: Job, cursor: Cursor) -> bool:
+def _moved(row: Listed, cursor: Cursor) -> bool:
     """Whether a job whose list carries no result may have new runs since the cursor."""
-    if cursor.last_result == RunResult.RUNNING.value or job.last_run is None:
+    if cursor.last_result == RunResult.RUNNING.value or row.last_run is None:
         return True  # a build still running, or a server that does not report prev_run
-    return job.last_run != cursor.last_run
+    return row.last_run != cursor.last_run
 
 
 def _take(outcome: _Outcome, runs: Sequence[Execution], last_run: datetime | None) -> None:
@@ -212,11 +362,6 @@ def _take(outcome: _Outcome, runs: Sequence[Execution], last_run: datetime | Non
     if outcome.cursor is not None and outcome.last_id is None:
         outcome.last_id = outcome.cursor.last_id
     outcome.last_run = last_run
-
-
-def _carry(outcome: _Outcome, cursor: Cursor) -> None:
-    outcome.last_id, outcome.last_run = cursor.last_id, cursor.last_run
-    outcome.last_result = RunResult(cursor.last_result)
 
 
 def _synthetic(job: Job) -> Execution:
@@ -249,22 +394,27 @@ def _would_open(outcome: _Outcome, threshold: int) -> bool:
 
 
 async def _apply(
-    store: Store, outcome: _Outcome, now: datetime, threshold: int, rollup: bool
-) -> list[Transition]:
-    """Walk the new runs oldest first, opening, updating and resolving the job's incident."""
+    store: Store, outcome: _Outcome, now: datetime, threshold: int, rollup: bool, known: _Known
+) -> tuple[list[Transition], Cursor | None]:
+    """Walk the new runs oldest first, opening, updating and resolving the job's incident.
+
+    Returns what changed and the cursor to save (None: nothing moved).
+    """
     job, transitions = outcome.job, []
     cursor = outcome.cursor
     if not outcome.seen and cursor is not None and _unchanged(outcome, cursor):
-        return []  # most jobs, most polls: nothing to read or write
+        return [], None  # most jobs, most polls: nothing to read or write
     streak = cursor.streak if cursor else 0
-    incident = await store.current_incident(job.account, job.id) if outcome.seen else None
+    incident = known.incidents.get(job.id) if outcome.seen else None
+    outcome.had_incident = incident is not None
     pending = 0
     for run in outcome.seen:
         if run.result is RunResult.FAILED:
             streak += 1
             pending += 1
             if incident is None and streak >= threshold:
-                incident = await _open(store, job, run, streak, now, rollup)
+                muted = job.ref in known.muted
+                incident = await _open(store, job, run, streak, now, rollup, muted)
                 if incident is not None:
                     transitions.append(
                         Transition(Kind.OPENED, job.account, job, incident, rollup=rollup)
@@ -279,20 +429,24 @@ async def _apply(
             incident = None
         streak, pending = 0, 0
     if incident is not None and pending:
-        updated = await store.add_failures(incident.id, pending, now, _detail(outcome.seen[-1]))
+        detail = {**_detail(outcome.seen[-1]), "rollup": bool(incident.detail.get("rollup"))}
+        updated = await store.add_failures(incident.id, pending, now, detail)
         if updated is not None:
             transitions.append(Transition(Kind.FAILED_AGAIN, job.account, job, updated))
-    await store.save_cursor(
-        job.account, job.id, last_id=outcome.last_id, last_run=outcome.last_run,
-        last_result=outcome.last_result.value, streak=streak, now=now,
+    return transitions, _cursor_of(outcome, streak, now)
+
+
+def _cursor_of(outcome: _Outcome, streak: int, now: datetime) -> Cursor:
+    job = outcome.job
+    return Cursor(
+        job.account, job.id, outcome.last_id, outcome.last_run, outcome.last_result.value,
+        streak, now,
     )  # fmt: skip
-    return transitions
 
 
 async def _open(
-    store: Store, job: Job, run: Execution, streak: int, now: datetime, rollup: bool
+    store: Store, job: Job, run: Execution, streak: int, now: datetime, rollup: bool, muted: bool
 ) -> Incident | None:
-    muted = await store.active_mute(job.ref, now) is not None
     detail = {**_detail(run), "rollup": rollup}
     return await store.open_incident(
         job.account, job.id, ref=job.ref, job_name=job.name, now=now, failures=streak,

@@ -11,7 +11,10 @@ before it is stored.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -37,6 +40,8 @@ from bot.db_models import (
 )
 from providers.redact import safe_url, scrub_payload, secrets
 
+_CURSOR_FIELDS = [f.name for f in fields(Cursor)]  # account, job_id, then the values
+_CHUNK = 500  # rows or bound ids per statement
 OUTBOX_KINDS = frozenset({"post", "update", "reply"})
 SUPERSEDED = "superseded"
 
@@ -57,6 +62,14 @@ def _changed(result: Any) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+_UNIT: ContextVar[tuple[object, AsyncSession] | None] = ContextVar("store_unit", default=None)
+
+
+def _in_unit(store: object) -> AsyncSession | None:
+    current = _UNIT.get()
+    return current[1] if current is not None and current[0] is store else None
+
+
 class AlertStore:
     """What the poller and the notifier remember. Mixed into :class:`bot.store.Store`."""
 
@@ -66,6 +79,35 @@ class AlertStore:
     if TYPE_CHECKING:
 
         def _insert(self, model: type[Any]) -> Any: ...
+
+    # -- transactions -----------------------------------------------------------------------
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[None]:
+        """Make the writes inside one transaction: all of them land, or none.
+
+        The poller applies a whole poll this way — every incident it opens, updates or
+        resolves and every cursor it moves — so a crash replays the poll exactly, and a
+        thousand writes cost one commit. Reads inside see only what was committed before.
+        """
+        if _in_unit(self) is not None:
+            yield
+            return
+        async with self._session.begin() as session:
+            token = _UNIT.set((self, session))
+            try:
+                yield
+            finally:
+                _UNIT.reset(token)
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """The unit's session if one is open (in this task, on this store), else a new one."""
+        session = _in_unit(self)
+        if session is not None:
+            yield session
+            return
+        async with self._session.begin() as session:
+            yield session
 
     # -- account state ----------------------------------------------------------------------
     async def account_state(self, account: str) -> AccountState | None:
@@ -91,7 +133,7 @@ class AlertStore:
             set_={"first_polled_at": insert.excluded.first_polled_at},
             where=AccountStateRow.first_polled_at.is_(None),
         ).returning(AccountStateRow.account)
-        async with self._session.begin() as session:
+        async with self._write() as session:
             return (await session.execute(stmt)).first() is not None
 
     async def set_reachable(
@@ -114,7 +156,7 @@ class AlertStore:
             .values(reachable=reachable, outage_since=None if reachable else now)
         )
         note = update(AccountStateRow).where(this_account).values(last_error=_scrub(error))
-        async with self._session.begin() as session:
+        async with self._write() as session:
             await session.execute(create)
             changed = _changed(await session.execute(flip)) == 1
             await session.execute(note)
@@ -140,15 +182,27 @@ class AlertStore:
             index_elements=[AccountStateRow.account],
             set_={name: insert.excluded[name] for name in values},
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
+            await session.execute(stmt)
+
+    async def add_poll_requests(self, account: str, requests: int) -> None:
+        """Count requests made after the poll was recorded (its history reads)."""
+        stmt = (
+            update(AccountStateRow)
+            .where(AccountStateRow.account == account)
+            .values(last_requests=AccountStateRow.last_requests + requests)
+        )
+        async with self._write() as session:
             await session.execute(stmt)
 
     # -- cursors ----------------------------------------------------------------------------
     async def cursors(self, account: str) -> dict[str, Cursor]:
-        """The cursors of ``account`` by job id."""
-        query = select(JobCursor).where(JobCursor.account == account)
-        async with self._session() as session:
-            return {row.job_id: to_record(Cursor, row) for row in await session.scalars(query)}
+        """The cursors of ``account`` by job id (plain rows: thousands are read each poll)."""
+        columns = [getattr(JobCursor, name) for name in _CURSOR_FIELDS]
+        query = select(*columns).where(JobCursor.account == account)
+        async with self.engine.connect() as connection:  # Core rows: no ORM identity map
+            rows = await connection.execute(query)
+            return {row.job_id: Cursor(*row) for row in rows}
 
     async def save_cursor(
         self,
@@ -161,28 +215,38 @@ class AlertStore:
         streak: int,
         now: datetime,
     ) -> None:
-        values = {
-            "last_id": last_id,
-            "last_run": last_run,
-            "last_result": last_result,
-            "streak": streak,
-            "updated_at": now,
-        }
-        insert = self._insert(JobCursor).values(account=account, job_id=job_id, **values)
+        await self.save_cursors(
+            [Cursor(account, job_id, last_id, last_run, last_result, streak, now)]
+        )
+
+    async def save_cursors(self, cursors: Sequence[Cursor]) -> None:
+        """Insert or replace many cursors in one transaction."""
+        if not cursors:
+            return
+        insert = self._insert(JobCursor)
         stmt = insert.on_conflict_do_update(
             index_elements=[JobCursor.account, JobCursor.job_id],
-            set_={name: insert.excluded[name] for name in values},
+            set_={name: insert.excluded[name] for name in _CURSOR_FIELDS[2:]},
         )
-        async with self._session.begin() as session:
-            await session.execute(stmt)
+        rows = [{name: getattr(c, name) for name in _CURSOR_FIELDS} for c in cursors]
+        async with self._write() as session:
+            for start in range(0, len(rows), _CHUNK):
+                await session.execute(stmt, rows[start : start + _CHUNK])
 
     async def drop_cursors(self, account: str, keep: Collection[str]) -> int:
         """Forget the jobs of ``account`` not in ``keep`` (deleted jobs); how many were."""
-        stmt = delete(JobCursor).where(JobCursor.account == account)
-        if keep:
-            stmt = stmt.where(JobCursor.job_id.not_in(list(keep)))
-        async with self._session.begin() as session:
-            return _changed(await session.execute(stmt))
+        kept = set(keep)
+        query = select(JobCursor.job_id).where(JobCursor.account == account)
+        async with self._write() as session:
+            stale = [job_id for job_id in await session.scalars(query) if job_id not in kept]
+            for start in range(0, len(stale), _CHUNK):  # within every database's bound limits
+                chunk = stale[start : start + _CHUNK]
+                await session.execute(
+                    delete(JobCursor).where(
+                        JobCursor.account == account, JobCursor.job_id.in_(chunk)
+                    )
+                )
+            return len(stale)
 
     # -- incidents --------------------------------------------------------------------------
     async def open_incident(
@@ -215,7 +279,7 @@ class AlertStore:
             .on_conflict_do_nothing()
             .returning(IncidentRow)
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             row = (await session.scalars(stmt)).one_or_none()
             return None if row is None else to_record(Incident, row)
 
@@ -274,7 +338,7 @@ class AlertStore:
             .values(**values)
             .returning(IncidentRow)
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             row = (await session.scalars(stmt)).one_or_none()
             return None if row is None else to_record(Incident, row)
 
@@ -294,7 +358,7 @@ class AlertStore:
             .on_conflict_do_nothing()
             .returning(SubscriptionRow.id)
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             return (await session.execute(stmt)).first() is not None
 
     async def unsubscribe(self, channel: str, target: str) -> bool:
@@ -303,7 +367,7 @@ class AlertStore:
             SubscriptionRow.channel == channel,
             func.lower(SubscriptionRow.target) == func.lower(literal(target)),
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             return _changed(await session.execute(stmt)) > 0
 
     async def subscriptions(self, channel: str | None = None) -> list[Subscription]:
@@ -321,12 +385,12 @@ class AlertStore:
         stmt = insert.on_conflict_do_update(
             index_elements=[MuteRow.ref], set_={name: insert.excluded[name] for name in values}
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             await session.execute(stmt)
         return Mute(ref=ref, until=until, created_by=user, created_at=now)
 
     async def unmute(self, ref: str) -> bool:
-        async with self._session.begin() as session:
+        async with self._write() as session:
             return _changed(await session.execute(delete(MuteRow).where(MuteRow.ref == ref))) > 0
 
     async def active_mute(self, ref: str, now: datetime) -> Mute | None:
@@ -337,10 +401,16 @@ class AlertStore:
             row = await session.scalar(query)
             return None if row is None else to_record(Mute, row)
 
+    async def active_mutes(self, now: datetime) -> dict[str, Mute]:
+        """Every mute in force at ``now``, by ref."""
+        query = select(MuteRow).where(MuteRow.until.is_(None) | (MuteRow.until > now))
+        async with self._session() as session:
+            return {row.ref: to_record(Mute, row) for row in await session.scalars(query)}
+
     async def end_recovery_mute(self, ref: str) -> bool:
         """The job recovered: end its "until it recovers" mute; a timed mute stays."""
         stmt = delete(MuteRow).where(MuteRow.ref == ref, MuteRow.until.is_(None))
-        async with self._session.begin() as session:
+        async with self._write() as session:
             return _changed(await session.execute(stmt)) > 0
 
     # -- outbox -----------------------------------------------------------------------------
@@ -380,7 +450,7 @@ class AlertStore:
             .on_conflict_do_nothing(index_elements=[OutboxRow.key])
             .returning(OutboxRow.id)
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             return (await session.execute(stmt)).first() is not None
 
     async def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
@@ -406,7 +476,7 @@ class AlertStore:
             .values(attempts=OutboxRow.attempts + 1)
             .returning(OutboxRow.attempts)
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             attempts = (await session.execute(stmt)).scalar_one_or_none()
         if attempts is None:
             raise LookupError(f"no outbox item {item_id}")
@@ -416,7 +486,7 @@ class AlertStore:
         stmt = (
             update(OutboxRow).where(OutboxRow.id == item_id).values(sent_at=now, ts=ts, error=None)
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             await session.execute(stmt)
 
     async def mark_retry(self, item_id: int, next_at: datetime, error: str) -> None:
@@ -425,7 +495,7 @@ class AlertStore:
             .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
             .values(next_attempt_at=next_at, error=_scrub(error))
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             await session.execute(stmt)
 
     async def give_up(self, item_id: int, error: str) -> None:
@@ -434,7 +504,7 @@ class AlertStore:
             .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
             .values(gave_up=True, error=_scrub(error))
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             await session.execute(stmt)
 
     async def sent_post(self, key: str) -> tuple[str, str] | None:
@@ -476,7 +546,7 @@ class AlertStore:
             .values(sent_at=kept_at, ts=None, error=SUPERSEDED)
             .execution_options(synchronize_session=False)
         )
-        async with self._session.begin() as session:
+        async with self._write() as session:
             return _changed(await session.execute(stmt))
 
     async def outbox_depth(self) -> int:

@@ -9,7 +9,8 @@ sentence naming the provider, never a silent no-op.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -65,7 +66,7 @@ class Job(BaseModel):
     name: str
     paused: bool = False
     schedule: Schedule | None = None
-    next_runs: tuple[datetime, ...] = ()
+    next_runs: tuple[datetime, ...] = ()  # the provider's predictions; see upcoming()
     last_run: datetime | None = None
     last_result: RunResult = RunResult.NONE
     last_status: str | None = None  # the provider's words: "Failed (HTTP error)", "alert", ...
@@ -85,6 +86,21 @@ class Job(BaseModel):
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def upcoming(self, now: datetime, count: int = 3) -> tuple[datetime, ...]:
+        """The next runs: the provider's own predictions, else worked out from the schedule.
+
+        Worked out here, when shown, rather than by the client for every job it lists: the
+        poller reads thousands of jobs a cycle and never looks at their next runs.
+        """
+        if self.paused:
+            return ()
+        if self.next_runs or self.schedule is None:
+            return self.next_runs[:count]
+        try:
+            return tuple(self.schedule.next_runs(now, count))
+        except (ValueError, KeyError):  # an expression or zone the provider takes, croniter not
+            return ()
 
     def to_spec(self) -> JobSpec:
         """The editable fields as they are now, to fill an edit form."""
@@ -134,6 +150,29 @@ class JobSpec(BaseModel):
     app: str | None = None  # Miget: the application to create the cron job in
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A job as its list shows it, read only as far as the poller needs to see it moved.
+
+    The poller reads every job of every account each cycle and acts on the few that moved;
+    ``job()`` maps the rest of the row for those. Mapping all of them (names, schedules, URLs)
+    would cost most of a poll's time and memory for nothing.
+    """
+
+    id: str
+    last_run: datetime | None
+    last_result: RunResult
+    history: bool  # the job's kind has a history to read
+    build: Callable[[], Job]
+
+    def job(self) -> Job:
+        return self.build()
+
+    @classmethod
+    def of(cls, job: Job) -> Listed:
+        return cls(job.id, job.last_run, job.last_result, job.can(Capability.HISTORY), lambda: job)
+
+
 class AccountCheck(BaseModel):
     """What `cronops check` and `/cron status` show for one account."""
 
@@ -165,6 +204,11 @@ class Provider(ABC):
 
     @abstractmethod
     async def get_job(self, job_id: str) -> Job: ...
+
+    async def list_for_poll(self) -> list[Listed]:
+        """The list as the poller reads it. Clients whose rows carry results override this to
+        map each row only when asked; the default maps them all."""
+        return [Listed.of(job) for job in await self.list_jobs()]
 
     # -- optional operations: the defaults refuse, naming the provider ----------------------
     async def history(self, job_id: str, limit: int = 10) -> list[Execution]:

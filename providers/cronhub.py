@@ -17,13 +17,14 @@ import asyncio
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from providers.base import Capability, Job, JobKind, JobSpec, Provider, RunResult
+from providers.base import Capability, Job, JobKind, JobSpec, Listed, Provider, RunResult
 from providers.config import BuildContext, CronhubAccount
 from providers.errors import BadResponse, InvalidInput, NotFound, ProviderError, Unsupported
 from providers.http import Clock, ProviderHttp, utcnow
@@ -97,14 +98,44 @@ class Cronhub(Provider):
 
     # -- reading --------------------------------------------------------------------------
     async def list_jobs(self) -> list[Job]:
+        schedulers, monitors = await self._lists()
+        with self.http.mapping("scheduler list"):
+            jobs = [self._scheduler(raw) for raw in schedulers]
+        with self.http.mapping("monitor list"):
+            jobs += [self._monitor(raw) for raw in monitors]
+        return jobs
+
+    async def list_for_poll(self) -> list[Listed]:
+        schedulers, monitors = await self._lists()
+        with self.http.mapping("scheduler list"):  # the API reports no scheduler results
+            listed = [
+                Listed(f"scheduler/{int(raw['id'])}", None, RunResult.UNKNOWN, False,
+                       partial(self._mapped, "scheduler list", self._scheduler, raw))
+                for raw in schedulers
+            ]  # fmt: skip
+        with self.http.mapping("monitor list"):
+            for raw in monitors:
+                last_ping, status = parse_time(raw.get("last_ping")), raw.get("status")
+                result = monitor_result(str(status).lower() if status else None, last_ping)
+                listed.append(
+                    Listed(f"monitor/{raw['code']}", last_ping, result, False,
+                           partial(self._mapped, "monitor list", self._monitor, raw))
+                )  # fmt: skip
+        return listed
+
+    async def _lists(self) -> tuple[list[Raw], list[Raw]]:
         schedulers, monitors = await asyncio.gather(
             self._call("GET", "schedulers", "list"), self._call("GET", "monitors", "list")
         )
         with self.http.mapping("scheduler list"):
-            jobs = [self._scheduler(raw) for raw in schedulers["schedulers"]]
+            scheduler_rows = list(schedulers["schedulers"])
         with self.http.mapping("monitor list"):
-            jobs += [self._monitor(raw) for raw in self._monitor_body(monitors)]
-        return jobs
+            monitor_rows = list(self._monitor_body(monitors))
+        return scheduler_rows, monitor_rows
+
+    def _mapped(self, what: str, mapper: Callable[[Raw], Job], raw: Raw) -> Job:
+        with self.http.mapping(what):
+            return mapper(raw)
 
     async def get_job(self, job_id: str) -> Job:
         return await self._act(job_id, "GET", "", "get")
@@ -229,20 +260,11 @@ class Cronhub(Provider):
             name=str(raw["name"]),
             paused=paused,
             schedule=schedule,
-            next_runs=self._next_runs(schedule, paused),
             last_status=status,
             link=f"https://cronhub.io/{kind.value}s/{key}",
             capabilities=self.caps(kind),
             **fields,
         )
-
-    def _next_runs(self, schedule: Schedule | None, paused: bool) -> tuple[datetime, ...]:
-        if schedule is None or paused:
-            return ()
-        try:
-            return tuple(schedule.next_runs(self.clock()))
-        except (ValueError, KeyError):  # an expression or zone Cronhub takes and croniter not
-            return ()
 
     # -- JobSpec -> form ------------------------------------------------------------------
     def _form(self, spec: JobSpec, current: Raw) -> dict[str, str]:
@@ -327,7 +349,7 @@ def _cron(expr: str, tz: str) -> Schedule:
     try:
         return Schedule.from_cron(expr, validate_timezone(tz))
     except ScheduleError:  # keep Cronhub's words even if we cannot predict runs from them
-        return Schedule(kind=ScheduleKind.CRON, cron=expr, timezone=tz)
+        return Schedule.as_given(expr, tz)
 
 
 def monitor_result(status: str | None, last_ping: datetime | None) -> RunResult:

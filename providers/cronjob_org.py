@@ -16,11 +16,21 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
 
-from providers.base import Capability, Execution, Job, JobKind, JobSpec, Provider, RunResult
+from providers.base import (
+    Capability,
+    Execution,
+    Job,
+    JobKind,
+    JobSpec,
+    Listed,
+    Provider,
+    RunResult,
+)
 from providers.config import BuildContext, CronJobOrgAccount
 from providers.cronjob_org_schedule import (
     arrays_to_cron,
@@ -120,13 +130,31 @@ class CronJobOrg(Provider):
 
     # -- reading ------------------------------------------------------------------------------
     async def list_jobs(self) -> list[Job]:
+        rows = await self._rows()
+        with self.http.mapping("job list"):
+            return [self._remember(raw) for raw in rows]
+
+    async def list_for_poll(self) -> list[Listed]:
+        rows = await self._rows()
+        with self.http.mapping("job list"):
+            return [self._listed(raw) for raw in rows]
+
+    def _listed(self, raw: dict[str, Any]) -> Listed:
+        last_run, result = _when(raw.get("lastExecution")), _result(_int(raw.get("lastStatus")))
+        return Listed(str(int(raw["jobId"])), last_run, result, True, partial(self._built, raw))
+
+    async def _rows(self) -> list[dict[str, Any]]:
         data = await self._json("GET", "/jobs", op="list")
         with self.http.mapping("job list"):
             if data.get("someFailed"):
                 log.warning(
                     "%s: cron-job.org could not read some jobs; list incomplete", self.account
                 )
-            return [self._remember(raw) for raw in _list(data["jobs"])]
+            return _list(data["jobs"])
+
+    def _built(self, raw: dict[str, Any]) -> Job:
+        with self.http.mapping("job list"):
+            return self._remember(raw)
 
     async def get_job(self, job_id: str) -> Job:
         data = await self._json("GET", f"/jobs/{self._path_id(job_id)}", op="get")
@@ -315,7 +343,7 @@ def _schedule(raw: dict[str, Any]) -> Schedule | None:
         return None  # an empty array: the job never runs
     # The server keeps only timezones it knows (else UTC), so the name needs no check here.
     timezone = str(raw.get("timezone") or "UTC")
-    return Schedule(kind=ScheduleKind.CRON, cron=expr, timezone=timezone)
+    return Schedule.as_given(expr, timezone)
 
 
 def _execution(item: dict[str, Any]) -> Execution:

@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 import httpx
+import orjson
 from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
@@ -240,8 +241,8 @@ class ProviderHttp:
 
     def json_of(self, response: httpx.Response) -> Any:
         try:
-            return response.json()
-        except ValueError:
+            return orjson.loads(response.content)  # UTF-8, as every provider sends it
+        except ValueError:  # orjson.JSONDecodeError is one
             raise BadResponse(
                 f"HTTP {response.status_code} was not JSON",
                 account=self.account,

@@ -14,13 +14,14 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from providers.base import Capability, Job, JobKind, JobSpec, Provider, RunResult
+from providers.base import Capability, Job, JobKind, JobSpec, Listed, Provider, RunResult
 from providers.config import BuildContext, MigetAccount
 from providers.errors import (
     AuthRejected,
@@ -257,18 +258,24 @@ def _entity(body: Any) -> Mapping[str, Any]:
 
 
 def _remember_secrets(value: Any) -> None:
-    """Register passwords Miget echoes back, so no log line can ever carry them."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if str(key).lower() == "password" and isinstance(item, str):
-                secrets.add(item)
-            _remember_secrets(item)
-    elif isinstance(value, list):
-        for item in value:
-            _remember_secrets(item)
-    elif isinstance(value, str) and "://" in value:
-        with contextlib.suppress(ValueError):
-            secrets.add(urlsplit(value).password)
+    """Register passwords Miget echoes back, so no log line can ever carry them.
+
+    A walk with a stack rather than a call per value: a list of thousands of cron jobs, each
+    with its app's variables, passes through here on every poll.
+    """
+    stack: list[Any] = [value] if isinstance(value, dict | list) else [[value]]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in pairs:
+            if isinstance(item, str):
+                if isinstance(key, str) and key.lower() == "password":
+                    secrets.add(item)
+                elif "://" in item and "@" in item:  # credentials in a URL need the @
+                    with contextlib.suppress(ValueError):
+                        secrets.add(urlsplit(item).password)
+            elif isinstance(item, dict | list):
+                stack.append(item)
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -473,9 +480,25 @@ class Miget(Provider):
 
     # -- cron jobs --------------------------------------------------------------------------
     async def list_jobs(self) -> list[Job]:
-        apps = await self.apps()
-        per_app = await asyncio.gather(*(self._app_jobs(app) for app in apps))
+        per_app = await asyncio.gather(*(self._app_jobs(app) for app in await self.apps()))
         return [job for jobs in per_app for job in jobs]
+
+    async def list_for_poll(self) -> list[Listed]:
+        apps = await self.apps()
+        per_app = await asyncio.gather(*(self._app_rows(app) for app in apps))
+        listed: list[Listed] = []
+        with self.http.mapping("cron job list"):
+            for app, rows in zip(apps, per_app, strict=True):
+                for entity in rows:
+                    result = result_of(_str(entity.get("state")))
+                    ran = _time(entity.get("updated_at")) if result in _RAN else None
+                    build = partial(self._listed_job, app, entity)
+                    listed.append(Listed(f"{app}/{_uuid(entity)}", ran, result, False, build))
+        return listed
+
+    def _listed_job(self, app: str, entity: Mapping[str, Any]) -> Job:
+        with self.http.mapping("cron job list"):
+            return self._job(app, entity)
 
     async def get_job(self, job_id: str) -> Job:
         app, cronjob = self._split(job_id)
@@ -545,11 +568,16 @@ class Miget(Provider):
 
     # -- helpers ----------------------------------------------------------------------------
     async def _app_jobs(self, app: str) -> list[Job]:
+        rows = await self._app_rows(app)
+        with self.http.mapping("cron job list"):
+            return [self._job(app, e) for e in rows]
+
+    async def _app_rows(self, app: str) -> list[Mapping[str, Any]]:
         async with self._fanout:
             body = await self._get(f"/apps/{app}/cronjobs", op="list")
         with self.http.mapping("cron job list"):
             items = _items(body, "cronjobs")
-            return [self._job(app, e) for e in items if e.get("type", "cronjob") == "cronjob"]
+            return [e for e in items if e.get("type", "cronjob") == "cronjob"]
 
     async def _app_addons(self, app: str) -> list[Addon]:
         async with self._fanout:
@@ -576,7 +604,6 @@ class Miget(Provider):
             id=f"{app}/{_uuid(entity)}",
             name=str(entity.get("label") or name),
             schedule=schedule,
-            next_runs=tuple(schedule.next_runs(self.clock())) if schedule else (),
             # Miget exposes no run time: updated_at (the state's last change) is the best proxy.
             last_run=_time(entity.get("updated_at")) if result in _RAN else None,
             last_result=result,

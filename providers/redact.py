@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from functools import lru_cache
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -86,10 +87,15 @@ def safe_url(url: str | None) -> str | None:
     """The URL without user:password and with secret-looking query values masked."""
     if not url:
         return url
+    return secrets.scrub(_stripped(url))  # scrubbed each time: secrets are learnt as they come
+
+
+@lru_cache(maxsize=8192)  # a list repeats the same URLs poll after poll
+def _stripped(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return secrets.scrub(url)
+        return url
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
@@ -99,7 +105,7 @@ def safe_url(url: str | None) -> str | None:
         query = urlencode([(k, MASK if _SENSITIVE_QUERY.search(k) else v) for k, v in pairs])
         query = query.replace("%E2%80%A2", "•")
     cleaned = SplitResult(parts.scheme, netloc, parts.path, query, parts.fragment)
-    return secrets.scrub(urlunsplit(cleaned))
+    return urlunsplit(cleaned)
 
 
 class RedactingFilter(logging.Filter):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -35,6 +36,7 @@ class ScheduleError(ValueError):
     """A schedule a person typed is not valid; the message says what is expected."""
 
 
+@lru_cache(maxsize=4096)  # lists carry thousands of jobs on a few dozen distinct expressions
 def validate_cron(expr: str) -> str:
     """Return the normalised 5-field expression or raise ScheduleError."""
     fields = expr.split()
@@ -51,6 +53,7 @@ def validate_cron(expr: str) -> str:
     return normalised
 
 
+@lru_cache(maxsize=1024)
 def validate_timezone(name: str) -> str:
     """Return the IANA timezone name or raise ScheduleError."""
     if name.upper() == "UTC":
@@ -93,13 +96,18 @@ class Schedule(BaseModel):
 
     @classmethod
     def from_cron(cls, expr: str, timezone: str = "UTC") -> Schedule:
-        return cls(kind=ScheduleKind.CRON, cron=validate_cron(expr), timezone=timezone)
+        return _cron_schedule(validate_cron(expr), timezone)
+
+    @classmethod
+    def as_given(cls, expr: str, timezone: str = "UTC") -> Schedule:
+        """A cron schedule as a provider reports it, unchecked (its words are kept as they are)."""
+        return _cron_schedule(expr, timezone)
 
     @classmethod
     def interval(cls, every: int, unit: IntervalUnit, at: str | None = None) -> Schedule:
         if every < 1:
             raise ScheduleError("an interval must be a positive whole number")
-        return cls(kind=ScheduleKind.INTERVAL, every=every, unit=unit, at=at)
+        return _interval_schedule(every, unit, at)
 
     @classmethod
     def of_period(cls, period: Period) -> Schedule:
@@ -144,11 +152,24 @@ class Schedule(BaseModel):
         return None
 
 
+# Schedules are frozen, so one instance serves every job that shares it (lists of thousands of
+# jobs carry a few dozen distinct schedules).
+@lru_cache(maxsize=4096)
+def _cron_schedule(expr: str, timezone: str) -> Schedule:
+    return Schedule(kind=ScheduleKind.CRON, cron=expr, timezone=timezone)
+
+
+@lru_cache(maxsize=1024)
+def _interval_schedule(every: int, unit: IntervalUnit, at: str | None) -> Schedule:
+    return Schedule(kind=ScheduleKind.INTERVAL, every=every, unit=unit, at=at)
+
+
 _OPTIONS = Options()
 _OPTIONS.use_24hour_time_format = True
 _OPTIONS.verbose = False
 
 
+@lru_cache(maxsize=4096)
 def describe_cron(expr: str) -> str:
     try:
         return str(get_description(expr, _OPTIONS))

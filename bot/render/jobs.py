@@ -176,10 +176,8 @@ def _schedule_text(job: Job) -> str:
 def _next_runs(job: Job, now: datetime) -> str:
     if job.paused:
         return "none while paused"
-    runs = list(job.next_runs)
-    if not runs and job.schedule is not None:
-        runs = job.schedule.next_runs(now, 3)  # pure: croniter / calendar arithmetic
-    return "\n".join(slack_date(run) for run in runs[:3]) or "not reported by the provider"
+    runs = job.upcoming(now, 3)
+    return "\n".join(slack_date(run) for run in runs) or "not reported by the provider"
 
 
 def _last_run(job: Job, now: datetime) -> str:

@@ -94,7 +94,7 @@ def _empty(page: PageValue) -> SectionBlock:
 
 def _row(job: Job, now: datetime) -> SectionBlock:
     head = f"{status_icon(job)} *{escape(truncate(job.name, 150))}* `{short_ref(job)}`"
-    parts = [escape(schedule_line(job)), _last_run(job, now), _next_run(job)]
+    parts = [escape(schedule_line(job)), _last_run(job, now), _next_run(job, now)]
     text = head + "\n" + " · ".join(part for part in parts if part)
     button = ButtonElement(
         text="Show", action_id=ActionId.JOB_SHOW.value, value=JobValue(ref=job.ref).dump()
@@ -111,10 +111,11 @@ def _last_run(job: Job, now: datetime) -> str:
     return text
 
 
-def _next_run(job: Job) -> str:
+def _next_run(job: Job, now: datetime) -> str:
     if job.paused:
         return "paused"
-    return f"next {slack_date(job.next_runs[0])}" if job.next_runs else ""
+    upcoming = job.upcoming(now, 1)
+    return f"next {slack_date(upcoming[0])}" if upcoming else ""
 
 
 def _failures(failures: Sequence[tuple[str, str]]) -> ContextBlock:

@@ -16,7 +16,6 @@ Job ids in scenarios are the ids the client uses in refs (``"4242"``, ``"monitor
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -185,5 +185,7 @@ def _route_path(scope: Scope) -> str:
 def json_response(data: Any, status: int = 200) -> Response:
     """Compact JSON, as the real services send it."""
     return Response(
-        json.dumps(data, separators=(",", ":")), status_code=status, media_type="application/json"
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        status_code=status,
+        media_type="application/json",
     )

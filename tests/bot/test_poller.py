@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.poller import Kind, poll_once
+from providers.errors import ProviderUnavailable
 from tests.bot.alert_world import DEFAULT, Call, World, _key, healthy
 
 
@@ -17,11 +18,89 @@ async def test_a_failure_opens_one_incident_and_one_message(world: World) -> Non
     job = healthy(world)
     world.run("cronjob-org", job, ok=False)
     transitions = await monitor.poll("prod")
-    assert [t.kind for t in transitions] == [Kind.OPENED]
+    # opened from the list row; the history read afterwards says what failed
+    assert [t.kind for t in transitions] == [Kind.OPENED, Kind.DETAILED]
     (alert,) = world.posts()
     assert f"prod:{job}" in str(alert.body)
     assert alert.body["metadata"]["event_payload"]["key"].startswith("incident:")
+    assert "HTTP 500" not in str(alert.body)  # the list does not carry the HTTP status
+    (detailed,) = world.fake.of("chat.update")
+    assert detailed.body["ts"] == alert.result["ts"]
+    assert "HTTP 500" in str(detailed.body)
+    assert "1 failed run" in str(detailed.body)
     assert len(await monitor.deps.store.open_incidents("prod")) == 1
+
+
+async def test_the_alert_is_posted_before_any_history_is_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monitor = await world.monitor()
+    await monitor.poll("prod")
+    provider = monitor.deps.service.provider("prod")
+    read, posts_when_read = provider.executions_since, []
+
+    async def recording(*args: Any, **kwargs: Any) -> Any:
+        posts_when_read.append(len(world.posts()))
+        return await read(*args, **kwargs)
+
+    monkeypatch.setattr(provider, "executions_since", recording)
+    world.run("cronjob-org", healthy(world), ok=False)
+    await monitor.poll("prod")
+    assert posts_when_read == [1]  # one history read, after the alert reached Slack
+
+
+async def test_failures_between_two_polls_are_counted_from_history(world: World) -> None:
+    monitor = await world.monitor(threshold=2)
+    await monitor.poll("prod")
+    job = healthy(world)
+    world.run("cronjob-org", job, ok=False)
+    world.run("cronjob-org", job, ok=False)  # two failures before the next poll
+    transitions = await monitor.poll("prod")
+    # the row alone is one failure, under the threshold; the history shows two
+    assert [t.kind for t in transitions] == [Kind.OPENED]
+    (alert,) = world.posts()
+    assert "2 failed runs" in str(alert.body)
+
+
+async def test_a_recovery_between_two_polls_ends_the_incident_and_opens_a_new_one(
+    world: World,
+) -> None:
+    monitor = await world.monitor()
+    await monitor.poll("prod")
+    job = healthy(world)
+    world.run("cronjob-org", job, ok=False)
+    await monitor.poll("prod")
+    (first,) = await monitor.deps.store.open_incidents("prod")
+    world.run("cronjob-org", job, ok=True)
+    world.run("cronjob-org", job, ok=False)  # recovered and failed again, unseen by the list
+    transitions = await monitor.poll("prod")
+    assert [t.kind for t in transitions][-2:] == [Kind.RESOLVED, Kind.OPENED]
+    (second,) = await monitor.deps.store.open_incidents("prod")
+    assert second.id != first.id
+    assert (await monitor.deps.store.incident(first.id)).status == "resolved"  # type: ignore[union-attr]
+    assert len(world.posts()) == 2
+    assert len(world.posts(thread=True)) == 1  # the first one's recovery reply
+
+
+async def test_a_failing_history_read_keeps_the_alert_and_the_count(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monitor = await world.monitor()
+    await monitor.poll("prod")
+    job = healthy(world)
+    world.run("cronjob-org", job, ok=False)
+    await monitor.poll("prod")
+    provider = monitor.deps.service.provider("prod")
+
+    async def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise ProviderUnavailable("history answered 500", account="prod", provider=provider.slug)
+
+    monkeypatch.setattr(provider, "executions_since", unavailable)
+    world.run("cronjob-org", job, ok=False)
+    transitions = await monitor.poll("prod")
+    assert [t.kind for t in transitions] == [Kind.FAILED_AGAIN]
+    assert "2 failed runs" in str(world.fake.of("chat.update")[-1].body)  # the list's count
+    assert len(world.posts()) == 1
 
 
 async def test_more_failures_update_the_message_and_recovery_resolves_it(world: World) -> None:
@@ -35,7 +114,7 @@ async def test_more_failures_update_the_message_and_recovery_resolves_it(world: 
         await monitor.poll("prod")
     assert len(world.posts()) == 1
     updates = world.fake.of("chat.update")
-    assert len(updates) == 3
+    assert len(updates) == 4  # one per poll: what the history adds to the list's word
     assert "4 failed runs" in str(updates[-1].body)
     world.clock.tick(hours=2)
     world.run("cronjob-org", job, ok=True)
@@ -106,7 +185,7 @@ async def test_a_restart_between_failure_and_next_poll_posts_nothing_new(world: 
     world.run("cronjob-org", job, ok=False)
     await second.poll("prod")
     assert len(world.posts()) == 1
-    assert len(world.fake.of("chat.update")) == 1
+    assert len(world.fake.of("chat.update")) == 2  # the first poll's details, this failure
 
 
 @pytest.mark.parametrize(("status", "error"), [(429, "ratelimited"), (500, "internal_error")])
@@ -119,7 +198,7 @@ async def test_a_slack_failure_delays_the_alert_and_it_arrives_once(
     world.run("cronjob-org", healthy(world), ok=False)
     await monitor.poll("prod")
     assert world.posts() == []
-    assert await monitor.deps.store.outbox_depth() == 1
+    assert await monitor.deps.store.outbox_depth() == 2  # the post, and its details after it
     for _ in range(3):
         world.clock.tick(seconds=3)
         await monitor.deliver()
@@ -133,7 +212,8 @@ async def test_a_crash_after_posting_does_not_post_twice(world: World) -> None:
     world.fake.fail("chat.postMessage", error="internal_error", status=500)
     world.run("cronjob-org", healthy(world), ok=False)
     await monitor.poll("prod")
-    (item,) = await monitor.deps.store.due_outbox(world.clock.tick(seconds=5))
+    due = await monitor.deps.store.due_outbox(world.clock.tick(seconds=5))
+    (item,) = [i for i in due if i.kind == "post"]
     # the post went through, but the process died before recording it:
     await monitor.notifier.client.chat_postMessage(
         channel=item.channel, **item.payload,
@@ -243,4 +323,23 @@ async def test_a_build_running_at_first_start_does_not_replay_history(world: Wor
     assert [(t.kind, t.incident.failures if t.incident else 0) for t in transitions] == [
         (Kind.OPENED, 2)  # two failures in a row: the older one and the one that just ended
     ]
+    assert len(world.posts()) == 1
+
+
+async def test_two_first_polls_at_once_give_one_summary_and_no_job_alert(world: World) -> None:
+    first, second = await world.monitor(), await world.monitor()  # two pollers, one database
+    await asyncio.gather(first.poll("prod"), second.poll("prod"))
+    await asyncio.gather(first.poll("prod"), second.poll("prod"))  # and both follow on
+    await first.deliver()
+    assert len(world.posts(kind="first-start:")) == 1
+    assert world.posts() == []  # the jobs failing at the start never alert one by one
+    assert await first.deps.store.open_incidents("prod") == []
+
+
+async def test_polls_of_one_account_in_one_process_never_overlap(world: World) -> None:
+    monitor = await world.monitor()
+    await monitor.poll("prod")
+    world.run("cronjob-org", healthy(world), ok=False)
+    results = await asyncio.gather(*(monitor.poll("prod") for _ in range(3)))
+    assert sorted(len(r) for r in results) == [0, 0, 2]  # opened and detailed, once
     assert len(world.posts()) == 1

@@ -20,7 +20,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, inspect, text
 
-from bot.db_models import Incident
+from bot.db_models import Cursor, Incident
 from bot.store import Store, alembic_config, create_engine
 from providers.redact import MASK, secrets
 
@@ -278,6 +278,22 @@ async def test_cursors_are_saved_replaced_and_dropped_with_their_jobs(
     assert await store.drop_cursors("prod", keep=[]) == 1
     assert await store.cursors("prod") == {}
     assert (await store.cursors("hub"))["1"].last_id is None
+
+
+async def test_thousands_of_cursors_are_written_and_dropped_in_bulk(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    many = [Cursor("prod", str(i), f"e{i}", NOW, "ok", 0, NOW) for i in range(1_234)]
+    await store.save_cursors(many)
+    await store.save_cursors([Cursor("prod", "7", "e70", NOW + MINUTE, "failed", 1, NOW)])
+    cursors = await store.cursors("prod")
+    assert len(cursors) == 1_234
+    assert (cursors["7"].last_id, cursors["7"].streak) == ("e70", 1)
+    assert cursors["1233"] == many[-1]
+    keep = {str(i) for i in range(0, 1_234, 2)}  # more stale ids than one statement binds
+    assert await store.drop_cursors("prod", keep=keep) == 617
+    assert set(await store.cursors("prod")) == keep
 
 
 # -- incidents ------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ async def test_a_scheduler_is_created_form_encoded_at_schedulers_create(
     }
     assert (job.name, job.http_method, job.paused) == ("rebuild search index", "POST", False)
     assert job.schedule == Schedule.from_cron("0 3 * * *")
-    assert job.next_runs[0] == datetime(2026, 3, 3, 3, 0, tzinfo=UTC)
+    assert job.upcoming(hub.clock())[0] == datetime(2026, 3, 3, 3, 0, tzinfo=UTC)
 
 
 async def test_an_interval_round_trips_despite_the_request_and_response_names_differing(
@@ -378,7 +378,7 @@ async def test_pausing_a_monitor_works(sim: CronhubSim, hub: Cronhub) -> None:
     paused = await hub.pause(f"monitor/{code}")
 
     assert paused.paused
-    assert paused.next_runs == ()
+    assert paused.upcoming(hub.clock()) == ()
     assert sim.monitors[code].status == "paused"
 
 

@@ -148,7 +148,7 @@ async def test_get_maps_a_cron_schedule_command_and_link(sim: MigetSim, client: 
     job = await client.get_job(job_id)
     app = job_id.split("/")[0]
     assert job.schedule == Schedule.from_cron("0 3 * * *", "UTC")
-    assert job.next_runs[0] == datetime(2025, 5, 7, 3, 0, tzinfo=UTC)
+    assert job.upcoming(client.clock())[0] == datetime(2025, 5, 7, 3, 0, tzinfo=UTC)
     assert job.command == raw["settings"]["command"]
     assert job.name == raw["label"]
     assert ("Miget name", raw["name"]) in job.details
