@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, SlackGroups
 from bot.metrics import Metrics
+from bot.respond import ResponseUrls
 from bot.service import CronService
 from providers.http import Clock, utcnow
 
@@ -66,6 +67,9 @@ class Deps:
     scheduler_running: Callable[[], bool] | None = None  # set when a scheduler runs
     clock: Clock = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
+    responses: ResponseUrls = field(default_factory=ResponseUrls)  # response_url answers
+    # Rendered list answers by (listing stamp, page, minute): one rendering for many askers.
+    rendered: dict[Any, Any] = field(default_factory=dict)
 
 
 def build_app(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +19,8 @@ from bot.poller import Kind, Transition, read_details, scan
 
 log = logging.getLogger(__name__)
 
+PACE_WINDOW = 12  # polls whose request counts set the pace
+
 
 @dataclass
 class Monitor:
@@ -25,6 +29,7 @@ class Monitor:
     on_interval: Callable[[str, float], None] = lambda account, seconds: None
     intervals: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
+    _costs: dict[str, deque[int]] = field(default_factory=dict, repr=False)  # requests per poll
 
     async def poll(self, account: str) -> list[Transition]:
         """One poll of one account, its messages queued and sent, its next poll paced.
@@ -51,6 +56,7 @@ class Monitor:
         held = [t for t in found.transitions if t.kind is Kind.FAILED_AGAIN and _job_id(t) in due]
         await self.notifier.enqueue([t for t in found.transitions if t not in held], now)
         await self.notifier.deliver(deps.clock())
+        await self.refresh_gauges()  # the incidents just opened, before the history reads
         details = await read_details(provider, deps.store, found, now)
         deps.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
         covered = {_job_id(t) for t in details}
@@ -88,9 +94,13 @@ class Monitor:
         state = await deps.store.account_state(account)
         used, limit = await provider.http.budget_state()
         budget = provider.http.budget
+        # What a poll costs on average lately: one poll that read a few histories must not
+        # slow the next hours down as if every poll did.
+        recent = self._costs.setdefault(account, deque(maxlen=PACE_WINDOW))
+        recent.append(state.last_requests if state else 1)
         seconds = next_poll_in(
             deps.poll_interval,
-            requests_per_poll=state.last_requests if state else 1,
+            requests_per_poll=math.ceil(sum(recent) / len(recent)),
             used=used,
             limit=limit,
             reserve=budget.kept_for_commands if budget else 0,

@@ -32,6 +32,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.deps.inflight.drain()
+        await self.deps.responses.aclose()
         for provider in self.deps.service.providers.values():
             await provider.aclose()
         await self.store.close()

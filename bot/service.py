@@ -37,6 +37,9 @@ class Listing:
     jobs: list[Job]
     failures: list[AccountFailure]
     as_of: datetime | None = None  # set when any part came from the cache
+    # Which reads of each account this listing is made of: equal stamps, equal listings (so
+    # three hundred people asking at once get one rendering).
+    stamp: tuple[object, ...] = ()
 
 
 class RefError(Exception):
@@ -66,6 +69,7 @@ class Ambiguous(RefError):
 class _Cached:
     jobs: list[Job]
     at: datetime
+    read: int = 0  # which read of the account filled it (counts up per service)
 
 
 class CronService:
@@ -83,6 +87,7 @@ class CronService:
         self.clock = clock
         self.cache_ttl = cache_ttl
         self._cache: dict[str, _Cached] = {}
+        self._reads = 0
         self._listing: dict[str, asyncio.Future[list[Job]]] = {}
         self._limits = {name: asyncio.Semaphore(per_account) for name in self.providers}
 
@@ -109,7 +114,11 @@ class CronService:
         jobs = [job for part, _, _ in results for job in part]
         failures = [failure for _, failure, _ in results if failure]
         ages = [at for _, _, at in results if at is not None]
-        return Listing(jobs=jobs, failures=failures, as_of=min(ages) if ages else None)
+        stamp = tuple(
+            (name, cached.read if (cached := self._cache.get(name)) else None, failure)
+            for name, (_, failure, _) in zip(names, results, strict=True)
+        )
+        return Listing(jobs, failures, min(ages) if ages else None, stamp)
 
     async def _account_jobs(
         self, account: str, fresh: bool
@@ -125,7 +134,8 @@ class CronService:
             if cached:
                 return cached.jobs, failure, cached.at
             return [], failure, None
-        self._cache[account] = _Cached(jobs, now)
+        self._reads += 1
+        self._cache[account] = _Cached(jobs, now, self._reads)
         return jobs, None, None
 
     async def _list_once(self, account: str) -> list[Job]:

@@ -142,7 +142,11 @@ async def test_a_failing_job_reaches_slack_as_an_alert(
     assert not fake.of("conversations.history"), "no delivery was ever attempted twice"
     async with httpx.AsyncClient() as client:
         health = (await client.get(f"{_url(bot)}/healthz")).json()
-        metrics = (await client.get(f"{_url(bot)}/metrics")).text
+        for _ in range(50):  # the gauges are refreshed just after the alert is sent
+            metrics = (await client.get(f"{_url(bot)}/metrics")).text
+            if "cronops_open_incidents 1.0" in metrics:
+                break
+            await asyncio.sleep(0.1)
     assert health["status"] == "ok"
     assert health["scheduler"] == "running"
     assert health["accounts"]["prod"]["last_success"] is not None

@@ -92,17 +92,29 @@ async def run(reply: Reply, parsed: cmds.Command, trigger_id: str) -> None:
 
 
 async def send_list(reply: Reply, page: PageValue, *, replace: bool = False) -> None:
-    listing = await reply.deps.service.listing(page.account)
-    jobs = filter_jobs(listing.jobs, as_status(page.status), page.text)
-    failures = [(f.account, f.message) for f in listing.failures]
-    blocks = job_list(
-        jobs, now=reply.deps.clock(), page=page, failures=failures, as_of=listing.as_of
-    )
-    text = f"{len(jobs)} jobs"
+    deps = reply.deps
+    listing = await deps.service.listing(page.account)
+    now = deps.clock()
+    # Everyone asking for the same page of the same listing in the same minute gets the same
+    # answer: rendered (and turned into JSON-ready blocks) once.
+    key = (listing.stamp, page.dump(), now.replace(second=0, microsecond=0))
+    answer = deps.rendered.get(key) if listing.stamp else None
+    if answer is None:
+        jobs = filter_jobs(listing.jobs, as_status(page.status), page.text)
+        failures = [(f.account, f.message) for f in listing.failures]
+        blocks = job_list(jobs, now=now, page=page, failures=failures, as_of=listing.as_of)
+        answer = (f"{len(jobs)} jobs", [block.to_dict() for block in blocks])
+        if len(deps.rendered) >= RENDERED_KEPT:
+            deps.rendered.clear()
+        deps.rendered[key] = answer
+    text, rendered = answer
     if replace:
-        await reply.replace(text, blocks)
+        await reply.replace(text, rendered)
     else:
-        await reply.ephemeral(text, blocks)
+        await reply.ephemeral(text, rendered)
+
+
+RENDERED_KEPT = 64  # list answers kept rendered
 
 
 def as_status(value: str | None) -> StatusFilter | None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Deps
 from bot.commands import ParseError
 from bot.render import messages
 from bot.render.forms import FormErrors
+from bot.respond import Blocks
 from bot.service import RefError
 from providers.base import Job
 from providers.errors import ProviderError
@@ -42,10 +42,10 @@ class Reply:
     client: AsyncWebClient
     respond: AsyncRespond | None = None
 
-    async def ephemeral(self, text: str, blocks: Sequence[Block] | None = None) -> None:
+    async def ephemeral(self, text: str, blocks: Blocks | None = None) -> None:
         if self.respond is not None:
-            await self.respond(
-                text=text, blocks=list(blocks or messages.notice(text)),
+            await self.deps.responses.send(
+                self.respond, text=text, blocks=list(blocks or messages.notice(text)),
                 response_type="ephemeral", replace_original=False,
             )  # fmt: skip
         elif self.channel:
@@ -53,10 +53,12 @@ class Reply:
                 channel=self.channel, user=self.user, text=text, blocks=blocks
             )
 
-    async def replace(self, text: str, blocks: Sequence[Block]) -> None:
+    async def replace(self, text: str, blocks: Blocks) -> None:
         """Replace the message the button was on (Pause/Resume flip in place)."""
         if self.respond is not None:
-            await self.respond(text=text, blocks=list(blocks), replace_original=True)
+            await self.deps.responses.send(
+                self.respond, text=text, blocks=list(blocks), replace_original=True
+            )
 
     async def announce(self, text: str) -> str | None:
         """Post a change in the channel (link unfurling off); returns the message ts if known."""
@@ -69,8 +71,8 @@ class Reply:
             except SlackApiError as error:  # not in the channel: answer through response_url
                 log.info("could not post in %s: %s", self.channel, error.response.get("error"))
         if self.respond is not None:
-            await self.respond(
-                text=text, response_type="in_channel", replace_original=False,
+            await self.deps.responses.send(
+                self.respond, text=text, response_type="in_channel", replace_original=False,
                 unfurl_links=False, unfurl_media=False,
             )  # fmt: skip
         return None
