@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,6 +19,7 @@ from bot.service import CronService
 from providers.http import Clock, utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Inflight:
@@ -28,6 +29,7 @@ class Inflight:
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._running: set[asyncio.Future[Any]] = set()
 
     @contextlib.asynccontextmanager
     async def track(self) -> AsyncIterator[None]:
@@ -39,6 +41,23 @@ class Inflight:
             self._count -= 1
             if self._count == 0:
                 self._idle.set()
+
+    def spawn(self, work: Awaitable[T]) -> asyncio.Future[T]:
+        """Run ``work`` in the background, tracked; the future is kept until it is done."""
+
+        async def tracked() -> T:
+            async with self.track():
+                return await work
+
+        future = asyncio.ensure_future(tracked())
+        self._running.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: asyncio.Future[Any]) -> None:
+        self._running.discard(future)
+        if not future.cancelled() and (error := future.exception()) is not None:
+            log.error("background Slack work failed: %s", type(error).__name__, exc_info=error)
 
     async def drain(self, within: float = 10.0) -> bool:
         """Wait for running work to finish; False if some was still running after ``within``."""
@@ -92,12 +111,14 @@ def build_app(
         client=client,
         signing_secret=signing_secret or "socket-mode-unused",
         request_verification_enabled=signing_secret is not None,
-        process_before_response=process_before_response,
+        # Always: in ack-first mode (the default) every listener returns to Bolt as soon as
+        # it acked and carries on in the background (``listeners.context.ack_first``).
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
     if deps.access.reader is None:
         deps.access.reader = SlackGroups(client)
-    listeners.register(app, deps)
+    listeners.register(app, deps, ack_first_mode=not process_before_response)
     app.error(_on_error)
     return app
 

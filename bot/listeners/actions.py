@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Deps
 from bot.listeners import ops
 from bot.listeners.commands import send_list
-from bot.listeners.context import Reply, guarded
+from bot.listeners.context import Registrar, Reply, guarded
 from bot.listeners.modals import open_edit_modal
 from bot.render import messages
 from bot.render.ids import ActionId, JobValue, PageValue
@@ -22,7 +22,7 @@ from bot.render.text import slack_date
 Handler = Callable[[Reply, dict[str, Any], dict[str, Any]], Awaitable[None]]
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: Registrar, deps: Deps) -> None:
     handlers: dict[ActionId, Handler] = {
         ActionId.JOB_SHOW: show,
         ActionId.JOB_PAUSE: pause,

@@ -6,14 +6,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import commands as cmds
 from bot.app import Deps
 from bot.listeners import ops
-from bot.listeners.context import Reply, guarded
+from bot.listeners.context import Registrar, Reply, guarded
 from bot.notifier import Notifier
 from bot.render import alerts as render
 from bot.render import messages
@@ -95,7 +95,7 @@ def _channel(reply: Reply) -> str:
 Handler = Callable[[Reply, IncidentValue, dict[str, Any]], Awaitable[None]]
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: Registrar, deps: Deps) -> None:
     handlers: dict[ActionId, Handler] = {
         ActionId.ALERT_ACK: acknowledge,
         ActionId.ALERT_PAUSE: pause,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast, get_args
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,7 +13,7 @@ from bot import commands as cmds
 from bot.app import Deps
 from bot.durations import humanize
 from bot.listeners import alerts, ops
-from bot.listeners.context import Reply, guarded
+from bot.listeners.context import Registrar, Reply, guarded
 from bot.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
 from bot.render import messages
 from bot.render.ids import PageValue
@@ -23,7 +23,7 @@ from bot.render.text import slack_date
 from bot.service import StatusFilter, filter_jobs
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: Registrar, deps: Deps) -> None:
     async def on_cron(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Awaitable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Deps
-from bot.listeners.context import Refused, Reply
+from bot.listeners.context import Refused, Registrar, Reply
 from bot.render.forms import FormErrors, parse_addon_form, parse_job_form, parse_kind, selected_app
 from bot.render.ids import ActionId, CallbackId, ModalMeta
 from bot.render.jobs import change_text
@@ -82,7 +82,7 @@ async def _open_loading(reply: Reply, trigger_id: str, title: str) -> str:
     return str(opened["view"]["id"])
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: Registrar, deps: Deps) -> None:
     async def on_kind(ack: AsyncAck, view: dict[str, Any]) -> None:
         meta = ModalMeta.load(view["private_metadata"])
         try:
