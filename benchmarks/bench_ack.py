@@ -1,7 +1,8 @@
 """Ack latency under slow providers: `cronops run` vs a Bolt app that calls the provider first.
 
-Simulators and the fake Slack are served on loopback by this process; the bot and the baseline
-are child processes. Every provider request waits ``LATENCY`` seconds.
+The simulators and the fake Slack are served on loopback by a process of their own
+(``benchmarks.services``); the bot and the baseline are child processes; this process sends the
+load. Every provider request waits ``LATENCY`` seconds.
 """
 
 from __future__ import annotations
@@ -10,19 +11,19 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
-from benchmarks.load import SLACK_LIMIT, Load, collect_answers, send
+from benchmarks.load import SLACK_LIMIT, Load, collect_remote, send
 from benchmarks.procs import SECRET, Child, child, cronops_run, free_port
 from benchmarks.report import Section, ms, percentile, ratio, secs
-from bot.fakeslack import FakeSlack
+from benchmarks.services import Services, services
 from providers.sim.base import SIM_KEY
-from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
 
+SEED = 2
 LATENCY = 2.0
 REQUESTS = 300
 CONCURRENCY = 50
@@ -37,6 +38,7 @@ class Run:
     load: Load
     provider_requests: int
     cpu: float  # seconds of CPU the app's process used for the whole run
+    calls: list[tuple[float, float]]  # provider requests: (sent, answered), from the first command
 
 
 def run() -> Section:
@@ -44,47 +46,41 @@ def run() -> Section:
 
 
 async def _run() -> Section:
-    suite, fake = SimSuite(seed=2, jobs=JOBS, options=UNLIMITED), FakeSlack()
-    async with LoopbackServer(suite.app) as sims, LoopbackServer(fake.app) as slack:
-        fake.base_url = slack.url
-        async with cronops_run(suite, sims.url, slack.url) as bot:
+    # The simulators and the fake Slack run in their own process (as remote services would);
+    # this copy of the same seeded suite only writes the bot's account configuration.
+    suite = SimSuite(seed=SEED, jobs=JOBS, options=UNLIMITED)
+    async with services(seed=SEED, jobs=JOBS) as remote:
+        async with cronops_run(suite, remote.sims, remote.slack) as bot:
             await _settle(bot.url)
-            await send(bot.url, fake, text="help", requests=5, concurrency=1)  # warm up
-            ours = await _measure(suite, bot, fake, answers=True)
-            help_only = await _measure(suite, bot, fake, answers=False, text="help")
-        async with _naive(suite, sims.url, slack.url) as naive_app:
-            await send(naive_app.url, fake, text="list", requests=5, concurrency=1)
-            naive = await _measure(suite, naive_app, fake, answers=False)
+            await send(bot.url, remote, text="help", requests=5, concurrency=1)  # warm up
+            ours = await _measure(remote, bot, answers=True)
+            help_only = await _measure(remote, bot, answers=False, text="help")
+        async with _naive(suite, remote.sims, remote.slack) as naive_app:
+            await send(naive_app.url, remote, text="list", requests=5, concurrency=1)
+            naive = await _measure(remote, naive_app, answers=False)
     return _section(ours, help_only, naive)
 
 
-async def _measure(
-    suite: SimSuite, app: Child, fake: FakeSlack, *, answers: bool, text: str = "list"
-) -> Run:
+async def _measure(remote: Services, app: Child, *, answers: bool, text: str = "list") -> Run:
     """``answers``: wait for the response_url posts; else the answer is in the ack itself."""
-    requests, cpu = _provider_requests(suite), app.cpu_seconds()
-    with _latency(suite, LATENCY):
-        load = await send(app.url, fake, text=text, requests=REQUESTS, concurrency=CONCURRENCY)
+    requests, cpu = await remote.provider_requests(), app.cpu_seconds()
+    calls: list[tuple[float, float]] = []
+    await remote.set_latency(LATENCY)
+    try:
+        load = await send(app.url, remote, text=text, requests=REQUESTS, concurrency=CONCURRENCY)
         if answers:
-            await collect_answers(fake, load, within=ANSWER_WAIT)
+            await collect_remote(remote, load, within=ANSWER_WAIT)
+            first = min(load.sent.values())
+            calls = [(a - first, b - first) for a, b, _ in await remote.provider_calls()
+                     if a >= first]  # fmt: skip
         else:
             load.answers = list(load.acks)
-    return Run(load, _provider_requests(suite) - requests, app.cpu_seconds() - cpu)
-
-
-@contextlib.contextmanager
-def _latency(suite: SimSuite, seconds: float) -> Iterator[None]:
-    for sim in suite.sims.values():
-        sim.latency = seconds
-    try:
-        yield
-    finally:  # requests still waiting are answered at once, so servers stop cleanly
-        for sim in suite.sims.values():
-            sim.latency = 0.0
-
-
-def _provider_requests(suite: SimSuite) -> int:
-    return sum(sim.total_requests for sim in suite.sims.values())
+    finally:  # requests still waiting are answered at once
+        await remote.set_latency(0.0)
+    return Run(
+        load, await remote.provider_requests() - requests, app.cpu_seconds() - cpu,
+        calls,
+    )  # fmt: skip
 
 
 async def _settle(url: str, within: float = 60.0) -> None:
@@ -133,7 +129,9 @@ def _section(ours: Run, help_only: Run, naive: Run) -> Section:
         "child process, after its first polls. Baseline: a minimal Bolt app "
         "(`benchmarks/naive_bolt.py`) that lists cron-job.org jobs before acking, with the "
         "answer in the ack. Answer = from sending the command to its response_url post "
-        "arriving at the fake Slack. Diagnostic row: the same load of `/cron help`, answered "
+        "arriving at the fake Slack. The simulators and the fake Slack run in a process of "
+        "their own (`benchmarks/services.py`), apart from the load generator. "
+        "Diagnostic row: the same load of `/cron help`, answered "
         "in the ack without any provider call — the cost of the ack path alone.",
     )  # fmt: skip
     section.table(
@@ -161,6 +159,14 @@ def _section(ours: Run, help_only: Run, naive: Run) -> Section:
         else f"{len(answers)}/{REQUESTS} answered within {ANSWER_WAIT:.0f} s",
         worst <= LATENCY + ANSWER_SLACK,
     )  # fmt: skip
+    if ours.calls:
+        sent, answered = max(c[0] for c in ours.calls), max(c[1] for c in ours.calls)
+        section.notes.append(
+            f"Timeline of the cronops run, from the first command: its {len(ours.calls)} "
+            f"provider requests were all sent by {ms(sent)} (while {REQUESTS} acks were being "
+            f"served) and all answered by {secs(answered)}; the answers arrived between "
+            f"{secs(min(answers))} and {secs(max(answers))} after their own commands."
+        )
     bad = {code: n for code, n in ours.load.statuses.items() if code != 200}
     if bad:
         section.notes.append(f"cronops non-200 acks: {bad}")

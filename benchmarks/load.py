@@ -7,11 +7,15 @@ import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from benchmarks.procs import SECRET
 from bot.console import sign
 from bot.fakeslack import FakeSlack
+
+if TYPE_CHECKING:
+    from benchmarks.services import Services
 
 SLACK_LIMIT = 3.0  # seconds Slack waits for the ack before showing the user an error
 
@@ -36,7 +40,13 @@ def command_body(text: str, response_url: str, n: int) -> str:
     })  # fmt: skip
 
 
-async def send(url: str, fake: FakeSlack, *, text: str, requests: int, concurrency: int) -> Load:
+class Answers(Protocol):
+    """Where answers go: a fake Slack, here or in the services process."""
+
+    def response_url(self) -> str: ...
+
+
+async def send(url: str, fake: Answers, *, text: str, requests: int, concurrency: int) -> Load:
     """``requests`` signed commands, ``concurrency`` in flight at any moment (closed loop).
 
     Each worker keeps one HTTP/1.1 connection: a few lines of asyncio streams instead of an
@@ -90,6 +100,12 @@ async def _response(reader: asyncio.StreamReader) -> int:
         raise RuntimeError("a response without Content-Length; this client reads no other kind")
     await reader.readexactly(int(length))
     return status
+
+
+async def collect_remote(services: Services, load: Load, *, within: float) -> None:
+    """As collect_answers, for answers arriving at the services process's fake Slack."""
+    arrived = await services.answers(list(load.sent), within=within)
+    load.answers = [at - load.sent[token] for token, at in arrived.items()]
 
 
 async def collect_answers(fake: FakeSlack, load: Load, *, within: float) -> None:

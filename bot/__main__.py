@@ -7,7 +7,7 @@ import asyncio
 import secrets
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
@@ -62,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "poll":
             return asyncio.run(_poll_once(settings))
         tune_gc()  # the long-running bot, after its modules and settings are loaded
-        return asyncio.run(_run(settings, args.host, args.port))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(_run(settings, args.host, args.port))
     except ConfigError as error:
         print("cronops: the configuration has problems:", file=sys.stderr)
         for problem in error.problems:
@@ -70,6 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when installed (it is a dependency on Linux and macOS)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _console(demo: bool) -> int:

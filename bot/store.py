@@ -160,22 +160,28 @@ class Store(AlertStore):
         async with self._session() as session:
             return (await session.scalar(query)) or 0
 
-    async def spend(self, account: str, day: date, limit: int, keep: int) -> int | None:
-        """Count one request if ``used + keep < limit``: one atomic upsert, across processes too."""
-        if keep >= limit:
+    async def spend(
+        self, account: str, day: date, limit: int, keep: int, count: int = 1
+    ) -> int | None:
+        """Count ``count`` requests if ``used + keep + count <= limit``: one atomic upsert,
+        across processes too."""
+        if keep + count > limit:
             return None
         stmt = (
             self._insert(RequestBudget)
-            .values(account=account, day=day, used=1)
+            .values(account=account, day=day, used=count)
             .on_conflict_do_update(
                 index_elements=[RequestBudget.account, RequestBudget.day],
-                set_={"used": RequestBudget.used + 1},
-                where=RequestBudget.used + keep < limit,
+                set_={"used": RequestBudget.used + count},
+                where=RequestBudget.used + keep + count <= limit,
             )
             .returning(RequestBudget.used)
         )
-        async with self._write() as session:
+        if (session := self._unit_session()) is not None:
             return cast(int | None, (await session.execute(stmt)).scalar_one_or_none())
+        # Every request to a budgeted provider passes here: a bare connection, not a session.
+        async with self.engine.begin() as connection:
+            return cast(int | None, (await connection.execute(stmt)).scalar_one_or_none())
 
     # -- audit ------------------------------------------------------------------------------
     async def record_audit(

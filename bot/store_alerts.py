@@ -99,6 +99,9 @@ class AlertStore:
             finally:
                 _UNIT.reset(token)
 
+    def _unit_session(self) -> AsyncSession | None:
+        return _in_unit(self)
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
         """The unit's session if one is open (in this task, on this store), else a new one."""

@@ -69,8 +69,10 @@ class BudgetLedger(Protocol):
 
     async def used(self, account: str, day: date) -> int: ...
 
-    async def spend(self, account: str, day: date, limit: int, keep: int) -> int | None:
-        """Count one request if ``used + keep < limit``; return the new count or None if refused."""
+    async def spend(
+        self, account: str, day: date, limit: int, keep: int, count: int = 1
+    ) -> int | None:
+        """Count ``count`` requests if ``used + keep + count <= limit``; the new count, or None."""
         ...
 
 
@@ -83,12 +85,14 @@ class MemoryLedger:
     async def used(self, account: str, day: date) -> int:
         return self.counts.get((account, day), 0)
 
-    async def spend(self, account: str, day: date, limit: int, keep: int) -> int | None:
+    async def spend(
+        self, account: str, day: date, limit: int, keep: int, count: int = 1
+    ) -> int | None:
         used = self.counts.get((account, day), 0)
-        if used + keep >= limit:
+        if used + keep + count > limit:
             return None
-        self.counts[(account, day)] = used + 1
-        return used + 1
+        self.counts[(account, day)] = used + count
+        return used + count
 
 
 @dataclass
@@ -100,17 +104,39 @@ class DailyBudget:
     ledger: BudgetLedger
     reserve: int | None = None  # requests kept for people; default a fifth of the budget
     clock: Clock = utcnow
+    # Requests counted in the ledger at a time. One database write per request put a write on
+    # every provider call; a lease of a hundredth of a large budget (50 of 5,000) needs one
+    # per 50. What a lease leaves unused stays counted: a restart forgoes at most that many.
+    # Budgets under 200 a day (cron-job.org's default is 100) count every request one by one.
+    lease: int | None = None
+    _day: date | None = field(default=None, init=False, repr=False)
+    _left: int = field(default=0, init=False, repr=False)  # leased, not yet used
+    _top: int = field(default=0, init=False, repr=False)  # the ledger count after the lease
 
     @property
     def kept_for_commands(self) -> int:
         return self.reserve if self.reserve is not None else max(1, self.limit // 5)
 
+    @property
+    def lease_size(self) -> int:
+        return self.lease if self.lease is not None else max(1, self.limit // 100)
+
     async def spend(self) -> None:
         keep = self.kept_for_commands if request_purpose.get() == "poll" else 0
         day = self.clock().astimezone(UTC).date()
-        if await self.ledger.spend(self.account, day, self.limit, keep) is None:
-            who = "polling" if keep else "requests"
-            raise BudgetExhausted(f"{self.limit} per day; {who} stop until 00:00 UTC")
+        if self._day != day:
+            self._day, self._left = day, 0
+        # a poll may use what is leased only where the whole lease lies outside the reserve
+        if self._left > 0 and self._top + keep <= self.limit:
+            self._left -= 1
+            return
+        for size in dict.fromkeys((self.lease_size, 1)):  # near the limit, one at a time
+            top = await self.ledger.spend(self.account, day, self.limit, keep, size)
+            if top is not None:
+                self._left, self._top = size - 1, top
+                return
+        who = "polling" if keep else "requests"
+        raise BudgetExhausted(f"{self.limit} per day; {who} stop until 00:00 UTC")
 
     async def used(self) -> int:
         return await self.ledger.used(self.account, self.clock().astimezone(UTC).date())

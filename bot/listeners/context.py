@@ -103,7 +103,7 @@ class Reply:
     async def ephemeral(self, text: str, blocks: Blocks | None = None) -> None:
         if self.respond is not None:
             await self.deps.responses.send(
-                self.respond, text=text, blocks=list(blocks or messages.notice(text)),
+                self.respond, text=text, blocks=blocks or messages.notice(text),
                 response_type="ephemeral", replace_original=False,
             )  # fmt: skip
         elif self.channel:
@@ -115,7 +115,7 @@ class Reply:
         """Replace the message the button was on (Pause/Resume flip in place)."""
         if self.respond is not None:
             await self.deps.responses.send(
-                self.respond, text=text, blocks=list(blocks), replace_original=True
+                self.respond, text=text, blocks=blocks, replace_original=True
             )
 
     async def announce(self, text: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -183,6 +184,51 @@ async def test_the_budget_counts_per_utc_day() -> None:
     now[0] += timedelta(minutes=2)
     await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
     assert await budget.used() == 1
+
+
+class CountingLedger(MemoryLedger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    async def spend(
+        self, account: str, day: Any, limit: int, keep: int, count: int = 1
+    ) -> int | None:
+        self.writes += 1
+        return await super().spend(account, day, limit, keep, count)
+
+
+async def test_a_large_budget_is_counted_in_leases_and_never_overspent() -> None:
+    ledger = CountingLedger()
+    budget = DailyBudget(account="prod", limit=5_000, ledger=ledger, reserve=0)
+    assert budget.lease_size == 50
+    for _ in range(120):
+        await budget.spend()
+    assert ledger.writes == 3  # 50 + 50 + 50 counted, 30 of the last lease left
+    assert await budget.used() == 150
+    ledger.counts[("prod", budget._day)] = 4_990  # another process spent the rest
+    budget._left = 0
+    for _ in range(10):  # no room for a lease of 50: one at a time up to the limit
+        await budget.spend()
+    with pytest.raises(BudgetExhausted):
+        await budget.spend()
+    assert await budget.used() == 5_000
+
+
+async def test_polls_never_use_a_lease_that_reaches_into_the_reserve() -> None:
+    ledger = CountingLedger()
+    budget = DailyBudget(account="prod", limit=1_000, ledger=ledger, reserve=200, lease=10)
+    ledger.counts[("prod", datetime.now(UTC).date())] = 795
+    await budget.spend()  # a command leases 796..805, past the polls' line at 800
+    token = request_purpose.set("poll")
+    try:
+        with pytest.raises(BudgetExhausted, match="polling"):
+            await budget.spend()
+    finally:
+        request_purpose.reset(token)
+    await budget.spend()  # commands still use the lease, without another write
+    assert ledger.writes == 3  # the lease, then the poll's refused attempts (10, then 1)
+    assert await budget.used() == 805
 
 
 async def test_rate_limits_space_out_calls_of_one_operation() -> None:
