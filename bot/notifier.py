@@ -97,9 +97,10 @@ class Notifier:
             home = _home_key(incident, channel)
             if updating:
                 key = _update_key(kind, incident, channel, now)
-                await self._later(
-                    "update", key, channel, render.alert_update(view, now=now), home, incident, now
-                )
+                # the first post, now with its details, still reads as the first post
+                first = kind is Kind.DETAILED and incident.failures <= 1
+                message = (render.alert_open if first else render.alert_update)(view, now=now)
+                await self._later("update", key, channel, message, home, incident, now)
             else:
                 if not incident.detail.get("rollup"):
                     key = f"incident:{incident.id}:resolved:{channel}"

@@ -28,6 +28,7 @@ async def test_a_failure_opens_one_incident_and_one_message(world: World) -> Non
     assert detailed.body["ts"] == alert.result["ts"]
     assert "HTTP 500" in str(detailed.body)
     assert "1 failed run" in str(detailed.body)
+    assert "is failing" in str(detailed.body)  # still the first post, not "still failing"
     assert len(await monitor.deps.store.open_incidents("prod")) == 1
 
 
