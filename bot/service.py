@@ -89,6 +89,7 @@ class CronService:
         self._cache: dict[str, _Cached] = {}
         self._reads = 0
         self._listing: dict[str, asyncio.Future[list[Job]]] = {}
+        self._changes: dict[str, int] = {}  # per account, counts changes made through the bot
         self._limits = {name: asyncio.Semaphore(per_account) for name in self.providers}
 
     @property
@@ -124,28 +125,54 @@ class CronService:
         self, account: str, fresh: bool
     ) -> tuple[list[Job], AccountFailure | None, datetime | None]:
         cached = self._cache.get(account)
-        now = self.clock()
-        if cached and not fresh and now - cached.at < self.cache_ttl:
+        if cached and not fresh and self._fresh(cached):
             return cached.jobs, None, None
         try:
-            jobs = await self._list_once(account)
+            jobs = await asyncio.shield(self._listing_task(account))
         except ProviderError as error:
             failure = AccountFailure(account, self.providers[account].label, error.user_message)
             if cached:
                 return cached.jobs, failure, cached.at
             return [], failure, None
-        self._reads += 1
-        self._cache[account] = _Cached(jobs, now, self._reads)
         return jobs, None, None
 
-    async def _list_once(self, account: str) -> list[Job]:
+    def prefetch(self, account: str | None = None) -> None:
+        """Start reading the listings a command is about to need, without waiting for them.
+
+        Called before the ack: the reads then begin at once instead of queueing behind the
+        acks of a burst of commands; nothing here waits, so the ack is not delayed. What a
+        read returns is cached when it lands, so the command that follows reuses it even
+        when the read finished first.
+        """
+        names = self.accounts if account is None else [account]
+        for name in (n for n in names if n in self.providers):  # unknown: the command says so
+            cached = self._cache.get(name)
+            if not (cached and self._fresh(cached)):
+                self._listing_task(name)
+
+    def _fresh(self, cached: _Cached) -> bool:
+        return self.clock() - cached.at < self.cache_ttl
+
+    def _listing_task(self, account: str) -> asyncio.Future[list[Job]]:
         """One list request per account at a time: concurrent askers share it (single flight)."""
         task = self._listing.get(account)
         if task is None:
+            started, changes = self.clock(), self._changes.get(account, 0)
             task = asyncio.ensure_future(self.call(account, lambda p: p.list_jobs()))
             self._listing[account] = task
-            task.add_done_callback(lambda _: self._listing.pop(account, None))
-        return await asyncio.shield(task)
+            task.add_done_callback(lambda done: self._settled(account, done, started, changes))
+        return task
+
+    def _settled(
+        self, account: str, task: asyncio.Future[list[Job]], started: datetime, changes: int
+    ) -> None:
+        if self._listing.get(account) is task:
+            self._listing.pop(account)
+        if task.cancelled() or task.exception() is not None:
+            return  # the exception is retrieved: a prefetch nobody awaited must not warn
+        if self._changes.get(account, 0) == changes:  # a change since makes this read stale
+            self._reads += 1
+            self._cache[account] = _Cached(task.result(), started, self._reads)
 
     async def resolve(self, text: str) -> Job:
         """The one job a ref (``prod:4242``, a unique id prefix) or a name points at."""
@@ -202,11 +229,17 @@ class CronService:
 
     async def delete(self, job: Job) -> None:
         await self.call(job.account, lambda p: p.delete(job.id))
-        self._cache.pop(job.account, None)
+        self._forget(job.account)
 
     def _changed(self, job: Job) -> Job:
-        self._cache.pop(job.account, None)
+        self._forget(job.account)
         return job
+
+    def _forget(self, account: str) -> None:
+        """After a change the cached listing, and any read begun before it, are stale."""
+        self._changes[account] = self._changes.get(account, 0) + 1
+        self._cache.pop(account, None)
+        self._listing.pop(account, None)  # the next asker starts a new read
 
 
 def filter_jobs(jobs: Sequence[Job], status: StatusFilter | None, text: str | None) -> list[Job]:

@@ -45,6 +45,8 @@ async def handle(
     if isinstance(parsed, cmds.Help):
         await ack(blocks=help_for(parsed), text="How to use /cron", response_type="ephemeral")
         return
+    if isinstance(parsed, cmds.ListJobs):
+        deps.service.prefetch(parsed.account)  # starts the reads; waits for nothing
     await ack()
     reply = Reply(deps, command["user_id"], command.get("channel_id"), client, respond)
     name = type(parsed).__name__.lower()

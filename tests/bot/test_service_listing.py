@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.service import CronService
+from providers.base import Job
 from providers.config import BuildContext
 from providers.registry import build_providers
 from providers.sim.suite import UNLIMITED, SimSuite
@@ -26,3 +27,95 @@ async def test_fifty_concurrent_lists_send_one_request_per_account() -> None:
     assert suite["cronjob-org"].total_requests == 1
     assert suite["djinn"].total_requests == 1
     assert suite["cronhub"].total_requests == 2  # schedulers and monitors
+
+
+async def _service(latency: float = 0.0) -> tuple[SimSuite, CronService]:
+    suite = SimSuite(seed=2, jobs=4, options=UNLIMITED)
+    for sim in suite.sims.values():
+        sim.latency = latency
+    providers = build_providers(suite.accounts(), BuildContext(transport_for=suite.transport_for))
+    return suite, CronService(providers)
+
+
+async def _close(service: CronService) -> None:
+    for provider in service.providers.values():
+        await provider.aclose()
+
+
+async def test_a_prefetch_that_lands_first_is_reused_not_read_again() -> None:
+    suite, service = await _service()
+    try:
+        service.prefetch("prod")
+        for _ in range(20):  # let the read finish before anyone asks for it
+            await asyncio.sleep(0.01)
+        assert suite["cronjob-org"].total_requests == 1
+        listing = await service.listing("prod")
+    finally:
+        await _close(service)
+    assert listing.jobs
+    assert not listing.failures
+    assert suite["cronjob-org"].total_requests == 1
+    assert suite["djinn"].total_requests == 0  # only the account asked for
+
+
+async def test_a_list_asked_while_a_prefetch_is_in_flight_joins_it() -> None:
+    suite, service = await _service(latency=0.1)
+    try:
+        service.prefetch()
+        listings = await asyncio.gather(service.listing(), service.listing())
+    finally:
+        await _close(service)
+    assert listings[0].jobs
+    assert listings[0].stamp == listings[1].stamp
+    assert suite["cronjob-org"].total_requests == 1
+    assert suite["cronhub"].total_requests == 2  # schedulers and monitors, once
+
+
+async def test_a_failed_prefetch_is_reported_to_the_asker_and_retried() -> None:
+    suite, service = await _service()
+    sim = suite["cronjob-org"]
+    sim.fault = 500
+    try:
+        service.prefetch("prod")
+        await asyncio.sleep(0.05)
+        failed = await service.listing("prod")
+        sim.fault = None
+        recovered = await service.listing("prod")
+    finally:
+        await _close(service)
+    assert not failed.jobs
+    assert [f.account for f in failed.failures] == ["prod"]
+    assert recovered.jobs
+    assert not recovered.failures
+
+
+async def test_a_read_begun_before_a_change_is_neither_joined_nor_cached_after_it() -> None:
+    suite, service = await _service()
+    provider = service.providers["prod"]
+    read, landed = provider.list_jobs, asyncio.Event()
+
+    async def read_in_transit() -> list[Job]:  # answered before the pause, arriving after it
+        jobs = await read()
+        await landed.wait()
+        return jobs
+
+    try:
+        job = (await service.listing("prod")).jobs[0]
+        provider.list_jobs = read_in_transit  # type: ignore[method-assign]
+        before = asyncio.ensure_future(service.listing("prod", fresh=True))
+        await asyncio.sleep(0.05)  # that read has its answer, still in transit
+        provider.list_jobs = read  # type: ignore[method-assign]
+        paused = await service.pause(job)
+        during = await service.listing("prod")  # a new read, not the one begun before
+        joined = before.done()
+        landed.set()
+        stale = await before
+        after = await service.listing("prod")  # the cache holds the read begun after
+    finally:
+        await _close(service)
+    assert paused.paused
+    assert not joined
+    assert not next(j for j in stale.jobs if j.id == job.id).paused  # it was stale
+    assert next(j for j in during.jobs if j.id == job.id).paused
+    assert next(j for j in after.jobs if j.id == job.id).paused
+    assert suite["cronjob-org"].requests["GET /jobs"] == 3
