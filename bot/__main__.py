@@ -134,6 +134,9 @@ def demo_words(built: Runtime, monitor: Monitor, suite: SimSuite) -> dict[str, E
     """Console-only words for the demo: make a simulated job fail or recover, poll now."""
 
     async def run(ref: str, ok: bool) -> str:
+        if not ref:
+            word = "recover" if ok else "fail"
+            return f"`{word}` needs a job: `{word} REF` (a ref like `prod:4242`, or a job name)."
         try:
             job = await built.deps.service.resolve(ref)
         except RefError as error:

@@ -438,3 +438,5 @@ _PARSERS: dict[str, Callable[[_Args], Command]] = {
     "mute": _timed(Mute),
     "unmute": _plain_ref(Unmute),
 }
+
+COMMAND_WORDS = frozenset(_PARSERS)  # the words `/cron` understands after it

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import httpx
 from starlette.types import ASGIApp
 
+from bot.commands import COMMAND_WORDS
 from bot.fakeslack import Call, FakeSlack
 
 Ask = Callable[[str], Awaitable[str | None]]  # prompt -> line, None at end of input
@@ -81,6 +82,8 @@ class Console:
         elif word in self.extras:
             self.say(await self.extras[word](rest.strip()))
             await self._show_new_calls()
+        elif word in COMMAND_WORDS:
+            self.say(f"Commands start with /cron: try `/cron {text}`.")
         else:
             words = "".join(f", `{w}`" for w in self.extras)
             self.say(f"Type a /cron command (try `/cron help`), `click N`{words}.")

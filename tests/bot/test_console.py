@@ -83,3 +83,13 @@ def test_the_demo_shows_the_alert_lifecycle() -> None:
     assert "Acknowledged by @UCONSOLE" in out
     assert "recovered after failing" in out
     assert "Traceback" not in out + done.stderr
+
+
+def test_demo_words_without_a_job_say_what_they_need() -> None:
+    done = run_console(["fail", "recover", "fail nightly-nothing", "list failing"])
+    assert done.returncode == 0, done.stderr
+    assert "`fail` needs a job: `fail REF`" in done.stdout
+    assert "`recover` needs a job: `recover REF`" in done.stdout
+    assert "No job matches `nightly-nothing`" in done.stdout
+    assert "simulated" not in done.stdout
+    assert "Commands start with /cron: try `/cron list failing`." in done.stdout
