@@ -47,8 +47,7 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
 
 @dataclass
 class Button:
-    action_id: str
-    value: str
+    element: dict[str, Any]  # as the message or view showed it; Slack echoes it back
     block_id: str
     label: str
     source: Call
@@ -104,8 +103,8 @@ class Console:
         payload: dict[str, Any] = {
             "type": "block_actions", "user": {"id": USER, "name": "console"},
             "team": {"id": TEAM}, "trigger_id": f"trigger.{time.time()}",
-            "actions": [{"action_id": button.action_id, "block_id": button.block_id,
-                         "value": button.value, "type": "button"}],
+            "actions": [{**button.element, "block_id": button.block_id,
+                         "action_ts": f"{time.time():.6f}"}],
         }  # fmt: skip
         view = button.source.result.get("view") or button.source.body.get("view")
         if button.source.method.startswith("views.") and view:
@@ -188,10 +187,7 @@ class Console:
 
     def _button(self, element: dict[str, Any], block: dict[str, Any], call: Call) -> None:
         label = element.get("text", {}).get("text", "?")
-        self.buttons.append(
-            Button(element["action_id"], element.get("value", ""), block.get("block_id", ""),
-                   label, call)
-        )  # fmt: skip
+        self.buttons.append(Button(element, block.get("block_id", ""), label, call))
         self.say(f"  [{len(self.buttons)}] {label}")
 
     async def _modal(self, call: Call) -> None:
