@@ -183,7 +183,16 @@ async def _first_poll(
         assert outcome is not None  # without a cursor there is always something to remember
         streak = _trailing_failures(outcome.seen)
         if streak:
-            failing.append(outcome.job.model_copy(update={"last_result": RunResult.FAILED}))
+            last = outcome.seen[-1]  # the newest failure: Djinn's list rows do not carry it
+            failing.append(
+                outcome.job.model_copy(
+                    update={
+                        "last_result": RunResult.FAILED,
+                        "last_status": outcome.job.last_status or last.status_text,
+                        "last_run": last.time,
+                    }
+                )
+            )
         cursors.append(_cursor_of(outcome, streak, now))
     # Marked first and remembered together: a second poller racing this one either waits for
     # both (and follows from these cursors) or marks it first itself (and this one stops).

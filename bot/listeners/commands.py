@@ -15,6 +15,7 @@ from bot.durations import humanize
 from bot.listeners import alerts, ops
 from bot.listeners.context import Registrar, Reply, guarded
 from bot.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
+from bot.polled import with_polled_results
 from bot.render import messages
 from bot.render.ids import PageValue
 from bot.render.jobs import delete_confirm, history_blocks, job_card
@@ -102,7 +103,8 @@ async def send_list(reply: Reply, page: PageValue, *, replace: bool = False) -> 
     key = (listing.stamp, page.dump(), now.replace(second=0, microsecond=0))
     answer = deps.rendered.get(key) if listing.stamp else None
     if answer is None:
-        jobs = filter_jobs(listing.jobs, as_status(page.status), page.text)
+        known = await with_polled_results(deps.store, listing.jobs)
+        jobs = filter_jobs(known, as_status(page.status), page.text)
         failures = [(f.account, f.message) for f in listing.failures]
         blocks = job_list(jobs, now=now, page=page, failures=failures, as_of=listing.as_of)
         answer = (f"{len(jobs)} jobs", [block.to_dict() for block in blocks])

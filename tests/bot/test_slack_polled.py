@@ -1,0 +1,65 @@
+"""Djinn CI lists crons without builds: `/cron list` shows what the poller last saw."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.monitor import build_monitor
+from tests.bot.conftest import Workspace, texts
+
+
+def _monitor(workspace: Workspace) -> Any:
+    workspace.built.deps.alerts_channel = "CALERTS"
+    client = AsyncWebClient(token="xoxb-test", base_url=f"{workspace.fake.base_url}/api/")
+    return build_monitor(workspace.built.deps, client)
+
+
+def _text(block: dict[str, Any]) -> str:
+    return str((block.get("text") or {}).get("text", ""))
+
+
+def _newest_status(sim: Any, cron_id: int) -> str | None:
+    builds = sim.builds[cron_id]  # oldest first
+    return builds[-1].status if builds else None
+
+
+async def test_a_failing_djinn_cron_is_listed_as_failing_once_polled(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["djinn"]
+    healthy = [c for c in sim.crons if _newest_status(sim, c) == "passed"]
+    failing, passing = healthy[0], healthy[1]
+
+    await workspace.command("list ci failing")
+    (before,) = await workspace.fake.wait_for("response_url")
+    assert f"ci:{failing}" not in texts(before)  # nothing known yet, nothing claimed
+
+    monitor = _monitor(workspace)
+    await monitor.poll("ci")  # the first poll remembers where every cron stands
+    sim.run(str(failing), ok=False)
+    await monitor.poll("ci")
+    workspace.built.deps.rendered.clear()  # the same minute: the list is rendered anew
+
+    await workspace.command("list ci failing")
+    (_, after) = await workspace.fake.wait_for("response_url", 2)
+    assert f"ci:{failing}`" in texts(after)
+    assert f"ci:{passing}`" not in texts(after)
+
+
+async def test_the_first_start_summary_gives_each_djinn_cron_its_build_status(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["djinn"]
+    failed = [c for c in sim.crons if _newest_status(sim, c) in ("failed", "timed_out")]
+    assert failed  # the seeded world has crons already failing
+
+    await _monitor(workspace).poll("ci")
+    (summary,) = await workspace.fake.wait_for(
+        "chat.postMessage", where=lambda c: "already failing" in c.body.get("text", "")
+    )
+    lines = [line for block in summary.body["blocks"] for line in _text(block).splitlines()]
+    for cron_id in failed:
+        (line,) = [line for line in lines if f"ci:{cron_id}`" in line]
+        assert str(_newest_status(sim, cron_id)) in line
