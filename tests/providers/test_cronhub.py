@@ -14,7 +14,8 @@ from pydantic import SecretStr
 
 from providers.base import Capability, JobKind, JobSpec, RunResult
 from providers.config import BuildContext, CronhubAccount
-from providers.cronhub import NO_MONITOR_RESUME, Cronhub, cronhub_error, parse_time
+from providers.cronhub import NO_MONITOR_RESUME, Cronhub
+from providers.cronhub_wire import cronhub_error, parse_time
 from providers.errors import (
     AuthRejected,
     BadResponse,

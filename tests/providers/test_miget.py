@@ -22,7 +22,9 @@ from providers.errors import (
     Unsupported,
 )
 from providers.http import RetryPolicy
-from providers.miget import Addon, AddonSpec, Miget, miget_error, result_of
+from providers.miget import Miget
+from providers.miget_addons import Addon, AddonSpec
+from providers.miget_wire import miget_error, result_of
 from providers.schedule import Schedule, ScheduleKind
 from providers.sim.miget import DB_PASSWORD, MigetSim
 
