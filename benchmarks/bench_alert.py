@@ -24,7 +24,7 @@ from bot.access import Access
 from bot.app import Deps
 from bot.fakeslack import Call, FakeSlack
 from bot.monitor import build_monitor
-from bot.poller import Transition
+from bot.poll_common import Transition
 from bot.scheduler import build_scheduler
 from bot.service import CronService
 from bot.store import Store

@@ -26,7 +26,7 @@ from bot.app import Deps
 from bot.durations import humanize
 from bot.fakeslack import FakeSlack
 from bot.monitor import Monitor, build_monitor
-from bot.poller import Kind
+from bot.poll_common import Kind
 from bot.service import CronService
 from bot.store import Store
 from providers.config import BuildContext

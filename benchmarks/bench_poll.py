@@ -97,7 +97,7 @@ def _section(ours: dict[int, Scenario], naive: dict[int, Scenario], three: Scena
         "picked among healthy ones, fail. A cycle polls every account at once, as the "
         "scheduler does, each account as the monitor does: `bot.poller.scan` decides "
         "the alerts from the list (the bot sends them at this point), then "
-        "`bot.poller.read_details` reads the history of the newly failed jobs (SQLite "
+        "`bot.poll_details.read_details` reads the history of the newly failed jobs (SQLite "
         "store). Figures are per cycle, averaged over 3 cycles after the first poll (for "
         "the baseline at 10,000 jobs, its first). Baseline (`benchmarks/naive_poller.py`): "
         "list, then every job's history, job after job, every cycle — without "

@@ -15,7 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import Deps
 from bot.notifier import Notifier
 from bot.pacing import next_poll_in
-from bot.poller import Kind, Transition, read_details, scan
+from bot.poll_common import Kind, Transition
+from bot.poll_details import read_details
+from bot.poller import scan
 
 log = logging.getLogger(__name__)
 

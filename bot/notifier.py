@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db_models import Incident, OutboxItem
 from bot.metrics import Metrics
-from bot.poller import Kind, Transition
+from bot.poll_common import Kind, Transition
 from bot.render import alerts as render
 from bot.store import Store
 from providers.base import Capability, Job

@@ -5,8 +5,9 @@ one bot, PostgreSQL (``asyncpg``) when several share it. ``await Store.open(url)
 engine and runs the alembic migrations in ``bot/migrations`` up to head, so the first start
 creates the schema and later releases upgrade it in place. Methods return frozen dataclasses,
 never ORM objects; every datetime in and out is aware UTC. What the poller and the notifier
-remember (account state, cursors, incidents, subscriptions, mutes, the outbox) lives in
-:mod:`bot.store_alerts`, mixed into :class:`Store`.
+remember lives in two mixins of :class:`Store`: account state, cursors and incidents in
+:mod:`bot.store_alerts`; subscriptions, mutes and the outbox in :mod:`bot.store_delivery`. Both
+write through the transactions of :mod:`bot.store_base`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from bot.db_models import (
     to_record,
 )
 from bot.store_alerts import AlertStore
+from bot.store_delivery import DeliveryStore
 from providers.redact import secrets
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ def _revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-class Store(AlertStore):
+class Store(AlertStore, DeliveryStore):
     """The bot's database. Also the :class:`providers.http.BudgetLedger` of every account."""
 
     def __init__(self, engine: AsyncEngine) -> None:

@@ -1,26 +1,22 @@
-"""The alerting half of the Store: account state, cursors, incidents, subscriptions, mutes, outbox.
+"""The poller's half of the Store: account state, cursors and incidents.
 
 :class:`AlertStore` is a mixin of :class:`bot.store.Store`, which brings the engine, the
-sessions and the dialect's ``insert``. Every decision that must be taken once across
+sessions and the dialect's ``insert``; the transaction machinery (``unit``) and the scrubbing
+of free text live in :mod:`bot.store_base`. Every decision that must be taken once across
 processes — the first poll, an outage starting or ending, an incident opening, resolving or
-being acknowledged, a message being enqueued — is one compare-and-set statement, so of two
-pollers racing only one sees ``True`` (or a record) and the other ``False`` (or None).
-Free text that may carry a secret (errors, failure details, message payloads) is scrubbed
-before it is stored.
+being acknowledged — is one compare-and-set statement, so of two pollers racing only one sees
+``True`` (or a record) and the other ``False`` (or None). Free text that may carry a secret
+(errors, failure details) is scrubbed before it is stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, exists, false, func, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, select, update
 
 from bot.db_models import (
     AccountState,
@@ -29,88 +25,16 @@ from bot.db_models import (
     Incident,
     IncidentRow,
     JobCursor,
-    Mute,
-    MuteRow,
-    OutboxItem,
-    OutboxRow,
-    Subscription,
-    SubscriptionRow,
-    UTCDateTime,
     to_record,
 )
-from providers.redact import safe_url, scrub_payload, secrets
+from bot.store_base import StoreBase, _changed, _scrub, _scrub_json
 
 _CURSOR_FIELDS = [f.name for f in fields(Cursor)]  # account, job_id, then the values
 _CHUNK = 500  # rows or bound ids per statement
-OUTBOX_KINDS = frozenset({"post", "update", "reply"})
-SUPERSEDED = "superseded"
 
 
-def _scrub(text: str | None) -> str | None:
-    return None if text is None else secrets.scrub(text)
-
-
-def _scrub_json(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy without known secrets, sensitive keys' values or credentials in a ``url``."""
-    cleaned = cast(dict[str, Any], scrub_payload(dict(value)))
-    if isinstance(cleaned.get("url"), str):
-        cleaned["url"] = safe_url(cleaned["url"])
-    return cleaned
-
-
-def _changed(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
-_UNIT: ContextVar[tuple[object, AsyncSession] | None] = ContextVar("store_unit", default=None)
-
-
-def _in_unit(store: object) -> AsyncSession | None:
-    current = _UNIT.get()
-    return current[1] if current is not None and current[0] is store else None
-
-
-class AlertStore:
-    """What the poller and the notifier remember. Mixed into :class:`bot.store.Store`."""
-
-    engine: AsyncEngine
-    _session: async_sessionmaker[AsyncSession]
-
-    if TYPE_CHECKING:
-
-        def _insert(self, model: type[Any]) -> Any: ...
-
-    # -- transactions -----------------------------------------------------------------------
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[None]:
-        """Make the writes inside one transaction: all of them land, or none.
-
-        The poller applies a whole poll this way — every incident it opens, updates or
-        resolves and every cursor it moves — so a crash replays the poll exactly, and a
-        thousand writes cost one commit. Reads inside see only what was committed before.
-        """
-        if _in_unit(self) is not None:
-            yield
-            return
-        async with self._session.begin() as session:
-            token = _UNIT.set((self, session))
-            try:
-                yield
-            finally:
-                _UNIT.reset(token)
-
-    def _unit_session(self) -> AsyncSession | None:
-        return _in_unit(self)
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        """The unit's session if one is open (in this task, on this store), else a new one."""
-        session = _in_unit(self)
-        if session is not None:
-            yield session
-            return
-        async with self._session.begin() as session:
-            yield session
+class AlertStore(StoreBase):
+    """What the poller remembers. Mixed into :class:`bot.store.Store`."""
 
     # -- account state ----------------------------------------------------------------------
     async def account_state(self, account: str) -> AccountState | None:
@@ -344,220 +268,3 @@ class AlertStore:
         async with self._write() as session:
             row = (await session.scalars(stmt)).one_or_none()
             return None if row is None else to_record(Incident, row)
-
-    # -- subscriptions ----------------------------------------------------------------------
-    async def subscribe(self, channel: str, target: str, user: str, now: datetime) -> bool:
-        """Subscribe ``channel`` to ``target`` as typed; False if it was, in any letter case."""
-        taken = exists().where(
-            SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(literal(target)),
-        )
-        row = select(
-            literal(channel), literal(target), literal(user), literal(now, UTCDateTime())
-        ).where(~taken)
-        stmt = (
-            self._insert(SubscriptionRow)
-            .from_select(["channel", "target", "created_by", "created_at"], row)
-            .on_conflict_do_nothing()
-            .returning(SubscriptionRow.id)
-        )
-        async with self._write() as session:
-            return (await session.execute(stmt)).first() is not None
-
-    async def unsubscribe(self, channel: str, target: str) -> bool:
-        """Unsubscribe ``channel`` from ``target`` (any letter case); False if it was not."""
-        stmt = delete(SubscriptionRow).where(
-            SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(literal(target)),
-        )
-        async with self._write() as session:
-            return _changed(await session.execute(stmt)) > 0
-
-    async def subscriptions(self, channel: str | None = None) -> list[Subscription]:
-        query = select(SubscriptionRow).order_by(SubscriptionRow.channel, SubscriptionRow.id)
-        if channel is not None:
-            query = query.where(SubscriptionRow.channel == channel)
-        async with self._session() as session:
-            return [to_record(Subscription, row) for row in await session.scalars(query)]
-
-    # -- mutes ------------------------------------------------------------------------------
-    async def mute(self, ref: str, until: datetime | None, user: str, now: datetime) -> Mute:
-        """Mute ``ref`` until ``until`` (None: until it recovers); replaces an earlier mute."""
-        values = {"until": until, "created_by": user, "created_at": now}
-        insert = self._insert(MuteRow).values(ref=ref, **values)
-        stmt = insert.on_conflict_do_update(
-            index_elements=[MuteRow.ref], set_={name: insert.excluded[name] for name in values}
-        )
-        async with self._write() as session:
-            await session.execute(stmt)
-        return Mute(ref=ref, until=until, created_by=user, created_at=now)
-
-    async def unmute(self, ref: str) -> bool:
-        async with self._write() as session:
-            return _changed(await session.execute(delete(MuteRow).where(MuteRow.ref == ref))) > 0
-
-    async def active_mute(self, ref: str, now: datetime) -> Mute | None:
-        query = select(MuteRow).where(
-            MuteRow.ref == ref, MuteRow.until.is_(None) | (MuteRow.until > now)
-        )
-        async with self._session() as session:
-            row = await session.scalar(query)
-            return None if row is None else to_record(Mute, row)
-
-    async def active_mutes(self, now: datetime) -> dict[str, Mute]:
-        """Every mute in force at ``now``, by ref."""
-        query = select(MuteRow).where(MuteRow.until.is_(None) | (MuteRow.until > now))
-        async with self._session() as session:
-            return {row.ref: to_record(Mute, row) for row in await session.scalars(query)}
-
-    async def end_recovery_mute(self, ref: str) -> bool:
-        """The job recovered: end its "until it recovers" mute; a timed mute stays."""
-        stmt = delete(MuteRow).where(MuteRow.ref == ref, MuteRow.until.is_(None))
-        async with self._write() as session:
-            return _changed(await session.execute(stmt)) > 0
-
-    # -- outbox -----------------------------------------------------------------------------
-    async def enqueue(
-        self,
-        key: str,
-        kind: str,
-        channel: str,
-        payload: Mapping[str, Any],
-        *,
-        now: datetime,
-        target_key: str | None = None,
-        incident_id: int | None = None,
-    ) -> bool:
-        """Queue a Slack message under an idempotency ``key``; False (a no-op) if queued before.
-
-        ``update`` and ``reply`` need ``target_key``: the key of the post they refer to.
-        """
-        if kind not in OUTBOX_KINDS:
-            raise ValueError(f"outbox kind {kind!r}; use one of {sorted(OUTBOX_KINDS)}")
-        if kind != "post" and target_key is None:
-            raise ValueError(f"an outbox {kind} needs the target_key of its post")
-        stmt = (
-            self._insert(OutboxRow)
-            .values(
-                key=key,
-                kind=kind,
-                channel=channel,
-                payload=_scrub_json(payload),
-                target_key=target_key,
-                incident_id=incident_id,
-                created_at=now,
-                next_attempt_at=now,
-                attempts=0,
-                gave_up=False,
-            )
-            .on_conflict_do_nothing(index_elements=[OutboxRow.key])
-            .returning(OutboxRow.id)
-        )
-        async with self._write() as session:
-            return (await session.execute(stmt)).first() is not None
-
-    async def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Unsent messages due by ``now``, in the order they were queued."""
-        query = (
-            select(OutboxRow)
-            .where(_pending(), OutboxRow.next_attempt_at <= now)
-            .order_by(OutboxRow.id)
-            .limit(limit)
-        )
-        async with self._session() as session:
-            return [to_record(OutboxItem, row) for row in await session.scalars(query)]
-
-    async def begin_attempt(self, item_id: int, now: datetime) -> int:
-        """Count an attempt to send; the attempts made BEFORE this one.
-
-        More than 0 means an earlier attempt may have reached Slack: look for that post before
-        posting again. ``now`` (when the attempt starts) is not stored: the count is the fact.
-        """
-        stmt = (
-            update(OutboxRow)
-            .where(OutboxRow.id == item_id)
-            .values(attempts=OutboxRow.attempts + 1)
-            .returning(OutboxRow.attempts)
-        )
-        async with self._write() as session:
-            attempts = (await session.execute(stmt)).scalar_one_or_none()
-        if attempts is None:
-            raise LookupError(f"no outbox item {item_id}")
-        return attempts - 1
-
-    async def mark_sent(self, item_id: int, now: datetime, ts: str | None) -> None:
-        stmt = (
-            update(OutboxRow).where(OutboxRow.id == item_id).values(sent_at=now, ts=ts, error=None)
-        )
-        async with self._write() as session:
-            await session.execute(stmt)
-
-    async def mark_retry(self, item_id: int, next_at: datetime, error: str) -> None:
-        stmt = (
-            update(OutboxRow)
-            .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
-            .values(next_attempt_at=next_at, error=_scrub(error))
-        )
-        async with self._write() as session:
-            await session.execute(stmt)
-
-    async def give_up(self, item_id: int, error: str) -> None:
-        stmt = (
-            update(OutboxRow)
-            .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
-            .values(gave_up=True, error=_scrub(error))
-        )
-        async with self._write() as session:
-            await session.execute(stmt)
-
-    async def sent_post(self, key: str) -> tuple[str, str] | None:
-        """(channel, ts) of the message sent under ``key``, for its updates and replies."""
-        query = select(OutboxRow.channel, OutboxRow.ts).where(
-            OutboxRow.key == key, OutboxRow.sent_at.is_not(None), OutboxRow.ts.is_not(None)
-        )
-        async with self._session() as session:
-            row = (await session.execute(query)).first()
-        return None if row is None or row.ts is None else (row.channel, row.ts)
-
-    async def pending_key(self, key: str) -> bool:
-        """Whether a message queued under ``key`` is still to be sent (not sent, not given up)."""
-        query = select(OutboxRow.id).where(OutboxRow.key == key, _pending())
-        async with self._session() as session:
-            return (await session.scalar(query)) is not None
-
-    async def supersede_updates(self, target_key: str, keep_id: int) -> int:
-        """Skip the unsent updates of ``target_key`` older than ``keep_id``; how many.
-
-        Only the newest rendering of a message needs sending. The skipped ones count as sent
-        (``ts`` None, error "superseded") when ``keep_id`` was queued.
-        """
-        keep = aliased(OutboxRow)
-        kept_at = (
-            select(keep.created_at)
-            .where(keep.id == keep_id, keep.kind == "update", keep.target_key == target_key)
-            .scalar_subquery()
-        )
-        stmt = (
-            update(OutboxRow)
-            .where(
-                _pending(),
-                OutboxRow.kind == "update",
-                OutboxRow.target_key == target_key,
-                OutboxRow.id < keep_id,
-                kept_at.is_not(None),
-            )
-            .values(sent_at=kept_at, ts=None, error=SUPERSEDED)
-            .execution_options(synchronize_session=False)
-        )
-        async with self._write() as session:
-            return _changed(await session.execute(stmt))
-
-    async def outbox_depth(self) -> int:
-        """Messages still to send (not sent, not given up)."""
-        query = select(func.count()).select_from(OutboxRow).where(_pending())
-        async with self._session() as session:
-            return (await session.scalar(query)) or 0
-
-
-def _pending() -> Any:
-    return (OutboxRow.sent_at.is_(None)) & (OutboxRow.gave_up == false())

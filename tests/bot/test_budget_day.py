@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from bot.poller import Kind
+from bot.poll_common import Kind
 from tests.bot.alert_world import START, World
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.poller import Kind, poll_once
+from bot.poll_common import Kind
+from bot.poller import poll_once
 from providers.errors import ProviderUnavailable
 from tests.bot.alert_world import DEFAULT, Call, World, _key, healthy
 
