@@ -20,6 +20,7 @@ from bot.runtime import Runtime, runtime
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
 from tests.bot.alert_world import world  # noqa: F401 (a fixture for the alert tests)
+from tests.bot.stores import open_store, store  # noqa: F401 (fixtures for the store tests)
 
 SECRET = "test-signing-secret"
 OPERATOR, READER = "UOPERATOR", "UREADER"

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import shutil
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,65 +16,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
 from bot.db_models import Base
-from bot.store import MIGRATIONS, Store, alembic_config, create_engine, normalise_url
+from bot.store import MIGRATIONS, Store, alembic_config, normalise_url
 from providers.redact import secrets
+from tests.bot.stores import OpenStore
 
-PG_URL = os.environ.get("CRONOPS_TEST_POSTGRES_URL")
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 TABLES = {"request_budget", "audit_log", "scheduled_resume", "meta", "alembic_version", "outbox"}
-
-OpenStore = Callable[[], Awaitable[Store]]
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not PG_URL, reason="set CRONOPS_TEST_POSTGRES_URL to run against PostgreSQL"
-            ),
-        ),
-    ]
-)
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
-    """Opens (and migrates) a new Store on one fresh database; all are closed afterwards."""
-    stores: list[Store] = []
-    options: dict[str, object] = {}
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/t.db"
-    else:
-        assert PG_URL is not None
-        url, schema = PG_URL, f"t_{uuid.uuid4().hex}"
-        options = {"connect_args": {"server_settings": {"search_path": schema}}}
-        await _run_sql(url, f'CREATE SCHEMA "{schema}"')
-
-    async def open_() -> Store:
-        store = Store(create_engine(url, **options))
-        stores.append(store)
-        await store.migrate()
-        return store
-
-    yield open_
-    for store in stores:
-        await store.close()
-    if request.param == "postgresql":
-        await _run_sql(url, f'DROP SCHEMA "{schema}" CASCADE')
-
-
-async def _run_sql(url: str, sql: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def store(open_store: OpenStore) -> Store:
-    return await open_store()
 
 
 def _tables(connection: Connection) -> set[str]:

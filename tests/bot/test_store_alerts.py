@@ -9,81 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, inspect
 
 from bot.db_models import Cursor, Incident
-from bot.store import Store, alembic_config, create_engine
+from bot.store import Store, alembic_config
 from providers.redact import MASK, secrets
+from tests.bot.stores import OpenStore
 
-PG_URL = os.environ.get("CRONOPS_TEST_POSTGRES_URL")
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 ALERT_TABLES = {"account_state", "job_cursor", "incident", "subscription", "mute", "outbox"}
 DETAIL = {"http_status": 500, "status_text": "Internal Server Error", "duration_ms": 812}
-
-
-class OpenStore(Protocol):
-    async def __call__(self, migrate: bool = True) -> Store: ...
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not PG_URL, reason="set CRONOPS_TEST_POSTGRES_URL to run against PostgreSQL"
-            ),
-        ),
-    ]
-)
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
-    """Opens (and migrates) a new Store on one fresh database; all are closed afterwards."""
-    stores: list[Store] = []
-    options: dict[str, object] = {}
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/t.db"
-    else:
-        assert PG_URL is not None
-        url, schema = PG_URL, f"t_{uuid.uuid4().hex}"
-        options = {"connect_args": {"server_settings": {"search_path": schema}}}
-        await _run_sql(url, f'CREATE SCHEMA "{schema}"')
-
-    async def open_(migrate: bool = True) -> Store:
-        store = Store(create_engine(url, **options))
-        stores.append(store)
-        if migrate:
-            await store.migrate()
-        return store
-
-    yield open_
-    for store in stores:
-        await store.close()
-    if request.param == "postgresql":
-        await _run_sql(url, f'DROP SCHEMA "{schema}" CASCADE')
-
-
-async def _run_sql(url: str, sql: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def store(open_store: OpenStore) -> Store:
-    return await open_store()
 
 
 async def open_incident(store: Store, job_id: str = "1", **changes: Any) -> Incident | None:
