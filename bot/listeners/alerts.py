@@ -112,8 +112,7 @@ def _listener(deps: Deps, handler: Handler) -> Callable[..., Awaitable[None]]:
         client: AsyncWebClient,
     ) -> None:  # fmt: skip
         await ack()
-        channel = (body.get("channel") or {}).get("id")
-        reply = Reply(deps, body["user"]["id"], channel, client, respond)
+        reply = Reply.to_action(deps, body, client, respond)
         await guarded(reply, handler(reply, IncidentValue.load(action["value"]), body))
 
     return listener

@@ -100,6 +100,16 @@ class Reply:
     client: AsyncWebClient
     respond: AsyncRespond | None = None
 
+    @classmethod
+    def to_action(
+        cls, deps: Deps, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> Reply:
+        """The reply to a button click: its user, and the channel of the message it was on."""
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        return cls(deps, body["user"]["id"], channel, client, respond)
+
     async def ephemeral(self, text: str, blocks: Blocks | None = None) -> None:
         if self.respond is not None:
             await self.deps.responses.send(
