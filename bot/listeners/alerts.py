@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import commands as cmds
+from bot import command_types as cmds
 from bot.app import Deps
 from bot.listeners import ops
 from bot.listeners.context import Registrar, Reply, guarded

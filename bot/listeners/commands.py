@@ -9,8 +9,9 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import commands as cmds
+from bot import command_types as cmds
 from bot.app import Deps
+from bot.commands import ParseError, parse
 from bot.durations import humanize
 from bot.listeners import alerts, ops
 from bot.listeners.context import Registrar, Reply, guarded
@@ -38,8 +39,8 @@ async def handle(
     client: AsyncWebClient,
 ) -> None:  # fmt: skip
     try:
-        parsed = cmds.parse(command.get("text", ""), deps.service.accounts)
-    except cmds.ParseError as error:
+        parsed = parse(command.get("text", ""), deps.service.accounts)
+    except ParseError as error:
         text = f"{error.message}\nUsage: {error.usage}"
         await ack(text=text, blocks=messages.error(text), response_type="ephemeral")
         return

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import (
+from bot.command_types import (
     HELP_TEXT,
     USAGE,
     AddonCreate,
@@ -17,7 +17,6 @@ from bot.commands import (
     History,
     ListJobs,
     Mute,
-    ParseError,
     Pause,
     Resume,
     Show,
@@ -26,8 +25,8 @@ from bot.commands import (
     Subscriptions,
     Unmute,
     Unsubscribe,
-    parse,
 )
+from bot.commands import ParseError, parse
 
 ACCOUNTS = ("prod", "hub", "ci", "apps")
 H = timedelta(hours=1)
