@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any, cast, get_args
 
 from slack_bolt.async_app import AsyncAck
@@ -22,7 +23,7 @@ from bot.render.ids import PageValue
 from bot.render.jobs import delete_confirm, history_blocks, job_card
 from bot.render.lists import job_list
 from bot.render.text import slack_date
-from bot.service import StatusFilter, filter_jobs
+from bot.service import Listing, StatusFilter, filter_jobs
 
 
 def register(app: Registrar, deps: Deps) -> None:
@@ -100,23 +101,38 @@ async def send_list(reply: Reply, page: PageValue, *, replace: bool = False) -> 
     listing = await deps.service.listing(page.account)
     now = deps.clock()
     # Everyone asking for the same page of the same listing in the same minute gets the same
-    # answer: rendered (and turned into JSON-ready blocks) once.
+    # answer, rendered (and turned into JSON-ready blocks) once: the first asker starts the
+    # rendering and the others await it, however many arrive while it runs.
     key = (listing.stamp, page.dump(), now.replace(second=0, microsecond=0))
-    answer = deps.rendered.get(key) if listing.stamp else None
-    if answer is None:
-        known = await with_polled_results(deps.store, listing.jobs)
-        jobs = filter_jobs(known, as_status(page.status), page.text)
-        failures = [(f.account, f.message) for f in listing.failures]
-        blocks = job_list(jobs, now=now, page=page, failures=failures, as_of=listing.as_of)
-        answer = (f"{len(jobs)} jobs", [block.to_dict() for block in blocks])
-        if len(deps.rendered) >= RENDERED_KEPT:
-            deps.rendered.clear()
-        deps.rendered[key] = answer
-    text, rendered = answer
+    rendering = deps.rendered.get(key) if listing.stamp else None
+    if rendering is None:
+        rendering = asyncio.ensure_future(_render_list(deps, listing, page, now))
+        if listing.stamp:
+            if len(deps.rendered) >= RENDERED_KEPT:
+                deps.rendered.clear()
+            deps.rendered[key] = rendering
+            rendering.add_done_callback(lambda done: _forget_failed(deps, key, done))
+    text, rendered = await asyncio.shield(rendering)
     if replace:
         await reply.replace(text, rendered)
     else:
         await reply.ephemeral(text, rendered)
+
+
+async def _render_list(
+    deps: Deps, listing: Listing, page: PageValue, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    known = await with_polled_results(deps.store, listing.jobs)
+    jobs = filter_jobs(known, as_status(page.status), page.text)
+    failures = [(f.account, f.message) for f in listing.failures]
+    blocks = job_list(jobs, now=now, page=page, failures=failures, as_of=listing.as_of)
+    return f"{len(jobs)} jobs", [block.to_dict() for block in blocks]
+
+
+def _forget_failed(deps: Deps, key: object, rendering: asyncio.Future[Any]) -> None:
+    failed = rendering.cancelled() or rendering.exception() is not None
+    if failed and deps.rendered.get(key) is rendering:
+        del deps.rendered[key]  # the next asker tries again
 
 
 RENDERED_KEPT = 64  # list answers kept rendered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -63,3 +64,23 @@ async def test_the_first_start_summary_gives_each_djinn_cron_its_build_status(
     for cron_id in failed:
         (line,) = [line for line in lines if f"ci:{cron_id}`" in line]
         assert str(_newest_status(sim, cron_id)) in line
+
+
+async def test_many_asking_at_once_share_one_rendering(workspace: Workspace) -> None:
+    store = workspace.built.deps.store
+    reads, read = [], store.cursors
+
+    async def counted(account: str) -> Any:
+        reads.append(account)
+        return await read(account)
+
+    store.cursors = counted
+    await workspace.command("list ci")  # fills the listing cache: the asks below share it
+    await workspace.fake.wait_for("response_url")
+    workspace.built.deps.rendered.clear()
+    reads.clear()
+
+    await asyncio.gather(*(workspace.command("list ci") for _ in range(20)))
+    answers = await workspace.fake.wait_for("response_url", 21)
+    assert reads == ["ci"]  # one rendering, one read of what the poller saw
+    assert len({texts(a) for a in answers[1:]}) == 1
