@@ -51,10 +51,14 @@ class RefError(Exception):
 
 
 class NoMatch(RefError):
-    def __init__(self, text: str, closest: Sequence[str] = ()) -> None:
+    def __init__(
+        self, text: str, closest: Sequence[str] = (), *, account: str | None = None
+    ) -> None:
         self.closest = list(closest)
         hint = f" Closest: {', '.join(self.closest)}." if self.closest else ""
-        super().__init__(f"No job matches `{text}`.{hint} Try `/cron list {text}`.")
+        # a ref names its account: list that; a name is a search
+        look = f"/cron list {account}" if account else f"/cron list {text}"
+        super().__init__(f"No job matches `{text}`.{hint} Try `{look}`.")
 
 
 class Ambiguous(RefError):
@@ -206,7 +210,7 @@ class CronService:
         try:  # the listing may be stale or partial: ask the provider itself
             return await self.call(account, lambda p: p.get_job(job_id))
         except NotFound:
-            raise NoMatch(text) from None
+            raise NoMatch(text, account=account) from None
 
     async def show(self, job: Job) -> Job:
         return await self.call(job.account, lambda p: p.get_job(job.id))

@@ -88,7 +88,7 @@ def _summary(jobs: Sequence[Job], page: PageValue, count: int) -> SectionBlock:
 def _empty(page: PageValue) -> SectionBlock:
     words = filter_words(page)
     if words:
-        return section(f"No jobs match {words}.")
+        return section(f"No jobs found — {words}.")
     return section("No jobs found in any account.")
 
 

@@ -90,6 +90,7 @@ def test_demo_words_without_a_job_say_what_they_need() -> None:
     assert done.returncode == 0, done.stderr
     assert "`fail` needs a job: `fail REF`" in done.stdout
     assert "`recover` needs a job: `recover REF`" in done.stdout
-    assert "No job matches `nightly-nothing`" in done.stdout
+    assert "No job matches `nightly-nothing`." in done.stdout
+    assert "Try `/cron list nightly-nothing`." in done.stdout  # a name: search for it
     assert "simulated" not in done.stdout
     assert "Commands start with /cron: try `/cron list failing`." in done.stdout

@@ -279,7 +279,7 @@ def test_last_page_has_no_more_button() -> None:
 def test_an_empty_list_says_so_and_names_the_filter() -> None:
     page = PageValue(account="ci", status="paused", text="<nightly>")
     body = text(job_list([], now=NOW, page=page))
-    assert "No jobs match account `ci` · paused · matching “&lt;nightly&gt;”." in body
+    assert "No jobs found — account `ci` · paused · matching “&lt;nightly&gt;”." in body
     assert "No jobs found in any account." in text(job_list([], now=NOW, page=PageValue()))
 
 

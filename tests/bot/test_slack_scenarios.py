@@ -122,7 +122,7 @@ async def test_unknown_and_ambiguous_refs_get_clear_answers(workspace: Workspace
     jobs[second]["title"] = jobs[first]["title"]  # before anything is listed and cached
     await workspace.command("show prod:999999")
     (missing,) = await workspace.fake.wait_for("response_url")
-    assert "No job matches `prod:999999`" in texts(missing)
+    assert "No job matches `prod:999999`. Try `/cron list prod`." in texts(missing)
     await workspace.command(f'show "{jobs[first]["title"]}"')
     answers = await workspace.fake.wait_for("response_url", 2)
     assert "2 jobs match" in texts(answers[-1])
