@@ -29,8 +29,8 @@ from bot.monitor import Monitor, build_monitor
 from bot.poll_common import Kind
 from bot.service import CronService
 from bot.store import Store
+from providers.budget import RateLimits
 from providers.config import BuildContext
-from providers.http import RateLimits
 from providers.registry import build_providers
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import SimSuite

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from providers.base import Capability, Provider, RunResult
-from providers.http import RateLimits
+from providers.budget import RateLimits
 
 
 @dataclass

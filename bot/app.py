@@ -16,7 +16,7 @@ from bot.access import Access, SlackGroups
 from bot.metrics import Metrics
 from bot.respond import ResponseUrls
 from bot.service import CronService
-from providers.http import Clock, utcnow
+from providers.clock import Clock, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

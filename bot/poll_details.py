@@ -25,8 +25,8 @@ from bot.poll_common import (
 )
 from bot.store import Store
 from providers.base import Execution, Provider, RunResult
+from providers.budget import request_purpose
 from providers.errors import BudgetExhausted, ProviderError
-from providers.http import request_purpose
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from bot.poll_details import read_details
 from bot.poll_observe import Outcome, observe
 from bot.store import Store
 from providers.base import Job, Listed, Provider, RunResult
+from providers.budget import request_purpose
 from providers.errors import BudgetExhausted, ProviderError
-from providers.http import request_purpose
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
 from providers.base import Execution, Job, JobSpec, Provider, RunResult
+from providers.clock import Clock, utcnow
 from providers.errors import NotFound, ProviderError
-from providers.http import Clock, utcnow
 
 T = TypeVar("T")
 StatusFilter = Literal["failing", "paused", "active"]

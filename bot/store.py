@@ -106,7 +106,7 @@ def _revision(connection: Connection) -> str | None:
 
 
 class Store(AlertStore, DeliveryStore):
-    """The bot's database. Also the :class:`providers.http.BudgetLedger` of every account."""
+    """The bot's database. Also the :class:`providers.budget.BudgetLedger` of every account."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

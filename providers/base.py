@@ -1,9 +1,9 @@
 """The seam every provider client implements, and the models they return.
 
-A client maps one service's JSON to these models and nothing else: retries, rate limits,
-budgets and redaction live once in :mod:`providers.http`. A client declares what it can do per
-job kind (:class:`Capability`); whatever it does not declare raises :class:`Unsupported` with a
-sentence naming the provider, never a silent no-op.
+A client maps one service's JSON to these models and nothing else: retries and redaction live
+once in :mod:`providers.http`, budgets and rate limits in :mod:`providers.budget`. A client
+declares what it can do per job kind (:class:`Capability`); whatever it does not declare raises
+:class:`Unsupported` with a sentence naming the provider, never a silent no-op.
 """
 
 from __future__ import annotations

@@ -13,19 +13,9 @@ from typing import Annotated, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt, SecretStr
 
-from providers.http import (
-    BudgetLedger,
-    Clock,
-    DailyBudget,
-    ErrorHook,
-    MemoryLedger,
-    Observer,
-    ProviderHttp,
-    RateSpec,
-    RetryPolicy,
-    make_http,
-    utcnow,
-)
+from providers.budget import BudgetLedger, DailyBudget, MemoryLedger, RateSpec
+from providers.clock import Clock, utcnow
+from providers.http import ErrorHook, Observer, ProviderHttp, RetryPolicy, make_http
 
 AccountName = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
 

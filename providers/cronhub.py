@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any, ClassVar, Self
 
 from providers.base import Capability, Job, JobKind, JobSpec, Listed, Provider, RunResult
+from providers.clock import Clock, utcnow
 from providers.config import BuildContext, CronhubAccount
 from providers.cronhub_wire import (
     Errors,
@@ -35,7 +36,7 @@ from providers.cronhub_wire import (
     scheduler_schedule,
 )
 from providers.errors import BadResponse, InvalidInput, NotFound, Unsupported
-from providers.http import Clock, ProviderHttp, utcnow
+from providers.http import ProviderHttp
 from providers.redact import safe_url
 from providers.schedule import Schedule
 

@@ -31,6 +31,7 @@ from providers.base import (
     Provider,
     RunResult,
 )
+from providers.budget import RateSpec
 from providers.config import BuildContext, CronJobOrgAccount
 from providers.cronjob_org_schedule import (
     arrays_to_cron,
@@ -39,7 +40,7 @@ from providers.cronjob_org_schedule import (
     cron_to_arrays,
 )
 from providers.errors import AuthRejected, InvalidInput, NotFound, ProviderError, RateLimited
-from providers.http import ProviderHttp, RateSpec
+from providers.http import ProviderHttp
 from providers.redact import safe_url
 from providers.schedule import Schedule, ScheduleError, ScheduleKind
 

@@ -17,9 +17,10 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from providers.base import Capability, Job, JobKind, JobSpec, Listed, Provider, RunResult
+from providers.clock import Clock, utcnow
 from providers.config import BuildContext, MigetAccount
 from providers.errors import InvalidInput, NotFound, Unsupported
-from providers.http import Clock, ProviderHttp, utcnow
+from providers.http import ProviderHttp
 from providers.miget_addons import Addon, AddonSpec
 from providers.miget_checks import addon_problems, cronjob_problems
 from providers.miget_wire import (

@@ -19,8 +19,7 @@ import asyncio
 import random
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -30,13 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Clock = Callable[[], datetime]
+from providers.clock import Clock, utcnow
 
 SIM_KEY = "sim-secret-key"  # the credential every simulator accepts unless told otherwise
-
-
-def real_clock() -> datetime:
-    return datetime.now(UTC)
+real_clock = utcnow  # a simulator's clock unless a test or scenario passes its own
 
 
 class Simulator(ABC):

@@ -17,57 +17,47 @@ Choices where the docs are silent (section 3.6 lists them as unverified):
   monitor, since the live format is unknown;
 - updating a monitor resets its status to ``new`` (docs example) unless it is paused; a paused
   monitor ignores pings (docs "monitor states").
+
+Forms, validation, monitor JSON and error bodies are in :mod:`providers.sim.cronhub_wire`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
+from datetime import datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from urllib.parse import parse_qs
 
-from croniter import croniter
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from providers.sim.base import SIM_KEY, Clock, Simulator, json_response, real_clock
+from providers.clock import Clock
+from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
+from providers.sim.cronhub_wire import (
+    INTERVAL_RATES,
+    Monitor,
+    error,
+    fill_scheduler,
+    invalid,
+    monitor_errors,
+    monitor_fields,
+    monitor_json,
+    monitor_reply,
+    scheduler_errors,
+)
 
 TimestampShape = Literal["iso", "php", "mixed"]
 Handler = Callable[[Request], Awaitable[Response]]
-Errors = dict[str, list[str]]
 
-HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
-INTERVAL_RATES = ("minutes", "hours", "days")
-TIME_UNITS = ("seconds", "minutes", "hours", "days", "weeks")
 CRONS = ("0 0 * * *", "*/15 * * * *", "0 3 * * *", "30 6 * * 1-5", "0 * * * *", "*/5 * * * *")
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
 TASKS = ("nightly backup", "refresh sitemap", "send digest emails", "purge old sessions",
          "sync invoices", "warm cache", "rotate logs", "import orders")  # fmt: skip
-MONITOR_FIELDS = ("name", "code", "schedule", "grace_period", "timezone", "status", "last_ping",
-                  "running_time", "running_time_unit", "created_at")  # fmt: skip
 HOSTS = ("api.example.com", "hooks.acme.io", "app.shopfront.dev", "jobs.example.org")
-
-
-@dataclass
-class Monitor:
-    name: str
-    code: str
-    schedule: str
-    grace_period: int
-    timezone: str
-    status: str | None
-    created_at: datetime
-    last_ping: datetime | None = None
-    running_time: int | None = None
-    running_time_unit: str | None = None
-    php_time: bool = False  # this monitor's timestamps as PHP DateTime objects
 
 
 class CronhubSim(Simulator):
@@ -115,12 +105,12 @@ class CronhubSim(Simulator):
     def configure(self, app: Starlette) -> None:
         async def http_error(request: Request, exc: Exception) -> Response:
             status = exc.status_code if isinstance(exc, HTTPException) else 500
-            return self._error(status)
+            return error(status)
 
         app.add_exception_handler(HTTPException, http_error)
 
     def fault_body(self, status: int) -> tuple[bytes, str]:
-        return bytes(self._error(status).body), "application/json"
+        return bytes(error(status).body), "application/json"
 
     def job_ids(self) -> list[str]:
         return [f"scheduler/{i}" for i in self.schedulers] + [f"monitor/{c}" for c in self.monitors]
@@ -201,13 +191,6 @@ class CronhubSim(Simulator):
 
         return guarded
 
-    def _error(self, status: int) -> Response:
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = "Error"
-        return json_response({"success": False, "error": f"{reason}."}, status)
-
     async def _form(self, request: Request) -> dict[str, str]:
         self.last_content_type = request.headers.get("content-type")
         form: dict[str, str] = {}
@@ -219,31 +202,12 @@ class CronhubSim(Simulator):
         self.last_form = form
         return form
 
-    def _stamp(self, monitor: Monitor, moment: datetime | None) -> Any:
-        if moment is None:
-            return None
-        utc = moment.astimezone(UTC).replace(microsecond=0)
-        if monitor.php_time:
-            date = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
-            return {"date": date, "timezone_type": 3, "timezone": "UTC"}
-        return utc.isoformat()
-
-    def _monitor_json(self, m: Monitor, *omit: str) -> dict[str, Any]:
-        out = {key: getattr(m, key) for key in MONITOR_FIELDS if key not in omit}
-        if "last_ping" in out:
-            out["last_ping"] = self._stamp(m, m.last_ping)
-        out["created_at"] = self._stamp(m, m.created_at)
-        return out
-
-    def _monitor_reply(self, m: Monitor, *omit: str) -> Response:
-        return json_response({"success": True, "response": self._monitor_json(m, *omit)})
-
     # -- schedulers -------------------------------------------------------------------------
     def _new_scheduler(self, form: dict[str, str], created: int) -> dict[str, Any]:
         record: dict[str, Any] = {"id": self._next_id, "created_at": created}
         self.schedulers[self._next_id] = record
         self._next_id += 1
-        _fill_scheduler(record, form, created)
+        fill_scheduler(record, form, created)
         return record
 
     async def _list_schedulers(self, request: Request) -> Response:
@@ -252,13 +216,13 @@ class CronhubSim(Simulator):
     async def _create_scheduler(self, request: Request) -> Response:
         form = await self._form(request)
         if errors := scheduler_errors(form):
-            return _invalid(errors)
+            return invalid(errors)
         return json_response({"created": self._new_scheduler(form, self.now_ts())})
 
     async def _scheduler(self, request: Request) -> Response:
         sid = int(request.path_params["id"])
         if sid not in self.schedulers:
-            return self._error(404)
+            return error(404)
         if request.method == "DELETE":
             del self.schedulers[sid]
             return json_response({"deleted": True})
@@ -266,8 +230,8 @@ class CronhubSim(Simulator):
             return json_response({"scheduler": self.schedulers[sid]})
         form = await self._form(request)
         if errors := scheduler_errors(form):
-            return _invalid(errors)
-        _fill_scheduler(self.schedulers[sid], form, self.now_ts())
+            return invalid(errors)
+        fill_scheduler(self.schedulers[sid], form, self.now_ts())
         return json_response({"updated": self.schedulers[sid]})
 
     async def _pause_scheduler(self, request: Request) -> Response:
@@ -279,146 +243,57 @@ class CronhubSim(Simulator):
     def _set_scheduler_status(self, request: Request, status: str, envelope: str) -> Response:
         record = self.schedulers.get(int(request.path_params["id"]))
         if record is None:
-            return self._error(404)
+            return error(404)
         record.update(status=status, updated_at=self.now_ts())
         return json_response({envelope: record})
 
     # -- monitors ---------------------------------------------------------------------------
     async def _monitors(self, request: Request) -> Response:
         if request.method == "GET":
-            listed = [self._monitor_json(m) for m in self.monitors.values()]
+            listed = [monitor_json(m) for m in self.monitors.values()]
             return json_response({"success": True, "response": listed})
         form = await self._form(request)
         if errors := monitor_errors(form):
-            return _invalid(errors)
+            return invalid(errors)
         code = str(uuid.UUID(int=self.rng.getrandbits(128), version=1))
-        monitor = Monitor(code=code, status=None, created_at=self.now(), **_monitor_fields(form))
+        monitor = Monitor(code=code, status=None, created_at=self.now(), **monitor_fields(form))
         self._add_monitor(monitor)
-        return self._monitor_reply(monitor, "last_ping")
+        return monitor_reply(monitor, "last_ping")
 
     async def _monitor(self, request: Request) -> Response:
         monitor = self.monitors.get(request.path_params["code"])
         if monitor is None:
-            return self._error(404)
+            return error(404)
         if request.method == "DELETE":
             del self.monitors[monitor.code]
             return json_response({"success": True, "response": []})
         if request.method == "GET":
-            return self._monitor_reply(monitor)
+            return monitor_reply(monitor)
         form = await self._form(request)
         if errors := monitor_errors(form):
-            return _invalid(errors)
-        for key, value in _monitor_fields(form).items():
+            return invalid(errors)
+        for key, value in monitor_fields(form).items():
             setattr(monitor, key, value)
         if monitor.status != "paused":
             monitor.status = "new"
-        return self._monitor_reply(monitor, "last_ping")
+        return monitor_reply(monitor, "last_ping")
 
     async def _pause_monitor(self, request: Request) -> Response:
         monitor = self.monitors.get(request.path_params["code"])
         if monitor is None:
-            return self._error(404)
+            return error(404)
         monitor.status = "paused"
-        return self._monitor_reply(monitor, "grace_period")
+        return monitor_reply(monitor, "grace_period")
 
     async def _resume_monitor(self, request: Request) -> Response:
         monitor = self.monitors.get(request.path_params["code"])
         if monitor is None:
-            return self._error(404)
+            return error(404)
         monitor.status = "new"
-        return self._monitor_reply(monitor)
+        return monitor_reply(monitor)
 
 
-# -- validation (what the docs say each field must be) ------------------------------------------
 def _seed_name(n: int, suffix: str = "") -> str:
     """Unique names: "warm cache", ..., then "warm cache #2"."""
     name = TASKS[n % len(TASKS)] + suffix
     return name if n < len(TASKS) else f"{name} #{n // len(TASKS) + 1}"
-
-
-def _invalid(errors: Errors) -> Response:
-    return json_response({"success": False, "errors": errors}, 422)
-
-
-def scheduler_errors(form: dict[str, str]) -> Errors:
-    errors: Errors = {}
-    if not form.get("name"):
-        errors["name"] = ["The name field is required."]
-    if form.get("type") not in ("cron", "interval"):
-        errors["type"] = ["The type must be cron or interval."]
-    parts = urlsplit(form.get("url", ""))
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors["url"] = ["The url format is invalid."]
-    if form.get("http_method", "").lower() not in HTTP_METHODS:
-        errors["http_method"] = ["The http method field is required."]
-    if form.get("type") == "cron":
-        if not croniter.is_valid(form.get("schedule", "")):
-            errors["schedule"] = ["The schedule must be a valid cron expression."]
-        if form.get("timezone") != "UTC":
-            errors["timezone"] = ["The timezone must be UTC."]
-    if form.get("type") == "interval":
-        value = form.get("interval_value", "")
-        if not value.isdigit() or int(value) < 1:
-            errors["interval_value"] = ["The interval value must be a positive integer."]
-        if form.get("interval_rate") not in INTERVAL_RATES:
-            errors["interval_rate"] = ["The interval rate must be minutes, hours or days."]
-    return errors
-
-
-def monitor_errors(form: dict[str, str]) -> Errors:
-    errors: Errors = {}
-    if not form.get("name"):
-        errors["name"] = ["The name field is required."]
-    if not croniter.is_valid(form.get("schedule", "")):
-        errors["schedule"] = ["The schedule must be a valid cron expression."]
-    if not _is_zone(form.get("timezone", "")):
-        errors["timezone"] = ["The timezone must be a valid zone."]
-    grace = form.get("grace_period", "")
-    if not grace.isdigit() or not 1 <= int(grace) <= 60:
-        errors["grace_period"] = ["The grace period must be between 1 and 60."]
-    running = form.get("running_time")
-    if running and not running.isdigit():
-        errors["running_time"] = ["The running time must be an integer."]
-    if running and form.get("running_time_unit") not in TIME_UNITS:
-        errors["running_time_unit"] = [
-            f"The running time unit must be one of {', '.join(TIME_UNITS)}."
-        ]
-    return errors
-
-
-def _is_zone(name: str) -> bool:
-    try:
-        return bool(name) and ZoneInfo(name) is not None
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-
-
-def _fill_scheduler(record: dict[str, Any], form: dict[str, str], now: int) -> None:
-    """Note the names: the request says interval_value/_rate, the record interval_schedule_*."""
-    interval = form["type"] == "interval"
-    record.update(
-        name=form["name"],
-        description=None,
-        interval_schedule_value=int(form["interval_value"]) if interval else None,
-        interval_schedule_rate=form["interval_rate"] if interval else None,
-        type=form["type"],
-        schedule=None if interval else form["schedule"],
-        timezone="UTC",
-        status=record.get("status", "active"),
-        url=form["url"],
-        http_body=form.get("http_body") or [],
-        http_method=form["http_method"].lower(),
-        updated_at=now,
-    )
-
-
-def _monitor_fields(form: dict[str, str]) -> dict[str, Any]:
-    running = form.get("running_time")
-    return {
-        "name": form["name"],
-        "schedule": form["schedule"],
-        "timezone": form["timezone"],
-        "grace_period": int(form["grace_period"]),
-        "running_time": int(running) if running else None,
-        "running_time_unit": form.get("running_time_unit") if running else None,
-    }

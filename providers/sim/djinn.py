@@ -5,37 +5,46 @@ validation errors are 400 ``{"field": [...]}``; an unknown schedule or malformed
 ``Link`` always carries both ``prev`` and ``next`` as relative URLs, clamped at the ends; crons
 list in name order, builds newest first, and ``status=passed`` also matches
 ``passed_with_failures``. ``run_status`` adds a build with any status for scenarios.
+
+This module keeps the state, the seeded demo crons and the routes; the records, their JSON, paging,
+request bodies and error bodies are in :mod:`providers.sim.djinn_wire`.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, TypeVar, cast
-from urllib.parse import urlencode
+from typing import cast
 
-import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from providers.djinn import PERIODS, manifest_problems
+from providers.clock import Clock
+from providers.djinn import manifest_problems
 from providers.schedule import Period, Schedule
-from providers.sim.base import SIM_KEY, Clock, Simulator, json_response, real_clock
+from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
+from providers.sim.djinn_wire import (
+    SimBuild,
+    SimCron,
+    api_root,
+    build_json,
+    cron_json,
+    error,
+    json_body,
+    matches,
+    namespace_of,
+    paged,
+)
 
-T = TypeVar("T")
-PAGE_SIZE = 25
-USERNAME = "ops"
 FAILED = ("failed", "killed", "timed_out")
 UNFINISHED = ("queued", "running")
 OLDER, OLDER_WEIGHTS = ("passed", "passed_with_failures", *FAILED), (70, 10, 12, 4, 4)
 QUEUED_FOR = timedelta(seconds=2)
-BUILD_PARTS = ("objects", "variables", "jobs", "artifacts", "tags")
 PERIOD_DAYS = {"daily": 1, "weekly": 7, "monthly": 30}
 PROJECTS = ("api", "web", "billing", "search", "mobile", "infra", "docs", "etl", "ledger")
 TASKS = (
@@ -49,28 +58,6 @@ DRIVERS = (
     "driver:\n  type: qemu\n  image: centos/7",
     "driver:\n  type: os",
 )
-
-
-@dataclass
-class SimCron:
-    id: int
-    name: str
-    schedule: str
-    manifest: str
-    created_at: datetime
-    next_run: datetime
-    prev_run: datetime | None = None
-    namespace: str | None = None
-
-
-@dataclass
-class SimBuild:
-    id: int
-    status: str
-    cron: SimCron  # as it was when the build was submitted
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
 class DjinnSim(Simulator):
@@ -175,7 +162,7 @@ class DjinnSim(Simulator):
         async def status_only(request: Request, exc: Exception) -> Response:
             status = int(getattr(exc, "status_code", 500))
             headers = getattr(exc, "headers", None)
-            return _error(HTTPStatus(status).phrase, status, headers)
+            return error(HTTPStatus(status).phrase, status, headers)
 
         app.add_exception_handler(404, status_only)
         app.add_exception_handler(405, status_only)
@@ -189,38 +176,38 @@ class DjinnSim(Simulator):
 
     async def _crons(self, request: Request) -> Response:
         if not self._authorized(request):
-            return _error("Not Found", 404)
+            return error("Not Found", 404)
         if request.method == "POST":
             return await self._store(request)
         crons = self._sorted()
         search = request.query_params.get("search", "").lower()
         if search:
             crons = [cron for cron in crons if search in cron.name.lower()]
-        api = _api(request)
-        return _paged(request, crons, lambda cron: self._cron_json(cron, api))
+        api = api_root(request)
+        return paged(request, crons, lambda cron: cron_json(cron, self._namespace_ids, api))
 
     async def _cron(self, request: Request) -> Response:
         cron = self.crons.get(request.path_params["cron"])
         if not self._authorized(request) or cron is None:
-            return _error("Not Found", 404)
+            return error("Not Found", 404)
         if request.method == "PATCH":
             return await self._update(request, cron)
         if request.method == "DELETE":
             del self.crons[cron.id], self.builds[cron.id]
             self._by_name = None
             return Response(status_code=204)
-        return json_response(self._cron_json(cron, _api(request)))
+        return json_response(cron_json(cron, self._namespace_ids, api_root(request)))
 
     async def _builds(self, request: Request) -> Response:
         cron = self.crons.get(request.path_params["cron"])
         if not self._authorized(request) or cron is None:
-            return _error("Not Found", 404)
-        builds = [b for b in reversed(self.builds[cron.id]) if _matches(b, request)]
-        api = _api(request)
-        return _paged(request, builds, lambda build: self._build_json(build, api))
+            return error("Not Found", 404)
+        builds = [b for b in reversed(self.builds[cron.id]) if matches(b, request)]
+        api = api_root(request)
+        return paged(request, builds, lambda build: build_json(build, self._namespace_ids, api))
 
     async def _store(self, request: Request) -> Response:
-        body = await _form(request)
+        body = await json_body(request)
         if isinstance(body, Response):
             return body
         name, manifest = body.get("name") or "", body.get("manifest") or ""
@@ -228,11 +215,11 @@ class DjinnSim(Simulator):
         if problems:
             return json_response(problems, 400)
         schedule = body.get("schedule") or "daily"
-        cron = self._new_cron(name, schedule, manifest, _namespace_of(manifest))
-        return json_response(self._cron_json(cron, _api(request)), 201)
+        cron = self._new_cron(name, schedule, manifest, namespace_of(manifest))
+        return json_response(cron_json(cron, self._namespace_ids, api_root(request)), 201)
 
     async def _update(self, request: Request, cron: SimCron) -> Response:
-        body = await _form(request)
+        body = await json_body(request)
         if isinstance(body, Response):
             return body
         name = body.get("name") or cron.name
@@ -244,9 +231,9 @@ class DjinnSim(Simulator):
         if schedule != cron.schedule:
             cron.next_run = _next_run(schedule, self.now())
         cron.name, cron.schedule, cron.manifest = name, schedule, manifest
-        cron.namespace = _namespace_of(manifest)
+        cron.namespace = namespace_of(manifest)
         self._by_name = None
-        return json_response(self._cron_json(cron, _api(request)))
+        return json_response(cron_json(cron, self._namespace_ids, api_root(request)))
 
     def _problems(self, name: str, manifest: str, current: SimCron | None) -> dict[str, list[str]]:
         problems: dict[str, list[str]] = {}
@@ -266,154 +253,9 @@ class DjinnSim(Simulator):
             self._by_name = sorted(self.crons.values(), key=lambda cron: (cron.name, cron.id))
         return self._by_name
 
-    def _namespace_json(self, path: str | None, api: str) -> dict[str, Any] | None:
-        if not path:
-            return None
-        number = self._namespace_ids.setdefault(path, len(self._namespace_ids) + 1)
-        return {
-            "id": number,
-            "user_id": 1,
-            "name": path.rsplit("/", 1)[-1],
-            "path": path,
-            "visibility": "private",
-            "url": f"{api}/n/{USERNAME}/{path}",
-        }
-
-    # -- JSON ----------------------------------------------------------------------------
-    def _cron_json(self, cron: SimCron, api: str) -> dict[str, Any]:
-        namespace = self._namespace_json(cron.namespace, api)
-        body: dict[str, Any] = {
-            "id": cron.id,
-            "author_id": 1,
-            "user_id": 1,
-            "namespace_id": namespace["id"] if namespace else None,
-            "name": cron.name,
-            "schedule": cron.schedule,
-            "manifest": cron.manifest,
-            "prev_run": _ts(cron.prev_run),
-            "next_run": _ts(cron.next_run),
-            "created_at": _ts(cron.created_at),
-            "url": f"{api}/cron/{cron.id}",
-            "author": _user(),
-            "user": _user(),
-        }
-        if namespace:
-            body["namespace"] = namespace
-        return body
-
-    def _build_json(self, build: SimBuild, api: str) -> dict[str, Any]:
-        cron = build.cron
-        namespace = self._namespace_json(cron.namespace, api)
-        url = f"{api}/b/{USERNAME}/{build.id}"  # one user: the per-user number follows the id
-        user = _user()
-        return {
-            "id": build.id,
-            "user_id": 1,
-            "namespace_id": namespace["id"] if namespace else None,
-            "number": build.id,
-            "manifest": cron.manifest,
-            "status": build.status,
-            "output": None,
-            "tags": [_tag(cron)],
-            "pinned": False,
-            "created_at": _ts(build.created_at),
-            "started_at": _ts(build.started_at),
-            "finished_at": _ts(build.finished_at),
-            "url": url,
-            **{f"{part}_url": f"{url}/{part}" for part in BUILD_PARTS},
-            "trigger": {
-                "type": "schedule",
-                "comment": f"{cron.name}: Scheduled build",
-                "data": {"email": user["email"], "username": USERNAME},
-            },
-            "user": user,
-            "namespace": namespace,
-        }
-
-
-def _paged(request: Request, items: Sequence[T], render: Callable[[T], dict[str, Any]]) -> Response:
-    """One page of 25, with Djinn's ``Link``: relative, both rels always, clamped at the ends."""
-    raw = request.query_params.get("page", "1")
-    page = max(1, int(raw)) if raw.isdigit() else 1
-    last = max(1, -(-len(items) // PAGE_SIZE))
-    chunk = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    others = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-
-    def href(number: int) -> str:
-        return f"{request.url.path}?{urlencode([*others, ('page', str(number))])}"
-
-    prev, following = href(min(max(1, page - 1), last)), href(min(page + 1, last))
-    response = json_response([render(item) for item in chunk])
-    response.headers["Link"] = f'<{prev}>; rel="prev", <{following}>; rel="next"'
-    return response
-
-
-async def _form(request: Request) -> dict[str, Any] | Response:
-    """The JSON body; Djinn answers 500 to malformed JSON and unknown schedules."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error("Failed to decode request body", 500)
-    if not isinstance(body, dict) or any(
-        not isinstance(body.get(key) or "", str) for key in ("name", "schedule", "manifest")
-    ):
-        return _error("Failed to decode request body", 500)
-    if body.get("schedule") and body["schedule"] not in PERIODS:
-        return _error(f"unknown schedule: {body['schedule']}", 500)
-    return body
-
-
-def _matches(build: SimBuild, request: Request) -> bool:
-    """Djinn's build filters; ``status=passed`` also matches ``passed_with_failures``."""
-    status, tag = request.query_params.get("status"), request.query_params.get("tag")
-    statuses = {status, "passed_with_failures"} if status == "passed" else {status}
-    search = request.query_params.get("search", "").lower()
-    return (
-        (not status or build.status in statuses)
-        and (not tag or tag == _tag(build.cron))
-        and search in _tag(build.cron).lower()
-    )
-
-
-def _tag(cron: SimCron) -> str:
-    return f"cron:{cron.schedule} {cron.name}"
-
-
-def _error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    response = json_response({"message": message}, status)
-    response.headers.update(headers or {})
-    return response
-
-
-def _api(request: Request) -> str:
-    """The API's root URL, including the prefix the simulator is mounted under."""
-    root = str(request.scope.get("root_path", "")).rstrip("/")
-    return f"{request.url.scheme}://{request.url.netloc}{root}"
-
 
 def _next_run(period: str, after: datetime) -> datetime:
     return Schedule.of_period(cast(Period, period)).next_runs(after, 1)[0]
-
-
-def _ts(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
-
-
-def _user() -> dict[str, Any]:
-    created = "2020-01-02T15:04:05Z"
-    return {"id": 1, "email": "ops@example.com", "username": USERNAME, "created_at": created}
-
-
-def _namespace_of(manifest: str) -> str | None:
-    try:
-        doc = yaml.safe_load(manifest)
-    except yaml.YAMLError:
-        return None
-    namespace = doc.get("namespace") if isinstance(doc, dict) else None
-    return namespace if isinstance(namespace, str) and namespace else None
 
 
 def _manifest(driver: str, namespace: str | None) -> str:

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from providers.clock import Clock
 from providers.config import (
     AnyAccount,
     CronhubAccount,
@@ -22,7 +23,7 @@ from providers.config import (
     DjinnAccount,
     MigetAccount,
 )
-from providers.sim.base import SIM_KEY, Clock, Simulator, real_clock
+from providers.sim.base import SIM_KEY, Simulator, real_clock
 
 #: The demo's account name per provider, as they appear in refs (`prod:4242`, `hub:monitor/…`).
 DEMO_ACCOUNTS = {"cronjob-org": "prod", "cronhub": "hub", "djinn": "ci", "miget": "apps"}

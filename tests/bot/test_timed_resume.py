@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.resumer import run_due_resumes
-from providers.http import utcnow
+from providers.clock import utcnow
 from tests.bot.conftest import CHANNEL, Workspace
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from providers.budget import DailyBudget, MemoryLedger, request_purpose
 from providers.errors import (
     AuthRejected,
     BadResponse,
@@ -19,13 +20,7 @@ from providers.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from providers.http import (
-    DailyBudget,
-    MemoryLedger,
-    RetryPolicy,
-    make_http,
-    request_purpose,
-)
+from providers.http import RetryPolicy, make_http
 
 FAST = RetryPolicy(attempts=3, initial_wait=0, max_wait=0)
 

@@ -26,7 +26,8 @@ from providers.miget import Miget
 from providers.miget_addons import Addon, AddonSpec
 from providers.miget_wire import miget_error, result_of
 from providers.schedule import Schedule, ScheduleKind
-from providers.sim.miget import DB_PASSWORD, MigetSim
+from providers.sim.miget import MigetSim
+from providers.sim.miget_wire import DB_PASSWORD
 
 NOW = datetime(2025, 5, 6, 12, 0, tzinfo=UTC)
 KEY = "miget_live_canary_0123456789abcdef"
