@@ -5,7 +5,8 @@ API facts and quirks are in ``shared/providers.md`` §2 and §6. The ones this c
 - 100 requests per day per API key by default, so no call is spent that can be avoided: after a
   pause, resume or edit the job is rebuilt from what the client last read, not fetched again.
 - Schedules are five arrays, not cron text (see :mod:`providers.cronjob_org_schedule`).
-- Errors are a bare status line; :func:`error_for` turns each into a sentence.
+- Errors are a bare status line; :func:`providers.cronjob_org_wire.error_for` turns each
+  into a sentence.
 - Job basic-auth passwords and custom header values come back in job details; they are dropped
   the moment a response is read and never reach a model, a cache or a log.
 """
@@ -19,30 +20,26 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
 
-import httpx
-
-from providers.base import (
-    Capability,
-    Execution,
-    Job,
-    JobKind,
-    JobSpec,
-    Listed,
-    Provider,
-    RunResult,
-)
+from providers.base import Capability, Execution, Job, JobKind, JobSpec, Listed, Provider
 from providers.budget import RateSpec
 from providers.config import BuildContext, CronJobOrgAccount
-from providers.cronjob_org_schedule import (
-    arrays_to_cron,
-    both_days_restricted,
-    check_timezone,
-    cron_to_arrays,
+from providers.cronjob_org_schedule import both_days_restricted, job_schedule, schedule_body
+from providers.cronjob_org_wire import (
+    METHODS,
+    MONITORING,
+    PRIVATE_KEYS,
+    STATUS_WORDS,
+    as_int,
+    as_list,
+    error_for,
+    execution,
+    run_result,
+    when,
 )
-from providers.errors import AuthRejected, InvalidInput, NotFound, ProviderError, RateLimited
+from providers.errors import InvalidInput, NotFound
 from providers.http import ProviderHttp
 from providers.redact import safe_url
-from providers.schedule import Schedule, ScheduleError, ScheduleKind
+from providers.schedule import ScheduleError
 
 log = logging.getLogger(__name__)
 
@@ -50,42 +47,7 @@ log = logging.getLogger(__name__)
 RATES: RateSpec = {"*": [(5, 1.0)], "create": [(1, 1.0), (5, 60.0)]}
 CONSOLE = "https://console.cron-job.org/jobs/{id}"
 
-STATUS_WORDS = {
-    1: "OK",
-    2: "Failed (DNS error)",
-    3: "Failed (could not connect)",
-    4: "Failed (HTTP error)",
-    5: "Failed (timeout)",
-    6: "Failed (too much response data)",
-    7: "Failed (invalid URL)",
-    8: "Failed (internal error)",
-    9: "Failed (other)",
-}
-METHODS = ("GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE", "TRACE", "CONNECT", "PATCH")
-MONITORING = 1  # JobType: used by a status page; the API refuses to delete it
-#: Keys of a job that may carry secrets (basic-auth password, header values) or nothing we show.
-PRIVATE_KEYS = ("auth", "notification", "extendedData")
 _JOB_ID = re.compile(r"[0-9]+")
-
-
-def error_for(response: httpx.Response) -> ProviderError | None:
-    """cron-job.org answers errors with a bare status; say what each one means here."""
-    status = response.status_code
-    if status == 400:
-        return InvalidInput(
-            "cron-job.org refused the job: invalid input, a URL on its deny-list, "
-            "or a monitoring job"
-        )
-    if status == 403:
-        return AuthRejected("the API key may only be used from allow-listed IP addresses")
-    if status == 409:
-        return InvalidInput("cron-job.org reported a conflict with an existing resource")
-    if status == 422:
-        return InvalidInput("cron-job.org's request filter (WAF) rejected the job")
-    if status == 429:
-        # No Retry-After on either 429; the shared retry policy backs off on its own.
-        return RateLimited("per-method rate limit or the daily quota")
-    return None  # 401, 404 and 5xx: the default mapping says it right
 
 
 class CronJobOrg(Provider):
@@ -141,7 +103,7 @@ class CronJobOrg(Provider):
             return [self._listed(raw) for raw in rows]
 
     def _listed(self, raw: dict[str, Any]) -> Listed:
-        last_run, result = _when(raw.get("lastExecution")), _result(_int(raw.get("lastStatus")))
+        last_run, result = when(raw.get("lastExecution")), run_result(as_int(raw.get("lastStatus")))
         return Listed(str(int(raw["jobId"])), last_run, result, True, partial(self._built, raw))
 
     async def _rows(self) -> list[dict[str, Any]]:
@@ -151,7 +113,7 @@ class CronJobOrg(Provider):
                 log.warning(
                     "%s: cron-job.org could not read some jobs; list incomplete", self.account
                 )
-            return _list(data["jobs"])
+            return as_list(data["jobs"])
 
     def _built(self, raw: dict[str, Any]) -> Job:
         with self.http.mapping("job list"):
@@ -165,8 +127,10 @@ class CronJobOrg(Provider):
     async def history(self, job_id: str, limit: int = 10) -> list[Execution]:
         data = await self._json("GET", f"/jobs/{self._path_id(job_id)}/history", op="history")
         with self.http.mapping("job history"):
-            self._predictions[job_id] = tuple(int(t) for t in _list(data.get("predictions") or []))
-            runs = [_execution(item) for item in _list(data["history"])]
+            self._predictions[job_id] = tuple(
+                int(t) for t in as_list(data.get("predictions") or [])
+            )
+            runs = [execution(item) for item in as_list(data["history"])]
         runs.sort(key=lambda run: run.time, reverse=True)
         return runs[: max(limit, 0)]
 
@@ -235,7 +199,7 @@ class CronJobOrg(Provider):
     def _job_body(self, spec: JobSpec) -> dict[str, Any]:
         """The editable keys of a job for ``spec``; InvalidInput before any request if wrong."""
         try:
-            schedule = _schedule_body(spec.schedule)
+            schedule = schedule_body(spec.schedule)
         except ScheduleError as error:
             raise InvalidInput(str(error), **self.error_context()) from None
         if not spec.url or not spec.url.strip():
@@ -263,7 +227,7 @@ class CronJobOrg(Provider):
     def _to_job(self, raw: dict[str, Any]) -> Job:
         job_id = str(int(raw["jobId"]))
         enabled = bool(raw.get("enabled"))
-        status = _int(raw.get("lastStatus"))
+        status = as_int(raw.get("lastStatus"))
         caps = self.caps(JobKind.JOB)
         details: list[tuple[str, str]] = []
         if raw.get("type") == MONITORING:
@@ -272,7 +236,7 @@ class CronJobOrg(Provider):
         schedule = raw.get("schedule") or {}
         if both_days_restricted(schedule):
             details.append(("Days", "only days matching both the day of month and the weekday"))
-        method = _int(raw.get("requestMethod"))
+        method = as_int(raw.get("requestMethod"))
         return Job(
             account=self.account,
             provider=self.slug,
@@ -280,12 +244,12 @@ class CronJobOrg(Provider):
             id=job_id,
             name=str(raw.get("title") or "").strip() or safe_url(raw.get("url")) or job_id,
             paused=not enabled,
-            schedule=_schedule(schedule),
+            schedule=job_schedule(schedule),
             next_runs=self._next_runs(job_id, raw) if enabled else (),
-            last_run=_when(raw.get("lastExecution")),
-            last_result=_result(status),
+            last_run=when(raw.get("lastExecution")),
+            last_result=run_result(status),
             last_status=STATUS_WORDS.get(status),
-            last_duration_ms=_int(raw.get("lastDuration")) or None,
+            last_duration_ms=as_int(raw.get("lastDuration")) or None,
             url=safe_url(raw.get("url")),
             http_method=METHODS[method] if 0 <= method < len(METHODS) else None,
             link=CONSOLE.format(id=job_id),
@@ -294,7 +258,7 @@ class CronJobOrg(Provider):
         )
 
     def _next_runs(self, job_id: str, raw: dict[str, Any]) -> tuple[datetime, ...]:
-        first = _int(raw.get("nextExecution"))
+        first = as_int(raw.get("nextExecution"))
         if not first:
             return ()
         later = {t for t in self._predictions.get(job_id, ()) if t > first}
@@ -323,63 +287,3 @@ class CronJobOrg(Provider):
     def _forget(self, job_id: str) -> None:
         self._seen.pop(job_id, None)
         self._predictions.pop(job_id, None)
-
-
-def _schedule_body(schedule: Schedule | None) -> dict[str, Any]:
-    """Timezone and all five arrays: the server fails (500) on create if one is missing.
-
-    ``expiresAt`` is not sent, so an edit keeps an expiry set in the console.
-    """
-    if schedule is None or schedule.kind is not ScheduleKind.CRON or not schedule.cron:
-        raise ScheduleError(
-            "cron-job.org needs a cron schedule: 5 fields and a timezone, e.g. `0 3 * * *`"
-        )
-    timezone = check_timezone(schedule.timezone)
-    return {"timezone": timezone, **cron_to_arrays(schedule.cron)}
-
-
-def _schedule(raw: dict[str, Any]) -> Schedule | None:
-    expr = arrays_to_cron(raw)
-    if expr is None:
-        return None  # an empty array: the job never runs
-    # The server keeps only timezones it knows (else UTC), so the name needs no check here.
-    timezone = str(raw.get("timezone") or "UTC")
-    return Schedule.as_given(expr, timezone)
-
-
-def _execution(item: dict[str, Any]) -> Execution:
-    status = _int(item.get("status"))
-    # headers/body are false, null or text (§2.6); never read: they may hold secrets.
-    return Execution(
-        id=str(item["identifier"]),
-        time=datetime.fromtimestamp(int(item["date"]), UTC),
-        planned=_when(item.get("datePlanned")),
-        result=_result(status),
-        status_text=str(item.get("statusText") or "") or STATUS_WORDS.get(status, "Unknown"),
-        http_status=_int(item.get("httpStatus")) or None,
-        duration_ms=_int(item.get("duration")) if item.get("duration") is not None else None,
-    )
-
-
-def _result(status: int) -> RunResult:
-    if status == 0:
-        return RunResult.NONE
-    return RunResult.OK if status == 1 else RunResult.FAILED
-
-
-def _when(value: Any) -> datetime | None:
-    stamp = _int(value)
-    return datetime.fromtimestamp(stamp, UTC) if stamp > 0 else None
-
-
-def _int(value: Any) -> int:
-    """Numbers as the server sends them; absent, null and false (PHP) read as 0."""
-    if value is None or value is False:
-        return 0
-    return int(value)
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value

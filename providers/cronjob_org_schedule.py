@@ -3,7 +3,8 @@
 A cron-job.org schedule is ``{timezone, minutes, hours, mdays, months, wdays}``, each array a
 list of values or ``[-1]`` for "every" (providers.md §2.5). There is no range or step syntax, so
 a cron expression is expanded to explicit lists on the way in and compressed back to ranges and
-steps on the way out.
+steps on the way out. :func:`schedule_body` and :func:`job_schedule` do the same for a whole
+:class:`~providers.schedule.Schedule` and a job's ``schedule`` object.
 
 Two differences from cron that the conversion must respect:
 
@@ -21,7 +22,13 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any, NamedTuple
 
-from providers.schedule import ScheduleError, validate_cron, validate_timezone
+from providers.schedule import (
+    Schedule,
+    ScheduleError,
+    ScheduleKind,
+    validate_cron,
+    validate_timezone,
+)
 
 EVERY = [-1]
 PHP_REGIONS = frozenset(
@@ -108,6 +115,28 @@ def _cron_text(arrays: tuple[tuple[Any, ...], ...]) -> str:
 def both_days_restricted(schedule: Mapping[str, Any]) -> bool:
     """True when the arrays mean "day of month AND weekday", which cron cannot say."""
     return all(schedule.get(key) not in (None, [], EVERY) for key in ("mdays", "wdays"))
+
+
+def schedule_body(schedule: Schedule | None) -> dict[str, Any]:
+    """Timezone and all five arrays: the server fails (500) on create if one is missing.
+
+    ``expiresAt`` is not sent, so an edit keeps an expiry set in the console.
+    """
+    if schedule is None or schedule.kind is not ScheduleKind.CRON or not schedule.cron:
+        raise ScheduleError(
+            "cron-job.org needs a cron schedule: 5 fields and a timezone, e.g. `0 3 * * *`"
+        )
+    timezone = check_timezone(schedule.timezone)
+    return {"timezone": timezone, **cron_to_arrays(schedule.cron)}
+
+
+def job_schedule(raw: dict[str, Any]) -> Schedule | None:
+    expr = arrays_to_cron(raw)
+    if expr is None:
+        return None  # an empty array: the job never runs
+    # The server keeps only timezones it knows (else UTC), so the name needs no check here.
+    timezone = str(raw.get("timezone") or "UTC")
+    return Schedule.as_given(expr, timezone)
 
 
 # -- cron field -> values -------------------------------------------------------------------

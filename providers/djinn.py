@@ -8,136 +8,41 @@ Quirks the client copes with (providers.md §4 and §6, Djinn's server code):
   last page's ``next`` is the last page, so paging stops when ``next`` points back;
 - there is no pause: a cron can only be deleted;
 - the cron list carries no build result; a cron's builds do.
+
+The JSON it reads and the checks it makes before a request are in :mod:`providers.djinn_wire`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Self, get_args
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, ClassVar, Self
 
 import httpx
-import yaml
 
-from providers.base import Capability, Execution, Job, JobKind, JobSpec, Provider, RunResult
+from providers.base import Capability, Execution, Job, JobKind, JobSpec, Provider
 from providers.config import BuildContext, DjinnAccount
-from providers.errors import (
-    AuthRejected,
-    InvalidInput,
-    NotFound,
-    ProviderError,
-    ProviderUnavailable,
-    Unsupported,
+from providers.djinn_wire import (
+    PERIODS,
+    details,
+    djinn_error,
+    execution_of,
+    last_result,
+    manifest_problems,
+    next_page,
+    parse_time,
+    reached,
 )
-from providers.redact import secrets
-from providers.schedule import Period, Schedule, ScheduleKind
+from providers.errors import AuthRejected, InvalidInput, NotFound, Unsupported
+from providers.schedule import Schedule, ScheduleKind
 
 log = logging.getLogger(__name__)
 
-PERIODS: tuple[str, ...] = get_args(Period)
-#: Keys each driver type requires, as Djinn's ``manifest.Validate`` checks them.
-DRIVER_KEYS: dict[str, tuple[str, ...]] = {
-    "docker": ("image", "workspace"),
-    "qemu": ("image",),
-    "ssh": ("address",),
-    "os": (),
-}
-STATUS_RESULTS: dict[str, RunResult] = {
-    "passed": RunResult.OK,
-    "passed_with_failures": RunResult.WARNING,
-    "failed": RunResult.FAILED,
-    "killed": RunResult.FAILED,
-    "timed_out": RunResult.FAILED,
-    "queued": RunResult.RUNNING,
-    "running": RunResult.RUNNING,
-}
 PAGE_CAP = 1000  # 25 000 items; a pager that gets further is looping
 TOKEN_404 = (
     "Djinn CI answered 404 to the cron list, which is how it rejects a missing or wrong token"
 )
-_BUILD_TIMES = ("created_at", "started_at", "finished_at")
-_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
-
-
-def manifest_problems(text: str | None) -> list[str]:
-    """Why Djinn CI would refuse this build manifest; empty when it would take it."""
-    if not text or not text.strip():
-        return ["Manifest is required"]
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return ["Manifest is not valid YAML"]
-    driver = doc.get("driver") if isinstance(doc, dict) else None
-    if not isinstance(driver, dict):
-        return ["Manifest needs a driver, e.g. `driver: {type: qemu, image: centos/7}`"]
-    kind = driver.get("type")
-    if not isinstance(kind, str) or kind not in DRIVER_KEYS:
-        return ["driver type must be docker, qemu, ssh or os"]
-    return [f"driver {kind} requires {key}" for key in DRIVER_KEYS[kind] if not driver.get(key)]
-
-
-def next_page(link: str | None) -> int | None:
-    """The page number a ``Link`` header's ``rel="next"`` points at."""
-    for target, rels in _LINK.findall(link or ""):
-        if "next" in rels.split():
-            pages = parse_qs(urlsplit(target).query).get("page") or [""]
-            return int(pages[0]) if pages[0].isdigit() else None
-    return None
-
-
-def djinn_error(response: httpx.Response) -> ProviderError | None:
-    """Djinn's error bodies: 400 ``{"field": ["msg", ...]}``, otherwise ``{"message": ...}``."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    message = body.get("message") if isinstance(body, dict) else None
-    said = secrets.scrub(message)[:200] if isinstance(message, str) else ""
-    if status == 404:
-        return NotFound("HTTP 404")
-    if status == 400 and isinstance(body, dict):
-        fields = {str(k): [str(m) for m in v] for k, v in body.items() if isinstance(v, list) and v}
-        return InvalidInput(fields=fields) if fields else InvalidInput(said or "HTTP 400")
-    if status == 422:
-        return InvalidInput(said or "HTTP 422")
-    if status >= 500:
-        # Djinn answers 500 to unknown schedules and malformed JSON too, but the client never
-        # sends either (it validates first), so a 500 is the server's trouble.
-        return ProviderUnavailable(f"HTTP {status}: {said}" if said else f"HTTP {status}")
-    return None
-
-
-def parse_time(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    when = datetime.fromisoformat(str(value))
-    if when.year <= 1:  # Go's zero time
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def execution_of(build: Mapping[str, Any]) -> Execution:
-    status = str(build["status"])
-    created, started, finished = (parse_time(build.get(k)) for k in _BUILD_TIMES)
-    when = finished or started or created
-    if when is None:
-        raise ValueError("a build without any time")
-    duration = None
-    if started and finished:
-        duration = int((finished - started).total_seconds() * 1000)
-    return Execution(
-        id=str(int(build["id"])),
-        time=when,
-        result=STATUS_RESULTS.get(status, RunResult.UNKNOWN),
-        status_text=status,
-        duration_ms=duration,
-        url=build.get("url") or None,
-    )
 
 
 class Djinn(Provider):
@@ -199,7 +104,7 @@ class Djinn(Provider):
         async with aclosing(pages) as builds:
             async for page in builds:
                 for execution in self._executions(page):
-                    if after_id is not None and _reached(execution.id, after_id):
+                    if after_id is not None and reached(execution.id, after_id):
                         return found
                     found.append(execution)
                     if len(found) >= limit:
@@ -311,13 +216,13 @@ class Djinn(Provider):
                 schedule=Schedule.of_period(schedule) if schedule in PERIODS else None,
                 next_runs=(next_run,) if next_run else (),
                 last_run=parse_time(cron.get("prev_run")) or (latest.time if latest else None),
-                last_result=_last_result(builds),
+                last_result=last_result(builds),
                 last_status=latest.status_text if latest else None,
                 last_duration_ms=latest.duration_ms if latest else None,
                 manifest=cron.get("manifest") or None,
                 link=cron.get("url") or f"{self._api_root()}/cron/{cron_id}",
                 capabilities=self.caps(JobKind.CRON),
-                details=_details(cron),
+                details=details(cron),
             )
 
     def _api_root(self) -> str:
@@ -350,29 +255,3 @@ class Djinn(Provider):
 
     def _no_pause(self, sentence: str) -> Unsupported:
         return Unsupported(sentence, **self.error_context())
-
-
-def _reached(build_id: str, cursor: str) -> bool:
-    if build_id.isdigit() and cursor.isdigit():
-        return int(build_id) <= int(cursor)
-    return build_id == cursor
-
-
-def _last_result(builds: list[Execution] | None) -> RunResult:
-    if builds is None:
-        return RunResult.UNKNOWN
-    return builds[0].result if builds else RunResult.NONE
-
-
-def _details(cron: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    pairs = (
-        ("Namespace", _field(cron, "namespace", "path") or _field(cron, "namespace", "name")),
-        ("Author", _field(cron, "author", "username")),
-    )
-    return tuple((label, value) for label, value in pairs if value)
-
-
-def _field(obj: Mapping[str, Any], key: str, inner: str) -> str | None:
-    value = obj.get(key)
-    found = value.get(inner) if isinstance(value, dict) else None
-    return str(found) if found else None

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.clock import Clock
-from providers.djinn import manifest_problems
+from providers.djinn_wire import manifest_problems
 from providers.schedule import Period, Schedule
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
 from providers.sim.djinn_wire import (

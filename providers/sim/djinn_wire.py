@@ -19,7 +19,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from providers.djinn import PERIODS
+from providers.djinn_wire import PERIODS
 from providers.sim.base import json_response
 
 T = TypeVar("T")

@@ -13,7 +13,8 @@ from starlette.routing import Mount
 
 from providers.base import Capability, JobKind, JobSpec, RunResult
 from providers.config import BuildContext, DjinnAccount
-from providers.djinn import Djinn, djinn_error, manifest_problems, next_page
+from providers.djinn import Djinn
+from providers.djinn_wire import djinn_error, manifest_problems, next_page
 from providers.errors import (
     AuthRejected,
     BadResponse,

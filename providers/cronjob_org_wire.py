@@ -1,0 +1,90 @@
+"""cron-job.org's JSON: status and method tables, history items, numbers and errors.
+
+Pure functions over the bodies described in ``shared/providers.md`` §2: no I/O, no clock.
+:class:`providers.cronjob_org.CronJobOrg` does the requests and builds jobs from these; the
+schedule arrays are read and written by :mod:`providers.cronjob_org_schedule`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from providers.base import Execution, RunResult
+from providers.errors import AuthRejected, InvalidInput, ProviderError, RateLimited
+
+STATUS_WORDS = {
+    1: "OK",
+    2: "Failed (DNS error)",
+    3: "Failed (could not connect)",
+    4: "Failed (HTTP error)",
+    5: "Failed (timeout)",
+    6: "Failed (too much response data)",
+    7: "Failed (invalid URL)",
+    8: "Failed (internal error)",
+    9: "Failed (other)",
+}
+METHODS = ("GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE", "TRACE", "CONNECT", "PATCH")
+MONITORING = 1  # JobType: used by a status page; the API refuses to delete it
+#: Keys of a job that may carry secrets (basic-auth password, header values) or nothing we show.
+PRIVATE_KEYS = ("auth", "notification", "extendedData")
+
+
+def error_for(response: httpx.Response) -> ProviderError | None:
+    """cron-job.org answers errors with a bare status; say what each one means here."""
+    status = response.status_code
+    if status == 400:
+        return InvalidInput(
+            "cron-job.org refused the job: invalid input, a URL on its deny-list, "
+            "or a monitoring job"
+        )
+    if status == 403:
+        return AuthRejected("the API key may only be used from allow-listed IP addresses")
+    if status == 409:
+        return InvalidInput("cron-job.org reported a conflict with an existing resource")
+    if status == 422:
+        return InvalidInput("cron-job.org's request filter (WAF) rejected the job")
+    if status == 429:
+        # No Retry-After on either 429; the shared retry policy backs off on its own.
+        return RateLimited("per-method rate limit or the daily quota")
+    return None  # 401, 404 and 5xx: the default mapping says it right
+
+
+def execution(item: dict[str, Any]) -> Execution:
+    status = as_int(item.get("status"))
+    # headers/body are false, null or text (§2.6); never read: they may hold secrets.
+    return Execution(
+        id=str(item["identifier"]),
+        time=datetime.fromtimestamp(int(item["date"]), UTC),
+        planned=when(item.get("datePlanned")),
+        result=run_result(status),
+        status_text=str(item.get("statusText") or "") or STATUS_WORDS.get(status, "Unknown"),
+        http_status=as_int(item.get("httpStatus")) or None,
+        duration_ms=as_int(item.get("duration")) if item.get("duration") is not None else None,
+    )
+
+
+def run_result(status: int) -> RunResult:
+    if status == 0:
+        return RunResult.NONE
+    return RunResult.OK if status == 1 else RunResult.FAILED
+
+
+def when(value: Any) -> datetime | None:
+    stamp = as_int(value)
+    return datetime.fromtimestamp(stamp, UTC) if stamp > 0 else None
+
+
+def as_int(value: Any) -> int:
+    """Numbers as the server sends them; absent, null and false (PHP) read as 0."""
+    if value is None or value is False:
+        return 0
+    return int(value)
+
+
+def as_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
