@@ -87,7 +87,8 @@ class Deps:
     clock: Clock = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
     responses: ResponseUrls = field(default_factory=ResponseUrls)  # response_url answers
-    # Rendered list answers by (listing stamp, page, minute): one rendering for many askers.
+    # List answers being or done rendering, by (listing stamp, page, minute): one rendering
+    # (a shared future) for many askers.
     rendered: dict[Any, Any] = field(default_factory=dict)
 
 
