@@ -49,7 +49,6 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
 class Button:
     element: dict[str, Any]  # as the message or view showed it; Slack echoes it back
     block_id: str
-    label: str
     source: Call
 
 
@@ -187,7 +186,7 @@ class Console:
 
     def _button(self, element: dict[str, Any], block: dict[str, Any], call: Call) -> None:
         label = element.get("text", {}).get("text", "?")
-        self.buttons.append(Button(element, block.get("block_id", ""), label, call))
+        self.buttons.append(Button(element, block.get("block_id", ""), call))
         self.say(f"  [{len(self.buttons)}] {label}")
 
     async def _modal(self, call: Call) -> None:

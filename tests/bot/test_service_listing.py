@@ -29,7 +29,7 @@ async def test_fifty_concurrent_lists_send_one_request_per_account() -> None:
     assert suite["cronhub"].total_requests == 2  # schedulers and monitors
 
 
-async def _service(latency: float = 0.0) -> tuple[SimSuite, CronService]:
+def _service(latency: float = 0.0) -> tuple[SimSuite, CronService]:
     suite = SimSuite(seed=2, jobs=4, options=UNLIMITED)
     for sim in suite.sims.values():
         sim.latency = latency
@@ -43,7 +43,7 @@ async def _close(service: CronService) -> None:
 
 
 async def test_a_prefetch_that_lands_first_is_reused_not_read_again() -> None:
-    suite, service = await _service()
+    suite, service = _service()
     try:
         service.prefetch("prod")
         for _ in range(20):  # let the read finish before anyone asks for it
@@ -59,7 +59,7 @@ async def test_a_prefetch_that_lands_first_is_reused_not_read_again() -> None:
 
 
 async def test_a_list_asked_while_a_prefetch_is_in_flight_joins_it() -> None:
-    suite, service = await _service(latency=0.1)
+    suite, service = _service(latency=0.1)
     try:
         service.prefetch()
         listings = await asyncio.gather(service.listing(), service.listing())
@@ -72,7 +72,7 @@ async def test_a_list_asked_while_a_prefetch_is_in_flight_joins_it() -> None:
 
 
 async def test_a_failed_prefetch_is_reported_to_the_asker_and_retried() -> None:
-    suite, service = await _service()
+    suite, service = _service()
     sim = suite["cronjob-org"]
     sim.fault = 500
     try:
@@ -90,7 +90,7 @@ async def test_a_failed_prefetch_is_reported_to_the_asker_and_retried() -> None:
 
 
 async def test_a_read_begun_before_a_change_is_neither_joined_nor_cached_after_it() -> None:
-    suite, service = await _service()
+    suite, service = _service()
     provider = service.providers["prod"]
     read, landed = provider.list_jobs, asyncio.Event()
 
