@@ -14,7 +14,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from providers.config import AnyAccount
+from providers.redact import SENSITIVE_KEYS
+from providers.registry import ACCOUNT_MODELS
 
 Loc = tuple[str | int, ...]
 
@@ -26,17 +27,6 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
         self.problems = problems
 
-
-SECRET_KEYS = frozenset(
-    {
-        "api_key", "token", "password", "secret",
-        "slack_bot_token", "slack_app_token", "slack_signing_secret", "cronops_database_url",
-    }
-)  # fmt: skip
-
-ACCOUNT_MODELS: dict[str, type[BaseModel]] = {
-    get_args(model.model_fields["provider"].annotation)[0]: model for model in get_args(AnyAccount)
-}
 
 _EXPECTED = {
     "string_type": "text",
@@ -186,7 +176,7 @@ def _unwrap(annotation: Any) -> Any:
 def _subject(value: Any, loc: Loc, origins: Mapping[Loc, list[str]]) -> str:
     if loc in origins:
         return f"the value of {' and '.join(origins[loc])}"
-    if any(str(part).lower() in SECRET_KEYS for part in loc):
+    if any(str(part).lower() in SENSITIVE_KEYS for part in loc):
         return "the value (not shown)" if isinstance(value, str) else f"{_kind(value)} (not shown)"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from bot.config_errors import SECRET_KEYS, ConfigError, Loc
+from bot.config_errors import ConfigError, Loc
+from providers.redact import SENSITIVE_KEYS
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -145,7 +146,7 @@ def _secret_values(node: Any, secret: bool = False) -> set[str]:
     if isinstance(node, dict):
         found: set[str] = set()
         for key, value in node.items():
-            found |= _secret_values(value, secret or str(key).lower() in SECRET_KEYS)
+            found |= _secret_values(value, secret or str(key).lower() in SENSITIVE_KEYS)
         return found
     if isinstance(node, list):
         return set().union(*(_secret_values(item, secret) for item in node))

@@ -16,7 +16,7 @@ from bot.metrics import Metrics
 from bot.service import CronService
 from bot.settings import AlertsConfig
 from bot.store import Store
-from providers.config import AnyAccount, BuildContext, TransportFor
+from providers.config import Account, BuildContext, TransportFor
 from providers.redact import install_log_redaction
 from providers.registry import build_providers
 from providers.sim.suite import UNLIMITED, SimSuite
@@ -40,7 +40,7 @@ class Runtime:
 
 @asynccontextmanager
 async def runtime(
-    accounts: Sequence[AnyAccount],
+    accounts: Sequence[Account],
     *,
     database_url: str,
     operators: Sequence[str],

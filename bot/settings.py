@@ -31,7 +31,8 @@ from bot.config_errors import ConfigError as ConfigError
 from bot.config_errors import describe_errors
 from bot.config_file import expand_env, format_path, read_yaml, redact
 from bot.durations import DurationError, is_duration, parse_interval
-from providers.config import AccountConfig, AnyAccount
+from providers.config import Account
+from providers.registry import AccountConfig
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_POLL_INTERVAL = timedelta(seconds=10)
@@ -161,7 +162,7 @@ class FileConfig(BaseModel):
 
     @field_validator("accounts")
     @classmethod
-    def _unique_names(cls, accounts: list[AnyAccount]) -> list[AnyAccount]:
+    def _unique_names(cls, accounts: list[Account]) -> list[Account]:
         first: dict[str, int] = {}
         for index, account in enumerate(accounts):
             if account.name in first:
@@ -179,7 +180,7 @@ class Settings:
     config: FileConfig
 
     @property
-    def accounts(self) -> list[AnyAccount]:
+    def accounts(self) -> list[Account]:
         return list(self.config.accounts)
 
     @property
@@ -190,7 +191,7 @@ class Settings:
     def operators(self) -> list[str]:
         return list(self.config.access.operators)
 
-    def account(self, name: str) -> AnyAccount:
+    def account(self, name: str) -> Account:
         """The account called ``name`` (case-insensitive); KeyError if there is none."""
         for account in self.config.accounts:
             if account.name == name.lower():

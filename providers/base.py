@@ -22,7 +22,7 @@ from providers.http import ProviderHttp
 from providers.schedule import Schedule
 
 if TYPE_CHECKING:
-    from providers.config import BuildContext
+    from providers.config import Account, BuildContext
 
 
 class Capability(StrEnum):
@@ -187,6 +187,7 @@ class Provider(ABC):
     slug: ClassVar[str]
     label: ClassVar[str]  # the service's name for people, e.g. "cron-job.org"
     default_base_url: ClassVar[str]
+    account_model: ClassVar[type[Account]]  # its entry in cronops.yml's `accounts:`
     capabilities: ClassVar[Mapping[JobKind, frozenset[Capability]]]
 
     def __init__(self, account: str, http: ProviderHttp) -> None:

@@ -1,14 +1,16 @@
 """Account configuration (the ``accounts:`` section of cronops.yml) and how clients are built.
 
-One model per provider, told apart by ``provider``, so a key that provider does not take
-(``apps`` on a Cronhub account, say) is reported with its path instead of being ignored.
+:class:`Account` holds what every account has; each provider's folder adds a model of its own,
+told apart by ``provider`` (:data:`providers.registry.AccountConfig`), so a key that provider
+does not take (``apps`` on a Cronhub account, say) is reported with its path instead of being
+ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt, SecretStr
@@ -20,57 +22,26 @@ from providers.http import ErrorHook, Observer, ProviderHttp, RetryPolicy, make_
 AccountName = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
 
 
-class _Account(BaseModel):
+class Account(BaseModel):
+    """What every account in ``accounts:`` has. Each provider's folder defines its own model
+    (``provider: Literal["<slug>"]``, its credential and any keys of its own)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    credential_key: ClassVar[str] = "api_key"  # the field holding the credential
+
     name: AccountName
+    provider: str
     base_url: HttpUrl | None = None
     timeout: PositiveFloat = 10.0
     daily_request_budget: PositiveInt | None = None
 
-
-class CronJobOrgAccount(_Account):
-    provider: Literal["cronjob-org"]
-    api_key: SecretStr
-    daily_request_budget: PositiveInt | None = 100  # cron-job.org's default quota
-
     def credential(self) -> str:
-        return self.api_key.get_secret_value()
+        secret: SecretStr = getattr(self, self.credential_key)
+        return secret.get_secret_value()
 
 
-class CronhubAccount(_Account):
-    provider: Literal["cronhub"]
-    api_key: SecretStr
-
-    def credential(self) -> str:
-        return self.api_key.get_secret_value()
-
-
-class DjinnAccount(_Account):
-    provider: Literal["djinn"]
-    token: SecretStr
-
-    def credential(self) -> str:
-        return self.token.get_secret_value()
-
-
-class MigetAccount(_Account):
-    provider: Literal["miget"]
-    api_key: SecretStr
-    workspace_id: str | None = None
-    apps: list[str] = Field(default_factory=list)  # empty: every app the key can see
-
-    def credential(self) -> str:
-        return self.api_key.get_secret_value()
-
-
-AccountConfig = Annotated[
-    CronJobOrgAccount | CronhubAccount | DjinnAccount | MigetAccount,
-    Field(discriminator="provider"),
-]
-AnyAccount = CronJobOrgAccount | CronhubAccount | DjinnAccount | MigetAccount
-
-TransportFor = Callable[[AnyAccount], httpx.AsyncBaseTransport | None]
+TransportFor = Callable[[Account], httpx.AsyncBaseTransport | None]
 
 
 @dataclass
@@ -86,7 +57,7 @@ class BuildContext:
 
     def http(
         self,
-        account: AnyAccount,
+        account: Account,
         *,
         provider: str,
         default_base_url: str,

@@ -18,6 +18,8 @@ from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "•••"
 
+#: Keys whose values are secrets wherever they appear: provider JSON, cronops.yml, settings.
+
 SENSITIVE_KEYS = frozenset(
     {
         "password",
@@ -39,6 +41,11 @@ SENSITIVE_KEYS = frozenset(
         "auth",
         "headers",
         "extendeddata",
+        # cronops' own settings (environment variables), for config errors and logs
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "cronops_database_url",
     }
 )
 _SENSITIVE_QUERY = re.compile(r"(token|key|secret|password|passwd|auth|sig|signature)", re.I)

@@ -297,13 +297,13 @@ def test_contributing_has_an_adding_a_provider_checklist_that_matches_the_code()
         assert path in checklist
     for name, path in {
         "PROVIDERS": "providers/registry.py",
-        "SIMULATORS": "providers/registry.py",
+        "SIMULATOR": "providers/cronjob_org/sim.py",
         "CREATE_SPECS": "tests/providers/test_contract.py",
         "MISSING_IDS": "tests/providers/test_contract.py",
         "DEMO_ACCOUNTS": "providers/sim/suite.py",
         "FIELDS": "bot/render/job_fields.py",
         "PARSERS": "bot/render/forms.py",
-        "SECRET_KEYS": "bot/config_errors.py",
+        "SENSITIVE_KEYS": "providers/redact.py",
     }.items():
         assert f"`{name}`" in checklist
         assert re.search(rf"^{name}\b[^=\n]*=", (ROOT / path).read_text(), re.MULTILINE), name

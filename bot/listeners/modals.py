@@ -19,8 +19,8 @@ from bot.render.modals import addon_modal, job_modal, kind_picker, progress_moda
 from bot.service import RefError
 from providers.base import Capability, Job, JobSpec
 from providers.errors import ProviderError
-from providers.miget import Miget
-from providers.miget_addons import AddonSpec
+from providers.miget.addons import AddonSpec
+from providers.miget.client import Miget
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from bot.render import fields as f
 from bot.render.fields import Form, FormErrors, Values, selected_app
 from bot.render.ids import BlockId, ModalMeta
 from providers.base import JobKind, JobSpec
-from providers.miget_checks import name_problem
+from providers.miget.checks import name_problem
 from providers.schedule import Schedule
 
 __all__ = [

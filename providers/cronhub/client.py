@@ -17,12 +17,14 @@ import asyncio
 import re
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import SecretStr
 
 from providers.base import Capability, Job, JobKind, JobSpec, Listed, Provider, RunResult
 from providers.clock import Clock, utcnow
-from providers.config import BuildContext, CronhubAccount
-from providers.cronhub_wire import (
+from providers.config import Account, BuildContext
+from providers.cronhub.wire import (
     Errors,
     Raw,
     cronhub_error,
@@ -47,10 +49,16 @@ _MONITOR_ID = re.compile(r"monitor/([0-9A-Za-z-]+)")
 NO_MONITOR_RESUME = "Cronhub has no API to resume a monitor; resume it in the Cronhub dashboard."
 
 
+class CronhubAccount(Account):
+    provider: Literal["cronhub"]
+    api_key: SecretStr
+
+
 class Cronhub(Provider):
     slug = "cronhub"
     label = "Cronhub"
     default_base_url = "https://cronhub.io/api/v1"
+    account_model = CronhubAccount
     capabilities: ClassVar[Mapping[JobKind, frozenset[Capability]]] = {
         JobKind.SCHEDULER: _BOTH | {C.RESUME},
         JobKind.MONITOR: _BOTH,  # resume is undocumented: tried, never promised

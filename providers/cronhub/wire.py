@@ -1,7 +1,7 @@
 """Cronhub's JSON and forms: reading schedules and times, writing forms, reading errors.
 
 Pure functions over the bodies described in ``shared/providers.md`` section 3: no I/O, no clock.
-:class:`providers.cronhub.Cronhub` does the requests and builds jobs from these.
+:class:`providers.cronhub.client.Cronhub` does the requests and builds jobs from these.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ API facts and quirks are in ``shared/providers.md`` §2 and §6. The ones this c
 
 - 100 requests per day per API key by default, so no call is spent that can be avoided: after a
   pause, resume or edit the job is rebuilt from what the client last read, not fetched again.
-- Schedules are five arrays, not cron text (see :mod:`providers.cronjob_org_schedule`).
-- Errors are a bare status line; :func:`providers.cronjob_org_wire.error_for` turns each
+- Schedules are five arrays, not cron text (see :mod:`providers.cronjob_org.schedule`).
+- Errors are a bare status line; :func:`providers.cronjob_org.wire.error_for` turns each
   into a sentence.
 - Job basic-auth passwords and custom header values come back in job details; they are dropped
   the moment a response is read and never reach a model, a cache or a log.
@@ -18,13 +18,15 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import PositiveInt, SecretStr
 
 from providers.base import Capability, Execution, Job, JobKind, JobSpec, Listed, Provider
 from providers.budget import RateSpec
-from providers.config import BuildContext, CronJobOrgAccount
-from providers.cronjob_org_schedule import both_days_restricted, job_schedule, schedule_body
-from providers.cronjob_org_wire import (
+from providers.config import Account, BuildContext
+from providers.cronjob_org.schedule import both_days_restricted, job_schedule, schedule_body
+from providers.cronjob_org.wire import (
     METHODS,
     MONITORING,
     PRIVATE_KEYS,
@@ -50,10 +52,17 @@ CONSOLE = "https://console.cron-job.org/jobs/{id}"
 _JOB_ID = re.compile(r"[0-9]+")
 
 
+class CronJobOrgAccount(Account):
+    provider: Literal["cronjob-org"]
+    api_key: SecretStr
+    daily_request_budget: PositiveInt | None = 100  # cron-job.org's default quota
+
+
 class CronJobOrg(Provider):
     slug = "cronjob-org"
     label = "cron-job.org"
     default_base_url = "https://api.cron-job.org"
+    account_model = CronJobOrgAccount
     capabilities: ClassVar[Mapping[JobKind, frozenset[Capability]]] = {
         JobKind.JOB: frozenset(
             {

@@ -6,37 +6,204 @@ per method and a daily quota per UTC day, refused calls not counted, no ``Retry-
 server's create defaults and PATCH-what-is-given; predictions the server's way, matching the
 day of month AND the weekday (``api/lib/ExecutionPredictor.php``).
 
-Here: routes, auth, limits, handlers and executions. What the server makes of a request
-(bodies, job fields, predictions) is in :mod:`providers.sim.cronjob_org_wire`; the demo jobs
-are in :mod:`providers.sim.cronjob_org_seed`.
+In order: what the server makes of a request (bodies, job fields, predictions), the demo
+jobs, then the routes, auth, limits, handlers and executions.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
+from croniter import CroniterBadDateError, croniter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.clock import Clock
+from providers.cronjob_org.schedule import PHP_REGIONS
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
-from providers.sim.cronjob_org_seed import seeded_job
-from providers.sim.cronjob_org_wire import (
-    ARRAYS,
-    PRIVATE,
-    Refused,
-    apply_job,
-    blank_job,
-    predict,
-    read_body,
+
+ARRAYS = ("minutes", "hours", "mdays", "months", "wdays")  # cron field order
+RANGES = {"minutes": (0, 59), "hours": (0, 23), "mdays": (1, 31), "months": (1, 12),
+          "wdays": (0, 6)}  # fmt: skip
+PRIVATE = ("auth", "notification", "extendedData")
+EDITABLE = ("enabled", "title", "saveResponses", "url", "requestTimeout", "redirectSuccess",
+            "folderId", "requestMethod")  # fmt: skip
+_TIMEZONES = frozenset(
+    tz for tz in available_timezones() if tz.split("/", 1)[0] in PHP_REGIONS and "/" in tz
+) | {"UTC"}
+
+
+class Refused(Exception):
+    """A refusal: the server answers with this bare status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+def blank_job(job_id: int) -> dict[str, Any]:
+    """A job with the server's defaults for omitted keys (providers.md §2.3-2.5)."""
+    return {
+        "jobId": job_id, "enabled": False, "title": "", "saveResponses": False, "url": "",
+        "lastStatus": 0, "lastDuration": 0, "lastExecution": 0, "type": 0, "requestTimeout": -1,
+        "redirectSuccess": False, "folderId": 0, "requestMethod": 0,
+        "schedule": {"timezone": "UTC", "expiresAt": 0, **{key: [] for key in ARRAYS}},
+        "auth": {"enable": False, "user": "", "password": ""},
+        "notification": {"onFailure": False, "onFailureCount": 1, "onSuccess": False,
+                         "onDisable": False},
+        "extendedData": {"headers": {}, "body": ""},
+    }  # fmt: skip
+
+
+def apply_job(job: dict[str, Any], given: dict[str, Any]) -> None:
+    """Copy the known keys that are present and not null, as the server does."""
+    try:
+        _copy(job, given, EDITABLE)
+        for group in PRIVATE:
+            part = given.get(group)
+            if isinstance(part, dict):
+                _copy(job[group], part, [key for key in job[group] if key != "headers"])
+                if isinstance(part.get("headers"), dict) and group == "extendedData":
+                    job[group]["headers"] = _headers(part["headers"])
+        if isinstance(given.get("schedule"), dict):
+            _apply_schedule(job["schedule"], given["schedule"])
+    except (TypeError, ValueError):
+        raise Refused(400) from None
+    job["title"], job["url"] = job["title"].strip(), job["url"].strip()
+    job["requestMethod"] = min(8, max(0, job["requestMethod"]))
+    job["notification"]["onFailureCount"] = max(1, job["notification"]["onFailureCount"])
+    if not job["url"]:
+        raise Refused(400)
+
+
+def _copy(target: dict[str, Any], given: dict[str, Any], keys: Iterable[str]) -> None:
+    for key in keys:
+        if given.get(key) is not None:
+            target[key] = type(target[key])(given[key])  # the default's type: bool, int, str
+
+
+def _apply_schedule(schedule: dict[str, Any], given: dict[str, Any]) -> None:
+    if given.get("timezone") in _TIMEZONES:  # others are ignored: UTC on create
+        schedule["timezone"] = given["timezone"]
+    if given.get("expiresAt") is not None:
+        schedule["expiresAt"] = int(given["expiresAt"])
+    for key in ARRAYS:
+        values = given.get(key)
+        if values is None:
+            continue
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+            raise TypeError(key)
+        low, high = RANGES[key]
+        schedule[key] = [-1] if -1 in values else sorted({min(high, max(low, v)) for v in values})
+
+
+def _headers(given: dict[str, Any]) -> dict[str, str]:
+    """Header names and values trimmed and stripped of CR/LF; empty ones dropped (§2.4)."""
+    clean = {_line(key): _line(value) for key, value in given.items()}
+    return {key: value for key, value in clean.items() if key and value}
+
+
+def _line(value: Any) -> str:
+    return str(value).replace("\r", "").replace("\n", "").strip()
+
+
+def predict(arrays: tuple[tuple[int, ...], ...], timezone: str, now: int, count: int) -> list[int]:
+    """The next ``count`` executions after ``now``, or none for a schedule that never runs."""
+    if any(not values for values in arrays):
+        return []
+    _, _, mdays, months, _ = arrays
+    if months != (-1,) and mdays != (-1,):
+        longest = max(30 if m in (4, 6, 9, 11) else 29 if m == 2 else 31 for m in months)
+        if max(mdays) > longest:
+            return []
+    expr = " ".join("*" if values == (-1,) else ",".join(map(str, values)) for values in arrays)
+    start = datetime.fromtimestamp(now, ZoneInfo(timezone))
+    it = croniter(expr, start, day_or=False)  # cron-job.org: day of month AND weekday
+    try:
+        return [int(it.get_next(float)) for _ in range(count)]
+    except CroniterBadDateError:
+        return []
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The JSON body, only for the two content types the server reads (§2.1)."""
+    if request.headers.get("content-type") not in ("application/json", "text/json"):
+        return {}
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+SIM_JOB_PASSWORD = "hunter2-sim-password"  # basic-auth password of some seeded jobs
+SIM_HEADER_SECRET = "sim-header-secret-7c1f"  # a custom header value of some seeded jobs
+SIM_URL_PASSWORD = "sim-url-password"  # user:password inside one seeded job's URL
+
+TEMPLATES = (
+    ("Nightly database backup", "https://ops.{d}/hooks/backup"),
+    ("Weekly sales report", "https://reports.{d}/api/weekly"),
+    ("Status page monitor", "https://www.{d}/"),
+    ("Warm product cache", "https://www.{d}/cache/warm"),
+    ("Deploy preview cleanup", "https://deploy:" + SIM_URL_PASSWORD + "@hooks.{d}/cleanup"),
+    ("Stripe webhook replay", "https://api.{d}/webhooks/stripe/replay"),
+    ("Sitemap rebuild", "https://www.{d}/sitemap/rebuild"),
+    ("Expire sessions", "https://app.{d}/internal/sessions/expire"),
+    ("Sync CRM contacts", "https://crm.{d}/sync?token=sim-query-token"),
+    ("Send digest emails", "https://mail.{d}/digest/send"),
+    ("Invoice run", "https://billing.{d}/invoices/run"),
+    ("Refresh exchange rates", "https://api.{d}/fx/refresh"),
 )
+DOMAINS = ("acme.io", "example.com", "shop.example.org", "widgets.dev")
+EVERY = [-1]
+SCHEDULES: tuple[tuple[list[int], ...], ...] = (  # minutes, hours, mdays, months, wdays
+    ([0], [3], EVERY, EVERY, EVERY),
+    ([30], [7], EVERY, EVERY, [1]),
+    (EVERY, EVERY, EVERY, EVERY, EVERY),
+    (list(range(0, 60, 15)), EVERY, EVERY, EVERY, EVERY),
+    ([0], [2], [1], EVERY, EVERY),
+    ([5], list(range(0, 24, 6)), EVERY, EVERY, EVERY),
+    ([0], [4], EVERY, EVERY, [0]),
+    (list(range(0, 60, 5)), list(range(8, 19)), EVERY, EVERY, [1, 2, 3, 4, 5]),
+    ([45], [6, 18], EVERY, EVERY, EVERY),
+    ([0], [0], [1], [1, 4, 7, 10], EVERY),
+)
+TIMEZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Europe/London")
+
+
+def seeded_job(rng: random.Random, i: int, job_id: int) -> dict[str, Any]:
+    """The ``i``-th demo job, with id ``job_id``; job 2 is a monitoring job."""
+    title, url = TEMPLATES[i % len(TEMPLATES)]
+    lap = i // len(TEMPLATES)
+    job = blank_job(job_id)
+    schedule = SCHEDULES[rng.randrange(len(SCHEDULES))]
+    job.update(
+        enabled=i % 7 != 5 and rng.random() > 0.05,
+        title=f"{title} {lap + 1}" if lap else title,
+        url=url.format(d=DOMAINS[(i + lap) % len(DOMAINS)]),
+        type=1 if i == 2 else 0,
+        requestMethod=1 if "webhook" in url or "hooks" in url else 0,
+        saveResponses=i % 4 == 0,
+    )
+    job["schedule"] = {
+        "timezone": TIMEZONES[rng.randrange(len(TIMEZONES))],
+        "expiresAt": 0,
+        **dict(zip(ARRAYS, map(list, schedule), strict=True)),
+    }
+    if i % 5 == 0:
+        job["auth"] = {"enable": True, "user": "backup-bot", "password": SIM_JOB_PASSWORD}
+    if i % 6 == 3:
+        job["extendedData"]["headers"] = {"X-Api-Token": SIM_HEADER_SECRET}
+    return job
+
 
 LIMITS: dict[str, tuple[tuple[int, int], ...]] = {"create": ((1, 1), (5, 60))}
 DEFAULT_LIMITS = ((5, 1),)
@@ -55,6 +222,7 @@ FAILURES = {  # JobStatus -> (HTTP status, status text)
 class CronJobOrgSim(Simulator):
     slug = "cronjob-org"
     api_prefix = ""
+    demo_account = "prod"  # its account name in the demo (refs like `prod:…`)
 
     def __init__(
         self,
@@ -268,3 +436,6 @@ async def _options(request: Request) -> Response:
 
 async def _bare_404(request: Request, exc: Exception) -> Response:
     return Response(status_code=404)
+
+
+SIMULATOR = CronJobOrgSim  # what providers.sim.suite looks up in this module

@@ -1,8 +1,8 @@
 """cron-job.org's JSON: status and method tables, history items, numbers and errors.
 
 Pure functions over the bodies described in ``shared/providers.md`` §2: no I/O, no clock.
-:class:`providers.cronjob_org.CronJobOrg` does the requests and builds jobs from these; the
-schedule arrays are read and written by :mod:`providers.cronjob_org_schedule`.
+:class:`providers.cronjob_org.client.CronJobOrg` does the requests and builds jobs from these; the
+schedule arrays are read and written by :mod:`providers.cronjob_org.schedule`.
 """
 
 from __future__ import annotations

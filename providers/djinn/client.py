@@ -9,7 +9,7 @@ Quirks the client copes with (providers.md §4 and §6, Djinn's server code):
 - there is no pause: a cron can only be deleted;
 - the cron list carries no build result; a cron's builds do.
 
-The JSON it reads and the checks it makes before a request are in :mod:`providers.djinn_wire`.
+The JSON it reads and the checks it makes before a request are in :mod:`providers.djinn.wire`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import httpx
+from pydantic import SecretStr
 
 from providers.base import Capability, Execution, Job, JobKind, JobSpec, Provider
-from providers.config import BuildContext, DjinnAccount
-from providers.djinn_wire import (
+from providers.config import Account, BuildContext
+from providers.djinn.wire import (
     PERIODS,
     details,
     djinn_error,
@@ -45,10 +46,17 @@ TOKEN_404 = (
 )
 
 
+class DjinnAccount(Account):
+    provider: Literal["djinn"]
+    token: SecretStr
+    credential_key: ClassVar[str] = "token"
+
+
 class Djinn(Provider):
     slug: ClassVar[str] = "djinn"
     label: ClassVar[str] = "Djinn CI"
     default_base_url: ClassVar[str] = "https://api.djinn-ci.com"
+    account_model = DjinnAccount
     capabilities: ClassVar[Mapping[JobKind, frozenset[Capability]]] = {
         JobKind.CRON: frozenset(
             {

@@ -1,6 +1,6 @@
 """Djinn CI's JSON: builds as executions, status tables, ``Link`` paging, error bodies, manifests.
 
-Pure functions: no I/O, no clock. :class:`providers.djinn.Djinn` does the requests and builds
+Pure functions: no I/O, no clock. :class:`providers.djinn.client.Djinn` does the requests and builds
 jobs from these.
 """
 

@@ -1,7 +1,7 @@
 """Miget add-ons as the bot sees them: the Addon it shows, the AddonSpec a person asks for.
 
 Also the add-on types and database versions Miget offers, which both the spec and its checks
-(:mod:`providers.miget_checks`) read.
+(:mod:`providers.miget.checks`) read.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from providers.base import JobSpec
-from providers.miget_addons import ADDON_TYPES, VERSIONS, AddonSpec
-from providers.miget_wire import schedule_payload
+from providers.miget.addons import ADDON_TYPES, VERSIONS, AddonSpec
+from providers.miget.wire import schedule_payload
 from providers.schedule import ScheduleError
 
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

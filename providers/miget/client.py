@@ -12,18 +12,19 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import httpx
+from pydantic import Field, SecretStr
 
 from providers.base import Capability, Job, JobKind, JobSpec, Listed, Provider, RunResult
 from providers.clock import Clock, utcnow
-from providers.config import BuildContext, MigetAccount
+from providers.config import Account, BuildContext
 from providers.errors import InvalidInput, NotFound, Unsupported
 from providers.http import ProviderHttp
-from providers.miget_addons import Addon, AddonSpec
-from providers.miget_checks import addon_problems, cronjob_problems
-from providers.miget_wire import (
+from providers.miget.addons import Addon, AddonSpec
+from providers.miget.checks import addon_problems, cronjob_problems
+from providers.miget.wire import (
     addon_of,
     entity_of,
     items_of,
@@ -51,10 +52,18 @@ RESCHEDULE_REFUSAL = (
 )
 
 
+class MigetAccount(Account):
+    provider: Literal["miget"]
+    api_key: SecretStr
+    workspace_id: str | None = None
+    apps: list[str] = Field(default_factory=list)  # empty: every app the key can see
+
+
 class Miget(Provider):
     slug = "miget"
     label = "Miget"
     default_base_url = "https://app.miget.com/api/v1"
+    account_model = MigetAccount
     capabilities: ClassVar[Mapping[JobKind, frozenset[Capability]]] = {
         JobKind.CRONJOB: CRONJOB_CAPABILITIES  # no pause, history or reschedule: no API
     }

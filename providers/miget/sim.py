@@ -7,8 +7,8 @@ and ``command``; new add-ons start ``pending``; a workspace id other than the ke
 Like the real API, responses carry passwords (``var``, ``connection_details``), so clients can be
 tested for never showing them.
 
-Here: the state, routes, auth and handlers. Request checks and response shapes are in
-:mod:`providers.sim.miget_wire`; the demo workspace is in :mod:`providers.sim.miget_seed`.
+In order: request checks and response shapes, the demo workspace, then the state, routes,
+auth and handlers.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 import string
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from json import dumps
+from json import JSONDecodeError, dumps
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,21 +28,190 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.clock import Clock
+from providers.schedule import ScheduleError, validate_cron
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
-from providers.sim.miget_seed import CRONJOBS, seed_app, seed_cronjob
-from providers.sim.miget_wire import (
-    ADDON_VERSIONS,
-    DB_PASSWORD,
-    Refusal,
-    addon_out,
-    check_addon,
-    connection_details,
-    cronjob_errors,
-    cronjob_out,
-    not_found,
-    read_body,
-    ts,
+
+DB_PASSWORD = "sim-miget-db-password"  # every secret the simulator hands out contains this
+INTERVAL_TYPES = ("every_10_minutes", "hourly", "daily")
+ADDON_VERSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "postgres": ("postgres_version", ("18", "17", "16", "15", "14", "13")),
+    "mysql": ("mysql_version", ("8.2", "8.0")),
+    "valkey": ("valkey_version", ("7.2", "7")),
+}
+ADDON_TYPES = (*ADDON_VERSIONS, "storage")
+PORTS = {"postgres": 5432, "mysql": 3306, "valkey": 6379}
+
+
+class Refusal(Exception):
+    """A refused request: answered with ``status`` and the JSON ``body``."""
+
+    def __init__(self, status: int, body: dict[str, str]) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def not_found() -> Refusal:
+    return Refusal(404, {"error": "Not found"})
+
+
+def ts(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (JSONDecodeError, UnicodeDecodeError):
+        raise Refusal(400, {"error": "The request body is not valid JSON"}) from None
+    if not isinstance(body, dict):
+        raise Refusal(400, {"error": "The request body must be a JSON object"})
+    return body
+
+
+def _blank(value: Any) -> bool:
+    return value is None or not str(value).strip()
+
+
+def cronjob_errors(body: dict[str, Any]) -> list[str]:
+    errors = ["Name can't be blank"] if _blank(body.get("name")) else []
+    kind = body.get("schedule_type") or ("interval" if body.get("interval_type") else "cron")
+    if kind == "cron":
+        try:
+            validate_cron(str(body.get("cron") or ""))
+        except ScheduleError:
+            errors.append("Cron can't be blank" if _blank(body.get("cron")) else "Cron is invalid")
+    elif kind == "interval":
+        interval = body.get("interval_type")
+        if interval not in INTERVAL_TYPES:
+            errors.append("Interval type is not included in the list")
+        elif interval == "daily" and _blank(body.get("daily_time")):
+            errors.append("Daily time can't be blank")
+    else:
+        errors.append("Schedule type is not included in the list")
+    return errors
+
+
+def check_addon(body: dict[str, Any]) -> None:
+    """Grape-style 400s for bad parameters, then Rails-style 422s for missing attributes."""
+    kind = body.get("type")
+    if kind not in ADDON_TYPES:
+        raise Refusal(400, {"error": "type does not have a valid value"})
+    if _blank(body.get("name")):
+        raise Refusal(400, {"error": "name is missing"})
+    errors = ["Label can't be blank"] if _blank(body.get("label")) else []
+    if kind in ADDON_VERSIONS:
+        field, allowed = ADDON_VERSIONS[kind]
+        if _blank(body.get(field)):
+            errors.append(f"{field.replace('_', ' ').capitalize()} can't be blank")
+        elif body[field] not in allowed:
+            raise Refusal(400, {"error": f"Unsupported {kind} version: {body[field]}"})
+    elif body.get("service_id") is None:
+        errors += [
+            f"{f.replace('_', ' ').capitalize()} can't be blank"
+            for f in ("mount_point", "storage_access")
+            if _blank(body.get(f))
+        ]
+    for size in ("ram_size", "disk_size", "cpu_size"):
+        if not isinstance(body.get(size, 0), int | float):
+            raise Refusal(400, {"error": f"{size} is invalid"})
+    if body.get("storage_access") not in (None, "RWO", "RWX"):
+        raise Refusal(400, {"error": "storage_access does not have a valid value"})
+    if body.get("public_access") not in (None, "0", "1"):
+        raise Refusal(400, {"error": "public_access does not have a valid value"})
+    if errors:
+        raise Refusal(422, {"errors": ", ".join(errors)})
+
+
+# -- rendering: the secrets the real API sends along ----------------------------------------
+def cronjob_out(app: str, job: dict[str, Any]) -> dict[str, Any]:
+    host = f"postgres-{app[:8]}.internal"
+    return {**job, "var": {"DATABASE_URL": f"postgres://app:{DB_PASSWORD}@{host}:5432/app"}}
+
+
+def addon_out(addon: dict[str, Any]) -> dict[str, Any]:
+    kind, name = addon["type"], addon["name"]
+    if kind not in PORTS:
+        return {**addon, "var": {}}
+    scheme = "redis" if kind == "valkey" else kind
+    url = f"{scheme}://u_{name}:{DB_PASSWORD}@{name}.internal:{PORTS[kind]}/{name}"
+    alias = "REDIS_URL" if kind == "valkey" else "DATABASE_URL"
+    env = name.upper().replace("-", "_")
+    out = {**addon, "var": {f"{env}_URL": url, alias: url}}
+    out["connection_details"] = connection_details(name, PORTS[kind], url)
+    return out
+
+
+def connection_details(name: str, port: int, url: str) -> dict[str, Any]:
+    """The generic database block of Miget's schema (present even on a cron job's create)."""
+    internal = {"hostname": f"{name}.internal", "database": name, "port": port}
+    internal |= {"username": f"u_{name}", "password": DB_PASSWORD, "connection_url": url}
+    external_url = url.replace(".internal", ".external")
+    psql = f"PGPASSWORD={DB_PASSWORD} psql -h {name}.external -U u_{name} {name}"
+    return {
+        "internal": internal,
+        "external": {"external_connection_url": external_url, "psql_command": psql},
+    }
+
+
+FAILING = ("failed", "failing", "crashloopbackoff", "problem")
+APP_NAMES = (("shop-api", "Shop API"), ("billing-worker", "Billing worker"), ("www", "Website"))
+# (name, label, command, schedule settings)
+CRONJOBS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    ("db-cleanup", "DB cleanup", "rake db:cleanup", {"cron": "0 3 * * *"}),
+    ("reports", "Weekday reports", "python manage.py send_reports", {"cron": "30 6 * * 1-5"}),
+    ("sitemap", "Sitemap", "npm run sitemap", {"interval_type": "daily", "daily_time": "02:00"}),
+    ("cache-warm", "Cache warm-up", "bin/warm-cache", {"interval_type": "every_10_minutes"}),
+    ("invoices", "Monthly invoices", "rake billing:invoices", {"cron": "0 0 1 * *"}),
+    ("sessions", "Prune sessions", "python -m app.prune_sessions", {"interval_type": "hourly"}),
+    ("export", "Backup export", "./scripts/export.sh", {"cron": "15 2 * * *"}),
+    ("reindex", "Search reindex", "bundle exec rake search:reindex", {"cron": "*/30 * * * *"}),
+    ("digest", "Digest", "node jobs/digest.js", {"interval_type": "daily", "daily_time": "08:00"}),
+    ("queue-metrics", "Queue metrics", "python jobs/queue_metrics.py", {"cron": "*/5 * * * *"}),
 )
+
+
+def seed_app(sim: MigetSim, index: int, now: datetime) -> str:
+    """Add the ``index``-th app and its healthy add-ons; return its uuid."""
+    name, label = APP_NAMES[index] if index < len(APP_NAMES) else (f"app{index}", f"App {index}")
+    app = sim.new_uuid()
+    created = ts(now - timedelta(days=90 + index))
+    sim.apps[app] = {"uuid": app, "name": sim.suffixed(name), "label": label}
+    sim.apps[app] |= {"state": "running", "created_at": created, "updated_at": created}
+    sim.cronjobs[app], sim.addons[app] = {}, {}
+    kinds = [("postgres", "16"), ("valkey", "7.2")] + ([("storage", "")] if index == 0 else [])
+    for kind, version in kinds:
+        sim.add_addon(app, _addon_body(kind, version), now, seeded=True)
+    return app
+
+
+def _addon_body(kind: str, version: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": kind, "name": kind, "label": kind.capitalize()}
+    if kind in ADDON_VERSIONS:
+        body[ADDON_VERSIONS[kind][0]] = version
+    else:
+        body |= {"mount_point": "/data", "storage_access": "RWO", "disk_size": 5}
+    return body
+
+
+def seed_cronjob(
+    sim: MigetSim, app: str, template: tuple[str, str, str, dict[str, str]], now: datetime
+) -> None:
+    """Add a cron job from ``template`` to ``app``, with a log of its last run unless pending."""
+    name, label, command, schedule = template
+    roll = sim.rng.random()
+    state = sim.rng.choice(FAILING) if roll < 0.1 else "pending" if roll < 0.12 else "running"
+    kind = "interval" if "interval_type" in schedule else "cron"
+    settings = {"schedule_type": kind, **schedule, "command": command}
+    if daily := schedule.get("daily_time"):
+        hour, minute = daily.split(":")
+        settings |= {"hour": str(int(hour)), "minute": str(int(minute))}
+    created = now - timedelta(days=sim.rng.randint(1, 60))
+    updated = now - timedelta(minutes=sim.rng.randint(1, 600))
+    job = sim.new_cronjob(app, name, label, settings, state, created, updated)
+    if state != "pending":
+        sim.log_run(f"{app}/{job['uuid']}", command, state == "running", updated)
+
 
 DEFAULT_WORKSPACE = "3f6c2a8e-5b1d-4c7f-9e2a-8d4b6f1c0a57"
 MIB = 2**20
@@ -54,6 +223,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 class MigetSim(Simulator):
     slug = "miget"
     api_prefix = "/api/v1"
+    demo_account = "apps"  # its account name in the demo (refs like `apps:…`)
 
     def __init__(
         self,
@@ -92,6 +262,9 @@ class MigetSim(Simulator):
         job["state"] = "running" if ok else "failed"
         job["updated_at"] = ts(when)
         self.log_run(job_id, job["settings"].get("command", ""), ok, when)
+
+    def account_options(self) -> dict[str, Any]:
+        return {"workspace_id": self.workspace_id}
 
     def fault_body(self, status: int) -> tuple[bytes, str]:
         try:
@@ -294,3 +467,6 @@ class MigetSim(Simulator):
         if self.addons[app].pop(str(request.path_params["id"]), None) is None:
             raise not_found()
         return Response(status_code=204)
+
+
+SIMULATOR = MigetSim  # what providers.sim.suite looks up in this module

@@ -24,7 +24,7 @@ from providers.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from providers.miget_addons import Addon, AddonSpec
+from providers.miget.addons import Addon, AddonSpec
 from providers.redact import secrets
 from providers.schedule import IntervalUnit, Schedule, ScheduleError, ScheduleKind, validate_cron
 

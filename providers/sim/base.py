@@ -40,6 +40,7 @@ class Simulator(ABC):
 
     slug: ClassVar[str]  # provider slug, as in cronops.yml
     api_prefix: ClassVar[str] = ""  # path prefix of the API, e.g. "/api/v1"
+    demo_account: ClassVar[str]  # the account's name in the demo and `cronops simulate`
 
     def __init__(
         self,
@@ -77,6 +78,10 @@ class Simulator(ABC):
     @abstractmethod
     def run(self, job_id: str, ok: bool, *, at: datetime | None = None) -> None:
         """Record one execution of a job (a run, a build, a ping or a missed ping)."""
+
+    def account_options(self) -> dict[str, Any]:
+        """Keys of this provider's account, beyond name, base URL and key, that reach the sim."""
+        return {}
 
     def fault_body(self, status: int) -> tuple[bytes, str]:
         """Body and content type of a forced error; cron-job.org-style bare status by default."""

@@ -15,7 +15,10 @@ from bot.settings import (
     Settings,
     load_settings,
 )
-from providers.config import CronhubAccount, CronJobOrgAccount, DjinnAccount, MigetAccount
+from providers.cronhub.client import CronhubAccount
+from providers.cronjob_org.client import CronJobOrgAccount
+from providers.djinn.client import DjinnAccount
+from providers.miget.client import MigetAccount
 
 SPEC_EXAMPLE = """\
 accounts:                       # one entry per provider account; name is used in job refs

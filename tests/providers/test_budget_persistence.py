@@ -9,11 +9,11 @@ import pytest
 from pydantic import SecretStr
 
 from bot.store import Store
-from providers.config import BuildContext, CronJobOrgAccount
-from providers.cronjob_org import CronJobOrg
+from providers.config import BuildContext
+from providers.cronjob_org.client import CronJobOrg, CronJobOrgAccount
+from providers.cronjob_org.sim import CronJobOrgSim
 from providers.errors import BudgetExhausted
 from providers.sim.base import SIM_KEY
-from providers.sim.cronjob_org import CronJobOrgSim
 
 
 async def test_a_spent_budget_stays_spent_across_a_restart(tmp_path: Path) -> None:

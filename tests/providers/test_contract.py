@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from providers.base import Capability, Job, JobKind, JobSpec, Provider, RunResult
-from providers.config import AnyAccount, BuildContext
+from providers.config import Account, BuildContext
 from providers.errors import (
     AuthRejected,
     BadResponse,
@@ -71,7 +71,7 @@ NO_RETRY = RetryPolicy(attempts=1)
 class World:
     slug: str
     sim: Simulator
-    account: AnyAccount
+    account: Account
     transport: str
     suite: SimSuite
     root: str

@@ -13,9 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from providers.base import Capability, JobKind, JobSpec, RunResult
-from providers.config import BuildContext, CronhubAccount
-from providers.cronhub import NO_MONITOR_RESUME, Cronhub
-from providers.cronhub_wire import cronhub_error, parse_time
+from providers.config import BuildContext
+from providers.cronhub.client import NO_MONITOR_RESUME, Cronhub, CronhubAccount
+from providers.cronhub.sim import CronhubSim
+from providers.cronhub.wire import cronhub_error, parse_time
 from providers.errors import (
     AuthRejected,
     BadResponse,
@@ -27,7 +28,6 @@ from providers.errors import (
 from providers.http import RetryPolicy
 from providers.schedule import Schedule
 from providers.sim.base import SIM_KEY
-from providers.sim.cronhub import CronhubSim
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PING = datetime(2018, 8, 12, 21, 1, 8, tzinfo=UTC)

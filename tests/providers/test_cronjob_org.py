@@ -14,14 +14,18 @@ import pytest
 
 from providers.base import Capability, JobKind, JobSpec, RunResult
 from providers.budget import MemoryLedger
-from providers.config import BuildContext, CronJobOrgAccount
-from providers.cronjob_org import CronJobOrg
-from providers.cronjob_org_schedule import arrays_to_cron, cron_to_arrays
+from providers.config import BuildContext
+from providers.cronjob_org.client import CronJobOrg, CronJobOrgAccount
+from providers.cronjob_org.schedule import arrays_to_cron, cron_to_arrays
+from providers.cronjob_org.sim import (
+    SIM_HEADER_SECRET,
+    SIM_JOB_PASSWORD,
+    SIM_URL_PASSWORD,
+    CronJobOrgSim,
+)
 from providers.errors import AuthRejected, BudgetExhausted, InvalidInput, NotFound, RateLimited
 from providers.http import RetryPolicy
 from providers.schedule import Schedule
-from providers.sim.cronjob_org import CronJobOrgSim
-from providers.sim.cronjob_org_seed import SIM_HEADER_SECRET, SIM_JOB_PASSWORD, SIM_URL_PASSWORD
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday; Berlin is UTC+1 until 29 March
 KEY = "canary-cjo-key-5f3a9e"  # the API key, also a canary for the secret checks

@@ -12,9 +12,10 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from providers.base import Capability, JobKind, JobSpec, RunResult
-from providers.config import BuildContext, DjinnAccount
-from providers.djinn import Djinn
-from providers.djinn_wire import djinn_error, manifest_problems, next_page
+from providers.config import BuildContext
+from providers.djinn.client import Djinn, DjinnAccount
+from providers.djinn.sim import DjinnSim
+from providers.djinn.wire import djinn_error, manifest_problems, next_page
 from providers.errors import (
     AuthRejected,
     BadResponse,
@@ -26,7 +27,6 @@ from providers.errors import (
 from providers.http import RetryPolicy
 from providers.schedule import Schedule
 from providers.sim.base import SIM_KEY
-from providers.sim.djinn import DjinnSim
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
 MANIFEST = "driver:\n  type: qemu\n  image: centos/7"

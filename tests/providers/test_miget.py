@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from providers.base import Capability, JobKind, JobSpec, RunResult
-from providers.config import BuildContext, MigetAccount
+from providers.config import BuildContext
 from providers.errors import (
     AuthRejected,
     BadResponse,
@@ -22,12 +22,11 @@ from providers.errors import (
     Unsupported,
 )
 from providers.http import RetryPolicy
-from providers.miget import Miget
-from providers.miget_addons import Addon, AddonSpec
-from providers.miget_wire import miget_error, result_of
+from providers.miget.addons import Addon, AddonSpec
+from providers.miget.client import Miget, MigetAccount
+from providers.miget.sim import DB_PASSWORD, MigetSim
+from providers.miget.wire import miget_error, result_of
 from providers.schedule import Schedule, ScheduleKind
-from providers.sim.miget import MigetSim
-from providers.sim.miget_wire import DB_PASSWORD
 
 NOW = datetime(2025, 5, 6, 12, 0, tzinfo=UTC)
 KEY = "miget_live_canary_0123456789abcdef"
@@ -222,7 +221,7 @@ async def test_create_returns_the_suffixed_name_and_never_the_password(
     assert job.schedule == Schedule.from_cron("0 3 * * *")
     assert job.command == "rake db:cleanup"
     assert DB_PASSWORD not in job.model_dump_json()
-    logged = [r.getMessage() for r in caplog.records if r.name == "providers.miget"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "providers.miget.client"]
     assert any("create" in line and server_name in line for line in logged)
     assert DB_PASSWORD not in caplog.text
 

@@ -1,0 +1,1 @@
+"""Cronhub: the client (client.py, wire.py) and its simulator (sim.py)."""

@@ -1,0 +1,1 @@
+"""cron-job.org: the client (client.py, schedule.py, wire.py) and its simulator (sim.py)."""

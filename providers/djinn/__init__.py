@@ -1,0 +1,1 @@
+"""Djinn CI: the client (client.py, wire.py) and its simulator (sim.py)."""

@@ -1,0 +1,1 @@
+"""Miget: the client (client.py, wire.py, checks.py, addons.py) and its simulator (sim.py)."""
