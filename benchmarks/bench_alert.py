@@ -14,20 +14,22 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from benchmarks.poll_world import healthy
 from benchmarks.report import Section, ms, percentile, secs
-from bot.access import Access
-from bot.app import Deps
-from bot.fakeslack import Call, FakeSlack
-from bot.monitor import build_monitor
-from bot.poll_common import Transition
-from bot.scheduler import build_scheduler
-from bot.service import CronService
+from bot.alerts.cycle import build_monitor
+from bot.alerts.poll import Transition
+from bot.alerts.scheduler import build_scheduler
+from bot.chat.service import CronService
+from bot.config.settings import AlertsConfig
+from bot.demo.fakeslack import Call, FakeSlack
+from bot.inflight import Inflight
 from bot.store import Store
+from providers.clock import utcnow
 from providers.config import BuildContext
 from providers.registry import build_providers
 from providers.sim.serve import LoopbackServer
@@ -42,7 +44,9 @@ CHANNEL = "CALERTS0001"
 
 @dataclass
 class Bot:
-    deps: Deps
+    service: CronService
+    store: Store
+    inflight: Inflight
     fake: FakeSlack
     suite: SimSuite
     failed_at: dict[str, float] = field(default_factory=dict)  # ref -> monotonic time
@@ -70,38 +74,41 @@ async def _bot() -> AsyncIterator[Bot]:
             fake.base_url = slack.url
             store = await Store.open(f"sqlite:///{Path(scratch)}/alerts.db")
             # No daily budget on cron-job.org here: pacing by budget is bench_budget's subject.
-            ctx = BuildContext(ledger=store, transport_for=suite.transport_for)
+            ctx = BuildContext(ledger=store.budget, transport_for=suite.transport_for)
             providers = build_providers(suite.accounts(budget=None), ctx)
-            deps = Deps(
-                service=CronService(providers), access=Access([]), store=store,
-                alerts_channel=CHANNEL, poll_interval=INTERVAL,
-            )  # fmt: skip
+            service, inflight = CronService(providers), Inflight()
+            # under the 10 s a config file allows: built here, not validated
+            alerts = AlertsConfig.model_construct(
+                channel=CHANNEL, poll_interval=timedelta(seconds=INTERVAL)
+            )
             client = AsyncWebClient(token="xoxb-bench", base_url=f"{slack.url}/api/")
-            monitor = build_monitor(deps, client)
-            bot = Bot(deps, fake, suite)
+            monitor = build_monitor(service, store, client, alerts=alerts)
+            bot = Bot(service, store, inflight, fake, suite)
             poll = monitor.poll
 
             async def timed_poll(account: str) -> list[Transition]:
                 bot.polls.setdefault(account, []).append(time.monotonic())
-                async with bot.deps.inflight.track():  # drained before the store closes
+                async with bot.inflight.track():  # drained before the store closes
                     return await poll(account)
 
             monitor.poll = timed_poll  # type: ignore[method-assign]
             deliver = monitor.deliver
 
             async def tracked_deliver() -> int:
-                async with bot.deps.inflight.track():
+                async with bot.inflight.track():
                     return await deliver()
 
             monitor.deliver = tracked_deliver  # type: ignore[method-assign]
-            scheduler = build_scheduler(deps, client, monitor)
+            scheduler = build_scheduler(
+                service, store, client, inflight=inflight, clock=utcnow, monitor=monitor
+            )
             scheduler.start()
             try:
                 yield bot
             finally:
                 scheduler.pause()  # no new runs; shutdown would cancel the running ones
                 await asyncio.sleep(0.2)  # jobs already handed to the executor start...
-                await bot.deps.inflight.drain()  # ...and finish before the store closes
+                await bot.inflight.drain()  # ...and finish before the store closes
                 scheduler.shutdown(wait=False)
                 for provider in providers.values():
                     await provider.aclose()
@@ -111,7 +118,7 @@ async def _bot() -> AsyncIterator[Bot]:
 async def _first_polls(bot: Bot, within: float = 30.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        states = await bot.deps.store.account_states()
+        states = await bot.store.accounts.states()
         if len(states) == 4 and all(s.last_success_at for s in states):
             return
         await asyncio.sleep(0.1)
@@ -156,7 +163,7 @@ async def _delays(bot: Bot, *, within: float) -> list[float]:
         if opened(call):
             key = call.body["metadata"]["event_payload"]["key"]
             posted.setdefault(int(key.split(":")[1]), call.at)
-    refs = {i.id: i.ref for i in await bot.deps.store.open_incidents()}
+    refs = {i.id: i.ref for i in await bot.store.incidents.all_open()}
     return [
         posted[i] - bot.failed_at[ref] for i, ref in refs.items()
         if i in posted and ref in bot.failed_at

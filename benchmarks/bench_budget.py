@@ -21,13 +21,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from benchmarks.poll_world import START as MORNING
 from benchmarks.poll_world import Clock, healthy
 from benchmarks.report import Section
-from bot.access import Access
-from bot.app import Deps
-from bot.durations import humanize
-from bot.fakeslack import FakeSlack
-from bot.monitor import Monitor, build_monitor
-from bot.poll_common import Kind
-from bot.service import CronService
+from bot.alerts.cycle import Monitor, build_monitor
+from bot.alerts.poll import Kind
+from bot.chat.durations import humanize
+from bot.chat.service import CronService
+from bot.config.settings import AlertsConfig
+from bot.demo.fakeslack import FakeSlack
 from bot.store import Store
 from providers.budget import RateLimits
 from providers.config import BuildContext
@@ -91,16 +90,14 @@ async def _day(slack_url: str, *, paced: bool) -> Day:
     with tempfile.TemporaryDirectory(prefix="cronops-budget-", dir=_fast_dir()) as scratch:
         store = await Store.open(f"sqlite:///{Path(scratch)}/budget.db")
         accounts = [a for a in suite.accounts(budget=BUDGET) if a.name == ACCOUNT]
-        ctx = BuildContext(ledger=store, transport_for=suite.transport_for, clock=clock)
+        ctx = BuildContext(ledger=store.budget, transport_for=suite.transport_for, clock=clock)
         providers = build_providers(accounts, ctx)
         for provider in providers.values():  # its 5/s windows run on real time; the
             provider.http.limits = RateLimits(None)  # simulator enforces them on the day's clock
-        deps = Deps(
-            service=CronService(providers, clock=clock), access=Access([]), store=store,
-            alerts_channel="CALERTS0001", poll_interval=POLL_INTERVAL, clock=clock,
-        )  # fmt: skip
+        service = CronService(providers, clock=clock)
+        alerts = AlertsConfig(channel="CALERTS0001", poll_interval=POLL_INTERVAL)
         client = AsyncWebClient(token="xoxb-budget", base_url=f"{slack_url}/api/")
-        monitor = build_monitor(deps, client)
+        monitor = build_monitor(service, store, client, alerts=alerts, clock=clock)
         try:
             while (now := min([next_poll, *(m for m, _ in failures[:1]), *commands[:1]])) < end:
                 clock.now = now
@@ -110,7 +107,7 @@ async def _day(slack_url: str, *, paced: bool) -> Day:
                     failed_at[job_id] = now
                 elif commands and commands[0] == now:
                     commands.pop(0)
-                    listing = await deps.service.listing(ACCOUNT, fresh=True)
+                    listing = await service.listing(ACCOUNT, fresh=True)
                     day.answered += not listing.failures
                 else:
                     await _poll(monitor, day, failed_at, now)
@@ -128,7 +125,7 @@ async def _day(slack_url: str, *, paced: bool) -> Day:
 async def _poll(monitor: Monitor, day: Day, failed_at: dict[str, datetime], now: datetime) -> None:
     transitions = await monitor.poll(ACCOUNT)
     day.polls += 1
-    state = await monitor.deps.store.account_state(ACCOUNT)
+    state = await monitor.store.accounts.state(ACCOUNT)
     if state and state.last_success_at == now:
         day.read.append(now)
     for t in transitions:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from benchmarks.procs import SECRET
-from bot.console import sign
-from bot.fakeslack import FakeSlack
+from bot.demo.fakeslack import FakeSlack, sign
 
 if TYPE_CHECKING:
     from benchmarks.services import Services

@@ -18,10 +18,8 @@ from typing import Any
 from benchmarks.naive_poller import NaivePoller, unthrottled
 from benchmarks.poll_world import World, world
 from benchmarks.report import peak_rss_mb
-from bot.gctune import tune_gc
-from bot.poll_common import Kind
-from bot.poll_details import read_details
-from bot.poller import scan
+from bot.alerts.poll import Kind, read_details, scan
+from bot.runtime import tune_gc
 
 INTERVAL = 60.0  # seconds of simulated time between cycles
 DJINN_PAGE = 25

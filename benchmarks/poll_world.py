@@ -94,7 +94,7 @@ async def world(scratch: Path, *, jobs_each: int, slugs: tuple[str, ...]) -> Asy
     # cron-job.org keeps a budget (each request is counted in the database, as in production),
     # large enough that pacing never enters into a cycle's figures.
     accounts = [a for a in suite.accounts(budget=BUDGET) if a.provider in slugs]
-    ctx = BuildContext(ledger=store, transport_for=suite.transport_for, clock=clock)
+    ctx = BuildContext(ledger=store.budget, transport_for=suite.transport_for, clock=clock)
     providers = build_providers(accounts, ctx)
     try:
         yield World(suite, clock, store, providers)

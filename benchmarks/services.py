@@ -29,7 +29,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from benchmarks.procs import child, free_port
-from bot.fakeslack import FakeSlack
+from bot.demo.fakeslack import FakeSlack
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
 

@@ -1,34 +1,58 @@
-"""Building the running parts (store, providers, service, app) from settings or for the demo."""
+"""The configured process: its running parts built from settings, and `cronops run|check|poll`.
+
+:func:`runtime` opens the store, builds a client per account and the service over them, and
+hands back a :class:`Runtime`; :func:`run` serves Slack (HTTP or Socket Mode) with the alert
+cycle beside it, :func:`check` calls each account once, :func:`poll_once` runs one cycle.
+"""
 
 from __future__ import annotations
 
-import logging
-import sys
-import tempfile
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+import gc
+import signal
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from bot.access import Access
-from bot.app import Deps
-from bot.metrics import Metrics
-from bot.service import CronService
-from bot.settings import AlertsConfig
+import uvicorn
+from pydantic import SecretStr
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+
+from bot.admin import health
+from bot.admin.metrics import Metrics
+from bot.alerts.cycle import Monitor, build_monitor
+from bot.alerts.scheduler import build_scheduler
+from bot.alerts.scheduler import stop as stop_scheduler
+from bot.chat.access import Access
+from bot.chat.service import CronService
+from bot.config.settings import AlertsConfig, ConfigError, Settings
+from bot.slack import http
+from bot.slack.app import build_app
+from bot.slack.deps import Deps
 from bot.store import Store
 from providers.config import Account, BuildContext, TransportFor
-from providers.redact import install_log_redaction
+from providers.errors import ProviderError
 from providers.registry import build_providers
-from providers.sim.suite import UNLIMITED, SimSuite
-
-CONSOLE_USER = "UCONSOLE"
-CONSOLE_CHANNEL = "CCONSOLE"
 
 
 @dataclass
 class Runtime:
+    """A running cronops: its store and, for the Slack side and the alert cycle, ``deps``."""
+
     deps: Deps
     store: Store
+    scheduler_running: health.SchedulerRunning = field(default=None)
+
+    def monitor(self, client: AsyncWebClient) -> Monitor:
+        """The alert cycle of every account, posting through ``client``."""
+        deps = self.deps
+        return build_monitor(
+            deps.service, self.store, client, alerts=deps.alerts, metrics=deps.metrics,
+            clock=deps.clock, intervals=deps.intervals,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         await self.deps.inflight.drain()
@@ -50,19 +74,17 @@ async def runtime(
 ) -> AsyncIterator[Runtime]:
     store = await Store.open(database_url)
     metrics = Metrics()
-    ctx = BuildContext(ledger=store, transport_for=transport_for, observer=metrics.observe_provider)
-    providers = build_providers(list(accounts), ctx)
+    ctx = BuildContext(
+        ledger=store.budget, transport_for=transport_for, observer=metrics.observe_provider
+    )
     deps = Deps(
-        metrics=metrics,
-        service=CronService(providers),
+        service=CronService(build_providers(list(accounts), ctx)),
         access=Access(operators),
         store=store,
+        alerts=alerts or AlertsConfig(),
         audit_channel=audit_channel,
+        metrics=metrics,
     )
-    if alerts is not None:
-        deps.alerts_channel = alerts.channel
-        deps.poll_interval = alerts.poll_interval.total_seconds()
-        deps.failures_before_alert = alerts.failures_before_alert
     built = Runtime(deps, store)
     try:
         yield built
@@ -71,42 +93,127 @@ async def runtime(
 
 
 @asynccontextmanager
-async def demo_runtime(suite: SimSuite | None = None) -> AsyncIterator[tuple[Runtime, SimSuite]]:
-    """The built-in simulators, seeded; a scratch database; the console user is an operator."""
-    suite = suite or SimSuite(options=UNLIMITED)
-    with tempfile.TemporaryDirectory(prefix="cronops-demo-") as scratch:
-        url = f"sqlite:///{Path(scratch) / 'demo.db'}"
-        async with runtime(
-            suite.accounts(), database_url=url, operators=[CONSOLE_USER],
-            transport_for=suite.transport_for,
-        ) as built:  # fmt: skip
-            yield built, suite
+async def configured(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime ``cronops.yml`` and the environment describe."""
+    async with runtime(
+        settings.accounts, database_url=settings.database_url, operators=settings.operators,
+        audit_channel=settings.config.access.audit_channel, alerts=settings.config.alerts,
+    ) as built:  # fmt: skip
+        yield built
 
 
-def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
-    install_log_redaction()
+# -- cronops run ----------------------------------------------------------------------------
+async def run(settings: Settings, host: str, port: int) -> int:
+    """The bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on ``host:port``."""
+    env = settings.env
+    if env.slack_bot_token is None:
+        raise ConfigError(["SLACK_BOT_TOKEN: not set; the bot needs its xoxb- token"])
+    socket_mode = env.slack_app_token is not None
+    if not socket_mode and env.slack_signing_secret is None:
+        raise ConfigError(["SLACK_SIGNING_SECRET: not set; HTTP mode verifies every request"])
+    async with configured(settings) as built:
+        deps = built.deps
+        signing = env.slack_signing_secret
+        secret = signing.get_secret_value() if signing is not None and not socket_mode else None
+        app = build_app(
+            deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
+            api_url=env.slack_api_url,
+        )  # fmt: skip
+        scheduler = build_scheduler(
+            deps.service, built.store, app.client, inflight=deps.inflight, clock=deps.clock,
+            monitor=built.monitor(app.client),
+        )  # fmt: skip
+        scheduler.start()
+        built.scheduler_running = lambda: bool(scheduler.running)
+        try:
+            await _serve(app, built, host, port, env.slack_app_token if socket_mode else None)
+        finally:
+            await stop_scheduler(scheduler, deps.inflight)
+    return 0
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        import json
+async def _serve(
+    app: AsyncApp, built: Runtime, host: str, port: int, app_token: SecretStr | None
+) -> None:
+    """HTTP mode serves Slack's endpoint; Socket Mode connects out and serves only health."""
+    admin = health.routes(built.store, built.deps.metrics, built.scheduler_running)
+    slack = http.routes(app) if app_token is None else []
+    config = uvicorn.Config(Starlette(routes=[*slack, *admin]), host=host, port=port,
+                            log_level="warning")  # fmt: skip
+    server = _Server(config)  # we handle signals, so our cleanup runs before exit
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    if app_token is None:
+        await server.serve()
+        return
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        entry = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+    handler = AsyncSocketModeHandler(app, app_token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        await server.serve()  # until SIGTERM or SIGINT
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, leaving signal handling to us so shutdown drains work before the store closes."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def tune_gc() -> None:
+    """Garbage collection for a long-running bot that reads lists of thousands of jobs.
+
+    CPython's defaults (a young collection every 700 allocations, a full one soon after) make a
+    10,000-job poll spend about a quarter of its time collecting, mostly re-scanning the
+    modules loaded at start. Those are frozen out of collection, and young collections run
+    every 10,000 allocations: cycles are still collected, a little later.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
+# -- cronops check, cronops poll --once -----------------------------------------------------
+async def check(settings: Settings) -> int:
+    """Call each account once; print a table; 1 if any failed."""
+    failed = 0
+    rows = [("account", "provider", "result", "jobs", "budget used/left")]
+    async with configured(settings) as built:
+        for name, provider in built.deps.service.providers.items():
+            try:
+                result = await provider.check()
+            except ProviderError as error:
+                failed += 1
+                rows.append((name, provider.label, f"FAILED: {error.user_message}", "-", "-"))
+                continue
+            budget = "-"
+            if result.budget_limit:
+                used = result.budget_used or 0
+                budget = f"{used}/{result.budget_limit - used}"
+            rows.append((name, provider.label, "ok", str(result.jobs), budget))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    return 1 if failed else 0
+
+
+async def poll_once(settings: Settings) -> int:
+    """One cycle: post what it finds when a bot token is set, print it in any case."""
+    token = settings.env.slack_bot_token
+    async with configured(settings) as built:
+        client = AsyncWebClient(
+            token=token.get_secret_value() if token else None, base_url=settings.env.slack_api_url
+        )
+        monitor = built.monitor(client)
+        if token is None:
+            monitor.notifier.default_channel = None  # nothing to post to: just report
+        transitions = await monitor.poll_all()
+        for t in transitions:
+            subject = t.job.ref if t.job else t.account
+            print(f"{t.kind.value:14} {subject}  {t.error or ''}".rstrip())
+        print(f"{len(transitions)} change(s) in {len(built.deps.service.accounts)} account(s)")
+    return 0

@@ -12,15 +12,14 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.app import build_app
-from bot.console import sign
-from bot.fakeslack import FakeSlack
-from bot.http import build_http_app
+from bot.demo.fakeslack import FakeSlack, sign
 from bot.runtime import Runtime, runtime
+from bot.slack.app import build_app
+from bot.slack.http import build_http_app
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
-from tests.bot.alert_world import world  # noqa: F401 (a fixture for the alert tests)
-from tests.bot.stores import open_store, store  # noqa: F401 (fixtures for the store tests)
+from tests.alerts.world import world  # noqa: F401 (a fixture for the alert tests)
+from tests.store.stores import open_store, store  # noqa: F401 (fixtures for the store tests)
 
 SECRET = "test-signing-secret"
 OPERATOR, READER = "UOPERATOR", "UREADER"

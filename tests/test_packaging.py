@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.settings import EnvSettings
-from bot.store import normalise_url
+from bot.config.settings import EnvSettings
+from bot.store.db import normalise_url
 from providers.sim.serve import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,7 +224,12 @@ def test_the_build_copies_what_setuptools_needs_and_dockerignore_keeps_it() -> N
         p.rstrip("*") for p in pyproject()["tool"]["setuptools"]["packages"]["find"]["include"]
     }
     assert needed <= copied
-    for path in [*needed, "bot/__main__.py", "providers/registry.py", "bot/migrations/env.py"]:
+    for path in [
+        *needed,
+        "bot/__main__.py",
+        "providers/registry.py",
+        "bot/store/migrations/env.py",
+    ]:
         assert not dockerignored(path), path
 
 
@@ -301,8 +306,8 @@ def test_contributing_has_an_adding_a_provider_checklist_that_matches_the_code()
         "CREATE_SPECS": "tests/providers/test_contract.py",
         "MISSING_IDS": "tests/providers/test_contract.py",
         "DEMO_ACCOUNTS": "providers/sim/suite.py",
-        "FIELDS": "bot/render/job_fields.py",
-        "PARSERS": "bot/render/forms.py",
+        "FIELDS": "bot/slack/render/job_fields.py",
+        "PARSERS": "bot/slack/forms.py",
         "SENSITIVE_KEYS": "providers/redact.py",
     }.items():
         assert f"`{name}`" in checklist
@@ -336,10 +341,10 @@ def test_pyproject_declares_the_cronops_console_script() -> None:
 def test_the_wheel_includes_the_alembic_migrations() -> None:
     find = pyproject()["tool"]["setuptools"]["packages"]["find"]
     packages = PEP420PackageFinder.find(str(ROOT), include=find["include"])
-    assert {"bot.migrations", "bot.migrations.versions"} <= set(packages)
-    for package in ("bot.migrations", "bot.migrations.versions"):
+    assert {"bot.store.migrations", "bot.store.migrations.versions"} <= set(packages)
+    for package in ("bot.store.migrations", "bot.store.migrations.versions"):
         assert (ROOT / package.replace(".", "/") / "__init__.py").is_file()
-    names = {p.name for p in importlib.resources.files("bot.migrations.versions").iterdir()}
+    names = {p.name for p in importlib.resources.files("bot.store.migrations.versions").iterdir()}
     for revision in ("0001", "0002"):
         assert any(n.startswith(f"{revision}_") and n.endswith(".py") for n in names), revision
-    assert "env.py" in {p.name for p in importlib.resources.files("bot.migrations").iterdir()}
+    assert "env.py" in {p.name for p in importlib.resources.files("bot.store.migrations").iterdir()}

@@ -16,8 +16,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.console import sign
-from bot.fakeslack import FakeSlack
+from bot.demo.fakeslack import FakeSlack, sign
 from providers.sim.base import SIM_KEY
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite

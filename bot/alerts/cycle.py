@@ -1,4 +1,4 @@
-"""The alert loop for one process: poll an account, queue what changed, deliver, pace."""
+"""The alert cycle of one account: poll it, queue what changed, deliver, pace the next poll."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
-from bot.notifier import Notifier
-from bot.pacing import next_poll_in
-from bot.poll_common import Kind, Transition
-from bot.poll_details import read_details
-from bot.poller import scan
+from bot.admin.metrics import Metrics
+from bot.alerts.notifier import Notifier
+from bot.alerts.pacing import next_poll_in
+from bot.alerts.poll import Kind, Transition, read_details, scan
+from bot.chat.service import CronService
+from bot.config.settings import AlertsConfig
+from bot.store import Store
+from providers.clock import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +28,16 @@ PACE_WINDOW = 12  # polls whose request counts set the pace
 
 @dataclass
 class Monitor:
-    deps: Deps
+    """Polls the accounts of ``service`` and sends what changed through ``notifier``."""
+
+    service: CronService
+    store: Store
     notifier: Notifier
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    metrics: Metrics = field(default_factory=Metrics)
+    clock: Clock = utcnow
+    intervals: dict[str, float] = field(default_factory=dict)  # as paced, per account
     on_interval: Callable[[str, float], None] = lambda account, seconds: None
-    intervals: dict[str, float] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     _costs: dict[str, deque[int]] = field(default_factory=dict, repr=False)  # requests per poll
 
@@ -43,29 +51,28 @@ class Monitor:
             return await self._poll(account)
 
     async def _poll(self, account: str) -> list[Transition]:
-        deps = self.deps
-        provider = deps.service.provider(account)
-        now, started = deps.clock(), time.perf_counter()
+        provider = self.service.provider(account)
+        now, started = self.clock(), time.perf_counter()
         found = await scan(
-            provider, deps.store, now, failures_before_alert=deps.failures_before_alert
+            provider, self.store, now, failures_before_alert=self.alerts.failures_before_alert
         )
         down = any(t.kind is Kind.ACCOUNT_DOWN for t in found.transitions)
-        deps.metrics.polls.labels(account, "unreachable" if down else "ok").inc()
+        self.metrics.polls.labels(account, "unreachable" if down else "ok").inc()
         # New alerts go out before any history is read. A message update the history is about
         # to refine waits for it, so Slack gets one update, not two (or the scan's, should the
         # history read fail).
         due = {d.job.id for d in found.due}
         held = [t for t in found.transitions if t.kind is Kind.FAILED_AGAIN and _job_id(t) in due]
         await self.notifier.enqueue([t for t in found.transitions if t not in held], now)
-        await self.notifier.deliver(deps.clock())
+        await self.notifier.deliver(self.clock())
         await self.refresh_gauges()  # the incidents just opened, before the history reads
-        details = await read_details(provider, deps.store, found, now)
-        deps.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
+        details = await read_details(provider, self.store, found, now)
+        self.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
         covered = {_job_id(t) for t in details}
         later = [t for t in held if _job_id(t) not in covered] + details
         if later:
             await self.notifier.enqueue(later, now)
-            await self.notifier.deliver(deps.clock())
+            await self.notifier.deliver(self.clock())
         transitions = found.transitions + details
         await self._pace(account)
         await self.refresh_gauges()
@@ -73,27 +80,25 @@ class Monitor:
 
     async def refresh_gauges(self) -> None:
         """The metrics that live in the database and the budgets."""
-        deps = self.deps
-        deps.metrics.open_incidents.set(len(await deps.store.open_incidents()))
-        deps.metrics.outbox_depth.set(await deps.store.outbox_depth())
-        for name, provider in deps.service.providers.items():
+        self.metrics.open_incidents.set(len(await self.store.incidents.all_open()))
+        self.metrics.outbox_depth.set(await self.store.outbox.depth())
+        for name, provider in self.service.providers.items():
             used, limit = await provider.http.budget_state()
             if limit is not None:
-                deps.metrics.budget_remaining.labels(name).set(limit - (used or 0))
+                self.metrics.budget_remaining.labels(name).set(limit - (used or 0))
 
     async def poll_all(self) -> list[Transition]:
         found: list[Transition] = []
-        for account in self.deps.service.accounts:
+        for account in self.service.accounts:
             found += await self.poll(account)
         return found
 
     async def deliver(self) -> int:
-        return await self.notifier.deliver(self.deps.clock())
+        return await self.notifier.deliver(self.clock())
 
     async def _pace(self, account: str) -> None:
-        deps = self.deps
-        provider = deps.service.provider(account)
-        state = await deps.store.account_state(account)
+        provider = self.service.provider(account)
+        state = await self.store.accounts.state(account)
         used, limit = await provider.http.budget_state()
         budget = provider.http.budget
         # What a poll costs on average lately: one poll that read a few histories must not
@@ -101,12 +106,12 @@ class Monitor:
         recent = self._costs.setdefault(account, deque(maxlen=PACE_WINDOW))
         recent.append(state.last_requests if state else 1)
         seconds = next_poll_in(
-            deps.poll_interval,
+            self.alerts.poll_interval.total_seconds(),
             requests_per_poll=math.ceil(sum(recent) / len(recent)),
             used=used,
             limit=limit,
             reserve=budget.kept_for_commands if budget else 0,
-            now=deps.clock(),
+            now=self.clock(),
         )
         if self.intervals.get(account) != seconds:
             self.intervals[account] = seconds
@@ -117,7 +122,21 @@ def _job_id(transition: Transition) -> str | None:
     return transition.job.id if transition.job else None
 
 
-def build_monitor(deps: Deps, client: AsyncWebClient) -> Monitor:
-    labels = {name: provider.label for name, provider in deps.service.providers.items()}
-    notifier = Notifier(deps.store, client, deps.alerts_channel, labels, deps.metrics)
-    return Monitor(deps, notifier, intervals=deps.poll_intervals)
+def build_monitor(
+    service: CronService,
+    store: Store,
+    client: AsyncWebClient,
+    *,
+    alerts: AlertsConfig,
+    metrics: Metrics | None = None,
+    clock: Clock = utcnow,
+    intervals: dict[str, float] | None = None,
+) -> Monitor:
+    """The monitor of every account of ``service``, posting to Slack through ``client``."""
+    metrics = metrics or Metrics()
+    labels = {name: provider.label for name, provider in service.providers.items()}
+    notifier = Notifier(store, client, alerts.channel, labels, metrics)
+    return Monitor(
+        service, store, notifier, alerts, metrics, clock,
+        intervals if intervals is not None else {},
+    )  # fmt: skip

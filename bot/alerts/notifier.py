@@ -18,11 +18,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.db_models import Incident, OutboxItem
-from bot.metrics import Metrics
-from bot.poll_common import Kind, Transition
-from bot.render import alerts as render
+from bot.admin.metrics import Metrics
+from bot.alerts.poll import Kind, Transition
+from bot.slack.render import alerts as render
 from bot.store import Store
+from bot.store.tables import Incident, OutboxItem
 from providers.base import Capability, Job
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Notifier:
         updating = kind in (Kind.FAILED_AGAIN, Kind.DETAILED)
         if updating and incident.detail.get("rollup"):
             return  # the roll-up lists many jobs; one job's update must not replace it
-        if updating and await self.store.active_mute(job.ref, now):
+        if updating and await self.store.mutes.active(job.ref, now):
             return
         for channel in await self.channels_for(job):
             home = _home_key(incident, channel)
@@ -132,7 +132,9 @@ class Notifier:
 
     async def channels_for(self, job: Job) -> list[str]:
         """Every channel subscribed to the job (its account, its ref, or text in its name)."""
-        matched = {s.channel for s in await self.store.subscriptions() if matches(s.target, job)}
+        matched = {
+            s.channel for s in await self.store.subscriptions.all() if matches(s.target, job)
+        }
         if matched:
             return sorted(matched)
         return [self.default_channel] if self.default_channel else []
@@ -156,7 +158,7 @@ class Notifier:
         incident: Incident | None = None,
     ) -> None:  # fmt: skip
         if channel:
-            await self.store.enqueue(
+            await self.store.outbox.enqueue(
                 key, "post", channel, _payload(message), now=now,
                 incident_id=incident.id if incident else None,
             )  # fmt: skip
@@ -165,7 +167,7 @@ class Notifier:
         self, kind: str, key: str, channel: str, message: render.AlertMessage, target: str,
         incident: Incident, now: datetime,
     ) -> None:  # fmt: skip
-        await self.store.enqueue(
+        await self.store.outbox.enqueue(
             key, kind, channel, _payload(message), now=now, target_key=target,
             incident_id=incident.id,
         )  # fmt: skip
@@ -182,47 +184,53 @@ class Notifier:
 
     async def _deliver_due(self, now: datetime, limit: int) -> int:
         sent = 0
-        for item in await self.store.due_outbox(now, limit):
+        for item in await self.store.outbox.due(now, limit):
             try:
                 sent += await self._deliver(item, now)
             except SlackApiError as error:
                 await self._failed(item, error, now)
             except (OSError, TimeoutError) as error:  # Slack unreachable: try again later
-                await self.store.mark_retry(item.id, now + _backoff(item.attempts), repr(error))
+                await self.store.outbox.mark_retry(
+                    item.id, now + _backoff(item.attempts), repr(error)
+                )
         return sent
 
     async def _deliver(self, item: OutboxItem, now: datetime) -> int:
         target: tuple[str, str] | None = None
         if item.kind != "post":
-            target = await self.store.sent_post(item.target_key or "")
+            target = await self.store.outbox.sent_post(item.target_key or "")
             if target is None:
                 return await self._without_target(item, now)
             if item.kind == "update":
-                await self.store.supersede_updates(item.target_key or "", item.id)
-        tried_before = await self.store.begin_attempt(item.id, now)
+                await self.store.outbox.supersede_updates(item.target_key or "", item.id)
+        tried_before = await self.store.outbox.begin_attempt(item.id, now)
         if tried_before and (ts := await self._find_own(item, target)):
-            await self.store.mark_sent(item.id, now, ts)  # an earlier attempt did post it
+            await self.store.outbox.mark_sent(item.id, now, ts)  # an earlier attempt did post it
             return 0
         payload = {**item.payload, "unfurl_links": False, "unfurl_media": False}
         if item.kind == "update":
             assert target is not None
             await self.client.chat_update(channel=target[0], ts=target[1], **_update_args(payload))
-            await self.store.mark_sent(item.id, now, target[1])
+            await self.store.outbox.mark_sent(item.id, now, target[1])
             return 1
         if item.kind == "reply":
             assert target is not None
             payload["thread_ts"] = target[1]
         payload["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"key": item.key}}
         posted = await self.client.chat_postMessage(channel=item.channel, **payload)
-        await self.store.mark_sent(item.id, now, str(posted["ts"]))
+        await self.store.outbox.mark_sent(item.id, now, str(posted["ts"]))
         return 1
 
     async def _without_target(self, item: OutboxItem, now: datetime) -> int:
         """An update or reply whose message is not posted yet: wait for it, or drop if none."""
-        if await self.store.pending_key(item.target_key or ""):
-            await self.store.mark_retry(item.id, now + timedelta(seconds=2), "waiting for its post")
+        if await self.store.outbox.pending(item.target_key or ""):
+            await self.store.outbox.mark_retry(
+                item.id, now + timedelta(seconds=2), "waiting for its post"
+            )
         else:
-            await self.store.mark_sent(item.id, now, None)  # nothing to update (muted, rolled up)
+            await self.store.outbox.mark_sent(
+                item.id, now, None
+            )  # nothing to update (muted, rolled up)
         return 0
 
     async def _find_own(self, item: OutboxItem, target: tuple[str, str] | None) -> str | None:
@@ -251,14 +259,16 @@ class Notifier:
             self.metrics.slack_errors.labels(method, code or str(status)).inc()
         if code == "ratelimited" or status == 429:
             wait = float(error.response.headers.get("Retry-After", 1) or 1)
-            await self.store.mark_retry(item.id, now + timedelta(seconds=wait), code)
+            await self.store.outbox.mark_retry(item.id, now + timedelta(seconds=wait), code)
         elif status >= 500 or code in TRANSIENT:
-            await self.store.mark_retry(item.id, now + _backoff(item.attempts), code or str(status))
+            await self.store.outbox.mark_retry(
+                item.id, now + _backoff(item.attempts), code or str(status)
+            )
         else:
             log.warning(
                 "Slack refused message %s in %s: %s; giving up", item.key, item.channel, code
             )
-            await self.store.give_up(item.id, code)
+            await self.store.outbox.give_up(item.id, code)
 
 
 def matches(target: str, job: Job) -> bool:

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.db_models import Resume
-from bot.durations import humanize
-from bot.service import CronService, RefError
+from bot.chat.durations import humanize
+from bot.chat.service import CronService, RefError
 from bot.store import Store
+from bot.store.tables import Resume
 from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -31,13 +31,13 @@ async def run_due_resumes(
 ) -> int:
     """Resume every due job; return how many were resumed."""
     resumed = 0
-    for due in await store.due_resumes(now, max_attempts=MAX_ATTEMPTS):
+    for due in await store.resumes.due(now, max_attempts=MAX_ATTEMPTS):
         try:
             job = await service.resume(await service.resolve(due.ref))
         except (ProviderError, RefError) as error:
             await _failed(store, client, due, error, now)
             continue
-        if await store.mark_resume_done(due.id, now):
+        if await store.resumes.mark_done(due.id, now):
             resumed += 1
             paused_for = humanize(now - due.created_at)
             text = (
@@ -45,7 +45,7 @@ async def run_due_resumes(
                 f"<@{due.requested_by}> paused it."
             )
             await _post(client, due, text)
-            await store.record_audit(
+            await store.audit.record(
                 at=now, user_id=ACTOR, action="resumed (timed)", ref=job.ref, detail=job.name
             )
     return resumed
@@ -56,7 +56,7 @@ async def _failed(
 ) -> None:
     message = error.message if isinstance(error, RefError) else getattr(error, "user_message", "")
     permanent = isinstance(error, RefError) or getattr(error, "permanent", False)
-    await store.mark_resume_failed(due.id, message, retry_at=now + RETRY_AFTER)
+    await store.resumes.mark_failed(due.id, message, retry_at=now + RETRY_AFTER)
     log.warning("timed resume of %s failed (attempt %d): %s", due.ref, due.attempts + 1, message)
     if permanent or due.attempts + 1 >= MAX_ATTEMPTS:
         await _post(client, due, f"⚠️ Could not resume `{due.ref}` as planned: {message}")

@@ -11,9 +11,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps, Inflight
-from bot.monitor import Monitor
-from bot.resumer import run_due_resumes
+from bot.alerts.cycle import Monitor
+from bot.alerts.resumes import run_due_resumes
+from bot.chat.service import CronService
+from bot.inflight import Inflight
+from bot.store import Store
+from providers.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -22,28 +25,35 @@ OUTBOX_EVERY = 2  # seconds: a delayed message goes out soon after Slack is back
 
 
 def build_scheduler(
-    deps: Deps, client: AsyncWebClient, monitor: Monitor | None = None
+    service: CronService,
+    store: Store,
+    client: AsyncWebClient,
+    *,
+    inflight: Inflight,
+    clock: Clock,
+    monitor: Monitor | None = None,
 ) -> AsyncIOScheduler:
+    """Timed resumes always; with a monitor, each account's polls and the outbox too."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     every = {"coalesce": True, "max_instances": 1}
 
     def _logged(name: str, work: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
-        return logged(name, work, deps.inflight)
+        return logged(name, work, inflight)
 
     async def resumes() -> None:
-        await run_due_resumes(deps.store, deps.service, client, deps.clock())
+        await run_due_resumes(store, service, client, clock())
 
     scheduler.add_job(
         _logged("timed resumes", resumes), "interval", seconds=RESUME_EVERY, id="resumes",
-        next_run_time=deps.clock(), **every,
+        next_run_time=clock(), **every,
     )  # fmt: skip
     if monitor is None:
         return scheduler
-    for account in deps.service.accounts:
+    for account in service.accounts:
         scheduler.add_job(
             _logged(f"poll {account}", _poll(monitor, account)),
-            IntervalTrigger(seconds=deps.poll_interval), id=f"poll:{account}",
-            next_run_time=deps.clock(), **every,
+            IntervalTrigger(seconds=monitor.alerts.poll_interval.total_seconds()),
+            id=f"poll:{account}", next_run_time=clock(), **every,
         )  # fmt: skip
     scheduler.add_job(
         _logged("outbox", monitor.deliver), "interval", seconds=OUTBOX_EVERY, id="outbox", **every
@@ -57,12 +67,12 @@ def build_scheduler(
     return scheduler
 
 
-async def stop(scheduler: AsyncIOScheduler, deps: Deps) -> None:
+async def stop(scheduler: AsyncIOScheduler, inflight: Inflight) -> None:
     """Stop starting jobs, let running ones finish, then shut down (shutdown cancels them)."""
     if not scheduler.running:
         return
     scheduler.pause()
-    await deps.inflight.drain()
+    await inflight.drain()
     scheduler.shutdown(wait=False)
 
 

@@ -13,8 +13,6 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 log = logging.getLogger(__name__)
 
 GROUP_TTL = 300.0
@@ -68,15 +66,3 @@ class Access:
             return cached[1] if cached else set()
         self._members[group] = (time.monotonic(), members)
         return members
-
-
-class SlackGroups:
-    """Reads user-group members through the Web API (scope ``usergroups:read``)."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-
-    async def members(self, group_id: str) -> list[str]:
-        response = await self.client.usergroups_users_list(usergroup=group_id)
-        users: list[str] = response.get("users") or []
-        return users

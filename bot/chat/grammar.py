@@ -3,8 +3,11 @@
 Words split like a shell (``shlex``), so a name with spaces can be quoted, Slack's smart
 quotes included. Users forget quotes, so several unquoted words are read as one name
 (`/cron pause nightly backup 2h`). Whether a job exists is not decided here: a ref is the
-text the user typed, resolved later against the accounts' jobs. The commands themselves and
-their usage lines live in ``bot.command_types``.
+text the user typed, resolved later against the accounts' jobs.
+
+Top to bottom: the commands as data (one frozen dataclass each, :data:`Command`), the help
+table (the single source of each usage line, :data:`USAGE`, and of ``/cron help``), then the
+parser (:func:`parse`), one small function per command word in :data:`_PARSERS`.
 """
 
 from __future__ import annotations
@@ -16,10 +19,147 @@ import shlex
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Literal, cast, get_args
 
-from bot import command_types as cmds
-from bot.durations import DurationError, parse_duration
+from bot.chat.durations import DurationError, parse_duration
+
+JobStatus = Literal["failing", "paused", "active"]
+STATUSES: tuple[str, ...] = get_args(JobStatus)
+HISTORY_DEFAULT = 10
+HISTORY_MAX = 50
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class ListJobs:
+    account: str | None = None
+    status: JobStatus | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Show:
+    ref: str
+
+
+@dataclass(frozen=True)
+class History:
+    ref: str
+    limit: int = HISTORY_DEFAULT
+
+
+@dataclass(frozen=True)
+class Pause:
+    ref: str
+    duration: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Resume:
+    ref: str
+
+
+@dataclass(frozen=True)
+class Create:
+    account: str | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    ref: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    ref: str
+
+
+@dataclass(frozen=True)
+class AddonCreate:
+    account: str
+
+
+@dataclass(frozen=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    pass
+
+
+@dataclass(frozen=True)
+class Mute:
+    ref: str
+    duration: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Unmute:
+    ref: str
+
+
+Command = (
+    Help | ListJobs | Show | History | Pause | Resume | Create | Edit | Delete | AddonCreate
+    | Status | Subscribe | Unsubscribe | Subscriptions | Mute | Unmute
+)  # fmt: skip
+
+# name, syntax, what it does, example — the single source of USAGE and HELP_TEXT
+_TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("help", "/cron help [COMMAND]", "usage, with examples", "/cron help pause"),
+    ("list", "/cron list [ACCOUNT] [failing|paused|active] [TEXT]",
+     "every job across accounts, paged", "/cron list prod failing"),
+    ("show", "/cron show REF", "a job's card: Pause/Resume, History, Edit, Delete",
+     "/cron show prod:4242"),
+    ("history", "/cron history REF [N]", f"the last N executions (default {HISTORY_DEFAULT})",
+     "/cron history prod:4242 20"),
+    ("pause", "/cron pause REF [DURATION]",
+     "the provider stops running the job; with a duration the bot resumes it afterwards",
+     "/cron pause prod:4242 2h"),
+    ("resume", "/cron resume REF", "the provider runs the job again", "/cron resume prod:4242"),
+    ("create", "/cron create [ACCOUNT]", "a form to create a job", "/cron create prod"),
+    ("edit", "/cron edit REF", "the same form, filled in", '/cron edit "nightly backup"'),
+    ("delete", "/cron delete REF", "asks to confirm, then deletes", "/cron delete prod:4242"),
+    ("addon", "/cron addon create ACCOUNT",
+     "Miget: a form to create an add-on (postgres, mysql, valkey, storage)",
+     "/cron addon create apps"),
+    ("status", "/cron status", "each account: reachable, auth ok, requests used / budget",
+     "/cron status"),
+    ("subscribe", "/cron subscribe [ACCOUNT|REF|TEXT]",
+     "send alerts for matching jobs to this channel", "/cron subscribe prod"),
+    ("unsubscribe", "/cron unsubscribe [ACCOUNT|REF|TEXT]", "stop sending them here",
+     "/cron unsubscribe prod"),
+    ("subscriptions", "/cron subscriptions", "what this channel is subscribed to",
+     "/cron subscriptions"),
+    ("mute", "/cron mute REF [DURATION]",
+     "the bot stops alerting on the job (it keeps running), until it recovers or for DURATION",
+     "/cron mute prod:4242 1h"),
+    ("unmute", "/cron unmute REF", "the bot alerts on the job again", "/cron unmute prod:4242"),
+)  # fmt: skip
+
+USAGE: dict[str, str] = {name: f"`{syntax}` — e.g. `{ex}`" for name, syntax, _, ex in _TABLE}
+HELP_TEXT = "\n".join(
+    [f"`{syntax}` — {does}; e.g. `{ex}`" for _, syntax, does, ex in _TABLE]
+    + [
+        "REF is a job's ref as lists show it (`prod:4242`) or its name; quote names with "
+        'spaces: `"nightly backup"`. DURATION: `30m`, `2h`, `1d`, `1h30m` (at least 1m).'
+    ]
+)
 
 
 class ParseError(ValueError):
@@ -44,7 +184,7 @@ class _Args:
     accounts: Mapping[str, str]  # lower-case -> as configured
 
     def error(self, message: str) -> ParseError:
-        return ParseError(message, cmds.USAGE[self.command])
+        return ParseError(message, USAGE[self.command])
 
 
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
@@ -55,18 +195,18 @@ _KEEP = "\ue000"  # stands in for an apostrophe while shlex splits
 _NUMBER_LIKE = re.compile(r"^[+-]?\d+$")
 
 
-def parse(text: str, accounts: Collection[str] = ()) -> cmds.Command:
+def parse(text: str, accounts: Collection[str] = ()) -> Command:
     """``"pause prod:4242 2h"`` -> ``Pause("prod:4242", timedelta(hours=2))``."""
     words = _words(text)
     if not words:
-        return cmds.Help(None)
+        return Help(None)
     name = words[0].text.lower()
     parser = _PARSERS.get(name)
     if parser is None:
         raise _unknown(words[0].text)
     rest = words[1:]
     if name != "help" and [w.text.lower() for w in rest] in (["--help"], ["-h"]):
-        return cmds.Help(name)
+        return Help(name)
     return parser(_Args(name, rest, {a.lower(): a for a in accounts}))
 
 
@@ -89,9 +229,7 @@ def _words(text: str) -> list[_Word]:
             start = end
     except ValueError:
         first = source.split(maxsplit=1)[:1]
-        usage = (
-            cmds.USAGE.get(first[0].lower(), cmds.USAGE["help"]) if first else cmds.USAGE["help"]
-        )
+        usage = USAGE.get(first[0].lower(), USAGE["help"]) if first else USAGE["help"]
         raise ParseError(
             "a quote is opened but never closed; put a name with spaces in matching quotes, "
             'e.g. `"nightly backup"`',
@@ -114,32 +252,32 @@ def _unknown(word: str) -> ParseError:
     message = f"{_quote(word)} is not a `/cron` command"
     if _REF.match(word):
         message += f"; to see that job use `/cron show {word}`"
-    elif close := _closest(word, cmds.USAGE):
+    elif close := _closest(word, USAGE):
         message += f"; did you mean `/cron {close}`?"
-    return ParseError(message + " — `/cron help` lists every command", cmds.USAGE["help"])
+    return ParseError(message + " — `/cron help` lists every command", USAGE["help"])
 
 
-def _help(args: _Args) -> cmds.Help:
+def _help(args: _Args) -> Help:
     if not args.words:
-        return cmds.Help(None)
+        return Help(None)
     topic = args.words[0].text.lower().removeprefix("/cron").strip() or "help"
-    if topic in cmds.USAGE:
-        return cmds.Help(topic)
-    close = _closest(topic, cmds.USAGE)
+    if topic in USAGE:
+        return Help(topic)
+    close = _closest(topic, USAGE)
     hint = f"; did you mean `/cron help {close}`?" if close else "; `/cron help` lists them all"
     raise args.error(f"there is no `/cron` command {_quote(topic)}{hint}")
 
 
-def _list(args: _Args) -> cmds.ListJobs:
+def _list(args: _Args) -> ListJobs:
     account: str | None = None
-    status: cmds.JobStatus | None = None
+    status: JobStatus | None = None
     text: list[str] = []
     for word in args.words:
         low = word.text.lower()
-        if not word.quoted and low in cmds.STATUSES:
+        if not word.quoted and low in STATUSES:
             if status is not None and status != low:
                 raise args.error(f"choose one status, not both `{status}` and `{low}`")
-            status = cast(cmds.JobStatus, low)
+            status = cast(JobStatus, low)
         elif not word.quoted and low in args.accounts:
             if account is not None and account != args.accounts[low]:
                 raise args.error(
@@ -149,7 +287,7 @@ def _list(args: _Args) -> cmds.ListJobs:
             account = args.accounts[low]
         else:
             text.append(word.text)
-    return cmds.ListJobs(account=account, status=status, text=" ".join(text) or None)
+    return ListJobs(account=account, status=status, text=" ".join(text) or None)
 
 
 def _canonical_ref(text: str, accounts: Mapping[str, str]) -> str:
@@ -204,20 +342,20 @@ def _duration(args: _Args, tail: Sequence[str]) -> timedelta | None:
 
 def _history_limit(args: _Args, tail: Sequence[str]) -> int:
     if not tail:
-        return cmds.HISTORY_DEFAULT
+        return HISTORY_DEFAULT
     if len(tail) > 1 or not _NUMBER_LIKE.match(tail[0]):
         raise args.error(
             f"{_quote(' '.join(tail))} is not a number of executions; "
-            f"expected a whole number from 1 to {cmds.HISTORY_MAX}"
+            f"expected a whole number from 1 to {HISTORY_MAX}"
         )
     limit = int(tail[0])
-    if not 1 <= limit <= cmds.HISTORY_MAX:
-        raise args.error(f"history shows 1 to {cmds.HISTORY_MAX} executions, not {limit}")
+    if not 1 <= limit <= HISTORY_MAX:
+        raise args.error(f"history shows 1 to {HISTORY_MAX} executions, not {limit}")
     return limit
 
 
-def _plain_ref(make: Callable[[str], cmds.Command]) -> Callable[[_Args], cmds.Command]:
-    def parse_ref(args: _Args) -> cmds.Command:
+def _plain_ref(make: Callable[[str], Command]) -> Callable[[_Args], Command]:
+    def parse_ref(args: _Args) -> Command:
         ref, tail = _job(args, None)
         _no_tail(args, tail)
         return make(ref)
@@ -226,18 +364,18 @@ def _plain_ref(make: Callable[[str], cmds.Command]) -> Callable[[_Args], cmds.Co
 
 
 def _timed(
-    make: Callable[[str, timedelta | None], cmds.Command],
-) -> Callable[[_Args], cmds.Command]:
-    def parse_timed(args: _Args) -> cmds.Command:
+    make: Callable[[str, timedelta | None], Command],
+) -> Callable[[_Args], Command]:
+    def parse_timed(args: _Args) -> Command:
         ref, tail = _job(args, _DURATION_LIKE)
         return make(ref, _duration(args, tail))
 
     return parse_timed
 
 
-def _history(args: _Args) -> cmds.History:
+def _history(args: _Args) -> History:
     ref, tail = _job(args, _NUMBER_LIKE)
-    return cmds.History(ref, _history_limit(args, tail))
+    return History(ref, _history_limit(args, tail))
 
 
 def _account(args: _Args, word: _Word) -> str:
@@ -249,13 +387,13 @@ def _account(args: _Args, word: _Word) -> str:
     raise args.error(f"there is no account {_quote(word.text)}; {hint}accounts: {known}")
 
 
-def _create(args: _Args) -> cmds.Create:
+def _create(args: _Args) -> Create:
     if len(args.words) > 1:
         raise args.error("`/cron create` takes at most one account, e.g. `/cron create prod`")
-    return cmds.Create(_account(args, args.words[0]) if args.words else None)
+    return Create(_account(args, args.words[0]) if args.words else None)
 
 
-def _addon(args: _Args) -> cmds.AddonCreate:
+def _addon(args: _Args) -> AddonCreate:
     words = list(args.words)
     if not words or words[0].text.lower() != "create":
         got = f"{_quote(words[0].text)} is not one" if words else "say which"
@@ -265,11 +403,11 @@ def _addon(args: _Args) -> cmds.AddonCreate:
     if len(words) != 2:
         problem = "needs a Miget account" if len(words) < 2 else "takes one account"
         raise args.error(f"`/cron addon create` {problem}, e.g. `/cron addon create apps`")
-    return cmds.AddonCreate(_account(args, words[1]))
+    return AddonCreate(_account(args, words[1]))
 
 
-def _no_args(make: Callable[[], cmds.Command]) -> Callable[[_Args], cmds.Command]:
-    def parse_bare(args: _Args) -> cmds.Command:
+def _no_args(make: Callable[[], Command]) -> Callable[[_Args], Command]:
+    def parse_bare(args: _Args) -> Command:
         if args.words:
             extra = _quote(" ".join(w.text for w in args.words))
             raise args.error(f"`/cron {args.command}` takes nothing after it; got {extra}")
@@ -278,8 +416,8 @@ def _no_args(make: Callable[[], cmds.Command]) -> Callable[[_Args], cmds.Command
     return parse_bare
 
 
-def _target(make: Callable[[str | None], cmds.Command]) -> Callable[[_Args], cmds.Command]:
-    def parse_target(args: _Args) -> cmds.Command:
+def _target(make: Callable[[str | None], Command]) -> Callable[[_Args], Command]:
+    def parse_target(args: _Args) -> Command:
         text = " ".join(w.text for w in args.words).strip()
         if len(args.words) == 1 and not args.words[0].quoted:
             text = args.accounts.get(text.lower(), _canonical_ref(text, args.accounts))
@@ -288,23 +426,23 @@ def _target(make: Callable[[str | None], cmds.Command]) -> Callable[[_Args], cmd
     return parse_target
 
 
-_PARSERS: dict[str, Callable[[_Args], cmds.Command]] = {
+_PARSERS: dict[str, Callable[[_Args], Command]] = {
     "help": _help,
     "list": _list,
-    "show": _plain_ref(cmds.Show),
+    "show": _plain_ref(Show),
     "history": _history,
-    "pause": _timed(cmds.Pause),
-    "resume": _plain_ref(cmds.Resume),
+    "pause": _timed(Pause),
+    "resume": _plain_ref(Resume),
     "create": _create,
-    "edit": _plain_ref(cmds.Edit),
-    "delete": _plain_ref(cmds.Delete),
+    "edit": _plain_ref(Edit),
+    "delete": _plain_ref(Delete),
     "addon": _addon,
-    "status": _no_args(cmds.Status),
-    "subscribe": _target(cmds.Subscribe),
-    "unsubscribe": _target(cmds.Unsubscribe),
-    "subscriptions": _no_args(cmds.Subscriptions),
-    "mute": _timed(cmds.Mute),
-    "unmute": _plain_ref(cmds.Unmute),
+    "status": _no_args(Status),
+    "subscribe": _target(Subscribe),
+    "unsubscribe": _target(Unsubscribe),
+    "subscriptions": _no_args(Subscriptions),
+    "mute": _timed(Mute),
+    "unmute": _plain_ref(Unmute),
 }
 
 COMMAND_WORDS = frozenset(_PARSERS)  # the words `/cron` understands after it

@@ -4,6 +4,11 @@ Provider calls fan out with ``asyncio.gather`` under a per-account limit; one ac
 never hides the others. Listings are cached briefly per account: a list within ``cache_ttl`` is
 served from memory, and when an account refuses (budget spent, outage) the last listing is
 served with its age rather than nothing.
+
+Djinn CI lists its crons without their builds; the poller reads each cron's builds every cycle
+and remembers the newest in its cursor. :func:`with_polled_results` fills a listing's unknown
+results from those cursors, so `/cron list failing` finds a failing Djinn cron without a
+builds request per cron for every list.
 """
 
 from __future__ import annotations
@@ -16,9 +21,33 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
+from bot.store import Store
 from providers.base import Execution, Job, JobSpec, Provider, RunResult
 from providers.clock import Clock, utcnow
 from providers.errors import NotFound, ProviderError
+
+_OWN_WORDS = frozenset(RunResult) - {RunResult.UNKNOWN}
+
+
+async def with_polled_results(store: Store | None, jobs: Sequence[Job]) -> list[Job]:
+    """``jobs`` with every unknown last result the poller has seen filled in."""
+    unknown = {job.account for job in jobs if job.last_result is RunResult.UNKNOWN}
+    if store is None or not unknown:
+        return list(jobs)
+    cursors = {account: await store.cursors.of(account) for account in sorted(unknown)}
+    filled = []
+    for job in jobs:
+        cursor = cursors.get(job.account, {}).get(job.id)
+        if job.last_result is RunResult.UNKNOWN and cursor and cursor.last_result in _OWN_WORDS:
+            job = job.model_copy(
+                update={
+                    "last_result": RunResult(cursor.last_result),
+                    "last_run": cursor.last_run or job.last_run,
+                }
+            )
+        filled.append(job)
+    return filled
+
 
 T = TypeVar("T")
 StatusFilter = Literal["failing", "paused", "active"]

@@ -1,4 +1,4 @@
-"""Reading ``cronops.yml``: YAML that refuses duplicate keys, ``${VAR}`` expansion, redaction."""
+"""Reading ``cronops.yml``: YAML that refuses duplicate keys, ``${VAR}`` expansion, its secrets."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from bot.config_errors import ConfigError, Loc
-from providers.redact import SENSITIVE_KEYS
+from bot.config.errors import ConfigError, Loc
+from providers.redact import SENSITIVE_KEYS, secrets
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -134,21 +134,14 @@ def _expand_string(
     return _REFERENCE.sub(replace, text)
 
 
-def redact(problems: list[str], data: Any) -> list[str]:
-    """Last line of defence: no secret value survives into a message, whatever the path."""
-    secrets = sorted(_secret_values(data), key=len, reverse=True)
-    for secret in secrets:
-        problems = [problem.replace(secret, "***") for problem in problems]
-    return problems
-
-
-def _secret_values(node: Any, secret: bool = False) -> set[str]:
+def learn_secrets(node: Any, secret: bool = False) -> None:
+    """Register every value under a sensitive key with the one secret registry
+    (:data:`providers.redact.secrets`): config errors, logs and messages never show it."""
     if isinstance(node, dict):
-        found: set[str] = set()
         for key, value in node.items():
-            found |= _secret_values(value, secret or str(key).lower() in SENSITIVE_KEYS)
-        return found
-    if isinstance(node, list):
-        return set().union(*(_secret_values(item, secret) for item in node))
-    text = str(node) if secret and node is not None else ""
-    return {text} if len(text) >= 8 else set()  # shorter ones would redact ordinary words
+            learn_secrets(value, secret or str(key).lower() in SENSITIVE_KEYS)
+    elif isinstance(node, list):
+        for item in node:
+            learn_secrets(item, secret)
+    elif secret and node is not None:
+        secrets.add(str(node))

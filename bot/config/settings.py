@@ -27,11 +27,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.config_errors import ConfigError as ConfigError
-from bot.config_errors import describe_errors
-from bot.config_file import expand_env, format_path, read_yaml, redact
-from bot.durations import DurationError, is_duration, parse_interval
+from bot.chat.durations import DurationError, is_duration, parse_interval
+from bot.config.errors import ConfigError as ConfigError
+from bot.config.errors import describe_errors
+from bot.config.file import expand_env, format_path, learn_secrets, read_yaml
 from providers.config import Account
+from providers.redact import secrets
 from providers.registry import AccountConfig
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -237,6 +238,7 @@ def _load_file(path: Path, environ: Mapping[str, str], problems: list[str]) -> F
         )
         return None
     data, origins, missing = expand_env(raw, environ)
+    learn_secrets(data)
     problems += missing.values()
     try:
         return FileConfig.model_validate(data)
@@ -244,5 +246,5 @@ def _load_file(path: Path, environ: Mapping[str, str], problems: list[str]) -> F
         found = describe_errors(
             err, format_path, root=FileConfig, origins=origins, skip=set(missing)
         )
-        problems += redact(found, data)
+        problems += [secrets.scrub(problem) for problem in found]
         return None

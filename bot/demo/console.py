@@ -8,8 +8,6 @@ The app runs with ``process_before_response`` so each request finishes before th
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -21,8 +19,8 @@ from urllib.parse import urlencode
 import httpx
 from starlette.types import ASGIApp
 
-from bot.commands import COMMAND_WORDS
-from bot.fakeslack import Call, FakeSlack
+from bot.chat.grammar import COMMAND_WORDS
+from bot.demo.fakeslack import Call, FakeSlack, sign
 
 Ask = Callable[[str], Awaitable[str | None]]  # prompt -> line, None at end of input
 Say = Callable[[str], None]
@@ -32,17 +30,6 @@ USER, CHANNEL, TEAM = "UCONSOLE", "CCONSOLE", "TCONSOLE"
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _MENTION = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>|<!subteam\^([A-Z0-9]+)>")
-
-
-def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    """Slack's v0 request signature headers for ``body``."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": f"v0={digest}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
 
 
 @dataclass

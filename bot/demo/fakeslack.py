@@ -7,12 +7,15 @@ methods cronops calls — ``chat.postMessage``, ``chat.update``, ``chat.postEphe
 ``auth.test`` — and ``response_url`` posts at ``/response/<token>``. Failures can be scripted
 per method (``ratelimited`` with ``Retry-After``, a 500) to test delivery. For Socket Mode,
 ``apps.connections.open`` hands out ``ws://…/socket``, where envelopes queued with
-``socket_send`` are pushed and the app's acks are recorded as ``socket_ack`` calls.
+``socket_send`` are pushed and the app's acks are recorded as ``socket_ack`` calls. And
+:func:`sign` signs a request body as Slack signs the requests it sends to an app.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 import json
 import time
@@ -229,3 +232,14 @@ async def _body(request: Request) -> dict[str, Any]:
         if isinstance(body.get(key), str) and body[key][:1] in "[{":
             body[key] = json.loads(body[key])
     return body
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's v0 request signature headers for ``body``."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }

@@ -1,29 +1,220 @@
 """Submitted modals -> a JobSpec or add-on fields, or :class:`FormErrors` keyed by block_id.
 
-Pure: validation only, no provider call, so a rejected input changes nothing. Each provider
-and job kind has one small parser returning JobSpec fields; readers live in
-:mod:`bot.render.fields`.
+Pure: validation only, no provider call, so a rejected input changes nothing. Slack's shape is
+``{block_id: {action_id: {"type": ..., "value": ...}}}``; :class:`Form` reads it one field at
+a time and collects one error per block (every error keyed by an input block present in the
+view: Slack rejects ``response_action: errors`` naming a block it does not have). Below it, one
+reader per kind of field, then one small parser per provider and job kind (:data:`PARSERS`)
+returning JobSpec fields. The modal builders (:mod:`bot.slack.render.job_fields`) offer the
+choices defined here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
-from bot.render import fields as f
-from bot.render.fields import Form, FormErrors, Values, selected_app
-from bot.render.ids import BlockId, ModalMeta
+import yaml
+
+from bot.slack.render.ids import BlockId, ModalMeta
 from providers.base import JobKind, JobSpec
 from providers.miget.checks import name_problem
-from providers.schedule import Schedule
+from providers.schedule import (
+    IntervalUnit,
+    Period,
+    Schedule,
+    ScheduleError,
+    validate_cron,
+    validate_timezone,
+)
 
-__all__ = [
-    "FormErrors",
-    "parse_addon_form",
-    "parse_job_form",
-    "parse_kind",
-    "selected_app",
-]
+Values = Mapping[str, Mapping[str, Any]]
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+INTERVAL_UNITS: tuple[IntervalUnit, ...] = ("minutes", "hours", "days")
+PERIODS: tuple[Period, ...] = ("daily", "weekly", "monthly")
+MIGET_INTERVALS: dict[str, tuple[int, IntervalUnit]] = {
+    "every_10_minutes": (10, "minutes"),
+    "hourly": (1, "hours"),
+    "daily": (1, "days"),
+}
+ADDON_TYPES = ("postgres", "mysql", "valkey", "storage")
+ADDON_VERSIONS: dict[str, tuple[str, ...]] = {
+    "postgres": ("18", "17", "16", "15", "14", "13"),
+    "mysql": ("8.2", "8.0"),
+    "valkey": ("7.2", "7"),
+}
+STORAGE_ACCESS = ("RWO", "RWX")
+NAME_MAX = 200
+
+T = TypeVar("T", bound=str)
+
+
+class FormErrors(Exception):
+    """What is wrong with a submitted form, per input block: Slack's ``errors`` object."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{block}: {text}" for block, text in self.errors.items()))
+
+
+class Form:
+    """Reads ``view.state.values`` and collects one error per block."""
+
+    def __init__(self, values: Values) -> None:
+        self.values = values
+        self.errors: dict[str, str] = {}
+
+    def has(self, block: BlockId) -> bool:
+        return block.value in self.values
+
+    def _action(self, block: BlockId) -> Mapping[str, Any]:
+        actions = self.values.get(block.value) or {}
+        return next(iter(actions.values()), {})
+
+    def get(self, block: BlockId) -> str | None:
+        """The typed text, chosen option's value, number or time; None when empty."""
+        action = self._action(block)
+        if "selected_option" in action:
+            raw = (action["selected_option"] or {}).get("value")
+        elif "selected_time" in action:
+            raw = action["selected_time"]
+        else:
+            raw = action.get("value")
+        text = str(raw).strip() if raw is not None else ""
+        return text or None
+
+    def checked(self, block: BlockId) -> set[str]:
+        options = self._action(block).get("selected_options") or []
+        return {str(choice.get("value")) for choice in options}
+
+    def fail(self, block: BlockId, message: str) -> None:
+        self.errors.setdefault(block.value, message)
+
+    def required(self, block: BlockId, message: str) -> str:
+        value = self.get(block)
+        if value is None:
+            self.fail(block, message)
+        return value or ""
+
+    def choice(self, block: BlockId, allowed: tuple[T, ...], what: str) -> T:
+        value = self.get(block)
+        for candidate in allowed:
+            if candidate == value:
+                return candidate
+        self.fail(block, f"Choose {what}: {', '.join(allowed)}")
+        return allowed[0]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise FormErrors(self.errors)
+
+
+def name(form: Form, block: BlockId = BlockId.NAME) -> str:
+    value = form.required(block, "Give it a name")
+    if len(value) > NAME_MAX:
+        form.fail(block, f"A name has at most {NAME_MAX} characters")
+    return value
+
+
+def url(form: Form) -> str:
+    value = form.required(BlockId.URL, "Enter the URL to call")
+    parsed = urlparse(value)
+    if value and (parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value):
+        form.fail(BlockId.URL, "Use a full http:// or https:// URL, e.g. https://example.com/cron")
+    return value
+
+
+def http_method(form: Form) -> str:
+    if form.get(BlockId.HTTP_METHOD) is None:
+        return "GET"
+    return form.choice(BlockId.HTTP_METHOD, HTTP_METHODS, "an HTTP method")
+
+
+def cron(form: Form) -> str:
+    value = form.required(BlockId.CRON, "Enter a cron expression, e.g. `0 3 * * *`")
+    if not value:
+        return "* * * * *"
+    try:
+        return validate_cron(value)
+    except ScheduleError as exc:
+        form.fail(BlockId.CRON, str(exc))
+        return "* * * * *"
+
+
+def timezone(form: Form, *, utc_only: str | None = None) -> str:
+    """The timezone typed (default UTC). ``utc_only`` names a provider that only runs in UTC."""
+    value = form.get(BlockId.TIMEZONE) or "UTC"
+    try:
+        value = validate_timezone(value)
+    except ScheduleError as exc:
+        form.fail(BlockId.TIMEZONE, str(exc))
+        return "UTC"
+    if utc_only and value != "UTC":
+        form.fail(BlockId.TIMEZONE, f"{utc_only} runs cron schedules in UTC only; use UTC")
+    return value
+
+
+def whole_number(form: Form, block: BlockId, low: int, high: int | None, what: str) -> int:
+    raw = form.get(block)
+    try:
+        number = int(raw or "")
+    except ValueError:
+        number = low - 1
+    if number < low or (high is not None and number > high):
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        form.fail(block, f"{what} must be a whole number {bounds}")
+        return low
+    return number
+
+
+def selected_app(meta: ModalMeta, values: Values) -> str | None:
+    """The Miget application a form is for: the chosen one, or the account's only app."""
+    if BlockId.APP.value in values:
+        return Form(values).get(BlockId.APP)
+    return meta.apps[0] if len(meta.apps) == 1 else None
+
+
+def app(form: Form, meta: ModalMeta, fallback: BlockId = BlockId.NAME) -> str:
+    """The chosen app; without an app block the error goes on ``fallback``."""
+    chosen = selected_app(meta, form.values)
+    if chosen is None or chosen not in meta.apps:
+        where = BlockId.APP if form.has(BlockId.APP) else fallback
+        form.fail(where, "Choose one of the applications listed for this account in cronops.yml")
+        return ""
+    return chosen
+
+
+def manifest(form: Form) -> str:
+    value = form.required(BlockId.MANIFEST, "Paste the build manifest (YAML)")
+    if not value:
+        return value
+    try:
+        data = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        form.fail(BlockId.MANIFEST, f"The manifest is not valid YAML{where}")
+        return value
+    if not isinstance(data, dict):
+        form.fail(BlockId.MANIFEST, "The manifest must be a YAML mapping, e.g. `image: alpine`")
+    return value
+
+
+def positive_number(form: Form, block: BlockId, what: str) -> float | None:
+    raw = form.get(block)
+    if raw is None:
+        return None
+    try:
+        number = float(raw)
+    except ValueError:
+        number = 0.0
+    if number <= 0:
+        form.fail(block, f"{what} must be a positive number")
+        return None
+    return number
+
 
 Parser = Callable[[Form, ModalMeta, JobSpec | None], dict[str, Any]]
 
@@ -57,29 +248,29 @@ def parse_addon_form(meta: ModalMeta, values: Values) -> dict[str, Any]:
     """Miget add-on fields: app, type, name, label, version, ram_size (MiB), disk_size (GiB),
     mount_point, storage_access. Fields a type does not take are None."""
     form = Form(values)
-    kind = form.choice(BlockId.ADDON_TYPE, f.ADDON_TYPES, "an add-on type")
+    kind = form.choice(BlockId.ADDON_TYPE, ADDON_TYPES, "an add-on type")
     result: dict[str, Any] = {
-        "app": f.app(form, meta, fallback=BlockId.ADDON_NAME),
+        "app": app(form, meta, fallback=BlockId.ADDON_NAME),
         "type": kind,
-        "name": f.name(form, BlockId.ADDON_NAME),
+        "name": name(form, BlockId.ADDON_NAME),
         "label": form.required(BlockId.ADDON_LABEL, "Give it a label (its display name)"),
         "version": _addon_version(form, kind),
-        "ram_size": f.positive_number(form, BlockId.ADDON_RAM, "RAM"),
-        "disk_size": f.positive_number(form, BlockId.ADDON_DISK, "Disk"),
+        "ram_size": positive_number(form, BlockId.ADDON_RAM, "RAM"),
+        "disk_size": positive_number(form, BlockId.ADDON_DISK, "Disk"),
         "mount_point": None,
         "storage_access": None,
     }
     if kind == "storage":
         result["mount_point"] = _mount_point(form)
         result["storage_access"] = form.choice(
-            BlockId.ADDON_STORAGE_ACCESS, f.STORAGE_ACCESS, "how the storage is shared"
+            BlockId.ADDON_STORAGE_ACCESS, STORAGE_ACCESS, "how the storage is shared"
         )
     form.raise_if_errors()
     return result
 
 
 def _addon_version(form: Form, kind: str) -> str | None:
-    allowed = f.ADDON_VERSIONS.get(kind)
+    allowed = ADDON_VERSIONS.get(kind)
     if allowed is None:
         return None
     value = form.get(BlockId.ADDON_VERSION)
@@ -103,25 +294,25 @@ def _schedule_type(form: Form) -> str:
 
 def _cronjob_org(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
     return {
-        "name": f.name(form),
-        "url": f.url(form),
-        "http_method": f.http_method(form),
-        "schedule": Schedule.from_cron(f.cron(form), f.timezone(form)),
+        "name": name(form),
+        "url": url(form),
+        "http_method": http_method(form),
+        "schedule": Schedule.from_cron(cron(form), timezone(form)),
         "enabled": "enabled" in form.checked(BlockId.ENABLED),
     }
 
 
 def _cronhub_scheduler(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
     if _schedule_type(form) == "interval":
-        every = f.whole_number(form, BlockId.INTERVAL_EVERY, 1, None, "The interval")
-        unit = form.choice(BlockId.INTERVAL_UNIT, f.INTERVAL_UNITS, "a unit")
+        every = whole_number(form, BlockId.INTERVAL_EVERY, 1, None, "The interval")
+        unit = form.choice(BlockId.INTERVAL_UNIT, INTERVAL_UNITS, "a unit")
         schedule = Schedule.interval(every, unit)
     else:
-        schedule = Schedule.from_cron(f.cron(form), f.timezone(form, utc_only="Cronhub"))
+        schedule = Schedule.from_cron(cron(form), timezone(form, utc_only="Cronhub"))
     return {
-        "name": f.name(form),
-        "url": f.url(form),
-        "http_method": f.http_method(form),
+        "name": name(form),
+        "url": url(form),
+        "http_method": http_method(form),
         "http_body": form.get(BlockId.HTTP_BODY),
         "schedule": schedule,
     }
@@ -129,37 +320,37 @@ def _cronhub_scheduler(form: Form, meta: ModalMeta, current: JobSpec | None) -> 
 
 def _cronhub_monitor(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
     return {
-        "name": f.name(form),
-        "schedule": Schedule.from_cron(f.cron(form), f.timezone(form)),
-        "grace_period": f.whole_number(form, BlockId.GRACE_PERIOD, 1, 60, "The grace period"),
+        "name": name(form),
+        "schedule": Schedule.from_cron(cron(form), timezone(form)),
+        "grace_period": whole_number(form, BlockId.GRACE_PERIOD, 1, 60, "The grace period"),
     }
 
 
 def _djinn(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
     return {
-        "name": f.name(form),
-        "schedule": Schedule.of_period(form.choice(BlockId.PERIOD, f.PERIODS, "a period")),
-        "manifest": f.manifest(form),
+        "name": name(form),
+        "schedule": Schedule.of_period(form.choice(BlockId.PERIOD, PERIODS, "a period")),
+        "manifest": manifest(form),
     }
 
 
 def _miget(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
     spec = {
-        "name": f.name(form),
+        "name": name(form),
         "command": form.required(BlockId.COMMAND, "Enter the command to run, e.g. `rake cleanup`"),
     }
     if current is None and spec["name"] and (problem := name_problem(spec["name"])):
         form.fail(BlockId.NAME, problem[0].upper() + problem[1:])  # the client's own rule
     if current is not None:  # Miget cannot reschedule in place: the form has no schedule
         return {**spec, "schedule": current.schedule}
-    return {**spec, "app": f.app(form, meta), "schedule": _miget_schedule(form)}
+    return {**spec, "app": app(form, meta), "schedule": _miget_schedule(form)}
 
 
 def _miget_schedule(form: Form) -> Schedule:
     if _schedule_type(form) == "cron":
-        return Schedule.from_cron(f.cron(form), f.timezone(form, utc_only="Miget"))
-    preset = form.choice(BlockId.MIGET_INTERVAL, tuple(f.MIGET_INTERVALS), "an interval")
-    every, unit = f.MIGET_INTERVALS[preset]
+        return Schedule.from_cron(cron(form), timezone(form, utc_only="Miget"))
+    preset = form.choice(BlockId.MIGET_INTERVAL, tuple(MIGET_INTERVALS), "an interval")
+    every, unit = MIGET_INTERVALS[preset]
     at = form.get(BlockId.DAILY_TIME) if preset == "daily" else None
     return Schedule.interval(every, unit, at=at)
 

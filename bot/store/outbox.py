@@ -1,10 +1,8 @@
-"""The delivering half of the Store: subscriptions, mutes and the outbox of Slack messages.
+"""The outbox: Slack messages to post, update or reply with, each sent exactly once.
 
-:class:`DeliveryStore` is a mixin of :class:`bot.store.Store`, which brings the engine, the
-sessions and the dialect's ``insert``; the transaction machinery (``unit``) and the scrubbing
-of free text live in :mod:`bot.store_base`. A message is enqueued once under its idempotency
-key — one compare-and-set statement, so of two pollers racing only one sees ``True`` — and
-its payload and send errors are scrubbed of secrets before they are stored.
+A message is enqueued once under its idempotency key — one compare-and-set statement, so of
+two pollers racing only one sees ``True`` — and its payload and send errors are scrubbed of
+secrets before they are stored.
 """
 
 from __future__ import annotations
@@ -13,100 +11,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, false, func, literal, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import aliased
 
-from bot.db_models import (
-    Mute,
-    MuteRow,
-    OutboxItem,
-    OutboxRow,
-    Subscription,
-    SubscriptionRow,
-    UTCDateTime,
-    to_record,
-)
-from bot.store_base import StoreBase, _changed, _scrub, _scrub_json
+from bot.store.db import Queries, changed, scrub, scrub_json
+from bot.store.tables import OutboxItem, OutboxRow, to_record
 
 OUTBOX_KINDS = frozenset({"post", "update", "reply"})
 SUPERSEDED = "superseded"
 
 
-class DeliveryStore(StoreBase):
-    """Who hears about what, and what the notifier sends. Mixed into :class:`bot.store.Store`."""
+class Outbox(Queries):
+    """Table ``outbox``."""
 
-    # -- subscriptions ----------------------------------------------------------------------
-    async def subscribe(self, channel: str, target: str, user: str, now: datetime) -> bool:
-        """Subscribe ``channel`` to ``target`` as typed; False if it was, in any letter case."""
-        taken = exists().where(
-            SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(literal(target)),
-        )
-        row = select(
-            literal(channel), literal(target), literal(user), literal(now, UTCDateTime())
-        ).where(~taken)
-        stmt = (
-            self._insert(SubscriptionRow)
-            .from_select(["channel", "target", "created_by", "created_at"], row)
-            .on_conflict_do_nothing()
-            .returning(SubscriptionRow.id)
-        )
-        async with self._write() as session:
-            return (await session.execute(stmt)).first() is not None
-
-    async def unsubscribe(self, channel: str, target: str) -> bool:
-        """Unsubscribe ``channel`` from ``target`` (any letter case); False if it was not."""
-        stmt = delete(SubscriptionRow).where(
-            SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(literal(target)),
-        )
-        async with self._write() as session:
-            return _changed(await session.execute(stmt)) > 0
-
-    async def subscriptions(self, channel: str | None = None) -> list[Subscription]:
-        query = select(SubscriptionRow).order_by(SubscriptionRow.channel, SubscriptionRow.id)
-        if channel is not None:
-            query = query.where(SubscriptionRow.channel == channel)
-        async with self._session() as session:
-            return [to_record(Subscription, row) for row in await session.scalars(query)]
-
-    # -- mutes ------------------------------------------------------------------------------
-    async def mute(self, ref: str, until: datetime | None, user: str, now: datetime) -> Mute:
-        """Mute ``ref`` until ``until`` (None: until it recovers); replaces an earlier mute."""
-        values = {"until": until, "created_by": user, "created_at": now}
-        insert = self._insert(MuteRow).values(ref=ref, **values)
-        stmt = insert.on_conflict_do_update(
-            index_elements=[MuteRow.ref], set_={name: insert.excluded[name] for name in values}
-        )
-        async with self._write() as session:
-            await session.execute(stmt)
-        return Mute(ref=ref, until=until, created_by=user, created_at=now)
-
-    async def unmute(self, ref: str) -> bool:
-        async with self._write() as session:
-            return _changed(await session.execute(delete(MuteRow).where(MuteRow.ref == ref))) > 0
-
-    async def active_mute(self, ref: str, now: datetime) -> Mute | None:
-        query = select(MuteRow).where(
-            MuteRow.ref == ref, MuteRow.until.is_(None) | (MuteRow.until > now)
-        )
-        async with self._session() as session:
-            row = await session.scalar(query)
-            return None if row is None else to_record(Mute, row)
-
-    async def active_mutes(self, now: datetime) -> dict[str, Mute]:
-        """Every mute in force at ``now``, by ref."""
-        query = select(MuteRow).where(MuteRow.until.is_(None) | (MuteRow.until > now))
-        async with self._session() as session:
-            return {row.ref: to_record(Mute, row) for row in await session.scalars(query)}
-
-    async def end_recovery_mute(self, ref: str) -> bool:
-        """The job recovered: end its "until it recovers" mute; a timed mute stays."""
-        stmt = delete(MuteRow).where(MuteRow.ref == ref, MuteRow.until.is_(None))
-        async with self._write() as session:
-            return _changed(await session.execute(stmt)) > 0
-
-    # -- outbox -----------------------------------------------------------------------------
     async def enqueue(
         self,
         key: str,
@@ -127,12 +44,12 @@ class DeliveryStore(StoreBase):
         if kind != "post" and target_key is None:
             raise ValueError(f"an outbox {kind} needs the target_key of its post")
         stmt = (
-            self._insert(OutboxRow)
+            self.db.insert(OutboxRow)
             .values(
                 key=key,
                 kind=kind,
                 channel=channel,
-                payload=_scrub_json(payload),
+                payload=scrub_json(payload),
                 target_key=target_key,
                 incident_id=incident_id,
                 created_at=now,
@@ -143,10 +60,10 @@ class DeliveryStore(StoreBase):
             .on_conflict_do_nothing(index_elements=[OutboxRow.key])
             .returning(OutboxRow.id)
         )
-        async with self._write() as session:
+        async with self.db.write() as session:
             return (await session.execute(stmt)).first() is not None
 
-    async def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+    async def due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         """Unsent messages due by ``now``, in the order they were queued."""
         query = (
             select(OutboxRow)
@@ -154,7 +71,7 @@ class DeliveryStore(StoreBase):
             .order_by(OutboxRow.id)
             .limit(limit)
         )
-        async with self._session() as session:
+        async with self.db.sessions() as session:
             return [to_record(OutboxItem, row) for row in await session.scalars(query)]
 
     async def begin_attempt(self, item_id: int, now: datetime) -> int:
@@ -169,7 +86,7 @@ class DeliveryStore(StoreBase):
             .values(attempts=OutboxRow.attempts + 1)
             .returning(OutboxRow.attempts)
         )
-        async with self._write() as session:
+        async with self.db.write() as session:
             attempts = (await session.execute(stmt)).scalar_one_or_none()
         if attempts is None:
             raise LookupError(f"no outbox item {item_id}")
@@ -179,25 +96,25 @@ class DeliveryStore(StoreBase):
         stmt = (
             update(OutboxRow).where(OutboxRow.id == item_id).values(sent_at=now, ts=ts, error=None)
         )
-        async with self._write() as session:
+        async with self.db.write() as session:
             await session.execute(stmt)
 
     async def mark_retry(self, item_id: int, next_at: datetime, error: str) -> None:
         stmt = (
             update(OutboxRow)
             .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
-            .values(next_attempt_at=next_at, error=_scrub(error))
+            .values(next_attempt_at=next_at, error=scrub(error))
         )
-        async with self._write() as session:
+        async with self.db.write() as session:
             await session.execute(stmt)
 
     async def give_up(self, item_id: int, error: str) -> None:
         stmt = (
             update(OutboxRow)
             .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
-            .values(gave_up=True, error=_scrub(error))
+            .values(gave_up=True, error=scrub(error))
         )
-        async with self._write() as session:
+        async with self.db.write() as session:
             await session.execute(stmt)
 
     async def sent_post(self, key: str) -> tuple[str, str] | None:
@@ -205,14 +122,14 @@ class DeliveryStore(StoreBase):
         query = select(OutboxRow.channel, OutboxRow.ts).where(
             OutboxRow.key == key, OutboxRow.sent_at.is_not(None), OutboxRow.ts.is_not(None)
         )
-        async with self._session() as session:
+        async with self.db.sessions() as session:
             row = (await session.execute(query)).first()
         return None if row is None or row.ts is None else (row.channel, row.ts)
 
-    async def pending_key(self, key: str) -> bool:
+    async def pending(self, key: str) -> bool:
         """Whether a message queued under ``key`` is still to be sent (not sent, not given up)."""
         query = select(OutboxRow.id).where(OutboxRow.key == key, _pending())
-        async with self._session() as session:
+        async with self.db.sessions() as session:
             return (await session.scalar(query)) is not None
 
     async def supersede_updates(self, target_key: str, keep_id: int) -> int:
@@ -239,13 +156,13 @@ class DeliveryStore(StoreBase):
             .values(sent_at=kept_at, ts=None, error=SUPERSEDED)
             .execution_options(synchronize_session=False)
         )
-        async with self._write() as session:
-            return _changed(await session.execute(stmt))
+        async with self.db.write() as session:
+            return changed(await session.execute(stmt))
 
-    async def outbox_depth(self) -> int:
+    async def depth(self) -> int:
         """Messages still to send (not sent, not given up)."""
         query = select(func.count()).select_from(OutboxRow).where(_pending())
-        async with self._session() as session:
+        async with self.db.sessions() as session:
             return (await session.scalar(query)) or 0
 
 

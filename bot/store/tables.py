@@ -1,8 +1,8 @@
 """The bot's tables as typed SQLAlchemy models, and the records the Store returns.
 
 The schema itself is created and changed by the hand-written migrations in
-``bot/migrations/versions``; these models only describe it for queries. A change here needs a
-new migration file (see ``bot/migrations/env.py``).
+``bot/store/migrations/versions``; these models only describe it for queries. A change here needs a
+new migration file (see ``bot/store/migrations/env.py``).
 """
 
 from __future__ import annotations

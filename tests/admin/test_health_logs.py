@@ -8,10 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from bot.app import build_app
-from bot.http import build_http_app
-from bot.runtime import runtime, setup_logging
+from bot.admin import health
+from bot.logs import setup_logging
+from bot.runtime import runtime
 from providers.sim.suite import UNLIMITED, SimSuite
 
 
@@ -21,9 +22,8 @@ async def _healthz(tmp_path: Path, *, scheduler: bool) -> httpx.Response:
         suite.accounts(), database_url=f"sqlite:///{tmp_path}/h.db", operators=[],
         transport_for=suite.transport_for,
     ) as built:  # fmt: skip
-        built.deps.scheduler_running = lambda: scheduler
-        app = build_app(built.deps, token="xoxb", signing_secret="s", api_url="http://x.invalid/")
-        transport = httpx.ASGITransport(app=build_http_app(app, built.deps))
+        admin = Starlette(routes=health.routes(built.store, built.deps.metrics, lambda: scheduler))
+        transport = httpx.ASGITransport(app=admin)
         async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
             return await client.get("/healthz")
 

@@ -6,8 +6,8 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from bot.poll_common import Kind
-from tests.bot.alert_world import START, World
+from bot.alerts.poll import Kind
+from tests.alerts.world import START, World
 
 
 async def test_a_day_of_polling_stays_inside_the_budget(world: World) -> None:
@@ -21,7 +21,7 @@ async def test_a_day_of_polling_stays_inside_the_budget(world: World) -> None:
     while world.clock.now < end:
         while command_times and command_times[0] <= world.clock.now:
             command_times.pop(0)
-            listing = await monitor.deps.service.listing("prod", fresh=True)
+            listing = await monitor.service.listing("prod", fresh=True)
             answered += not listing.failures
         if rng.random() < 0.3:
             sim.run(rng.choice(sim.job_ids()), ok=rng.random() < 0.5, at=world.clock.now)
@@ -30,7 +30,7 @@ async def test_a_day_of_polling_stays_inside_the_budget(world: World) -> None:
         interval = monitor.intervals["prod"]
         longest = max(longest, interval)
         world.clock.tick(seconds=interval)
-    used = await monitor.deps.service.provider("prod").http.budget_state()
+    used = await monitor.service.provider("prod").http.budget_state()
     assert sim.total_requests <= 100, f"{sim.total_requests} requests sent"
     assert used[0] is not None
     assert used[0] <= 100

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.poll_common import Kind
-from bot.poller import poll_once
+from bot.alerts.poll import Kind, poll_once
 from providers.errors import ProviderUnavailable
-from tests.bot.alert_world import DEFAULT, Call, World, _key, healthy
+from tests.alerts.world import DEFAULT, Call, World, _key, healthy
 
 
 async def test_a_failure_opens_one_incident_and_one_message(world: World) -> None:
@@ -30,7 +29,7 @@ async def test_a_failure_opens_one_incident_and_one_message(world: World) -> Non
     assert "HTTP 500" in str(detailed.body)
     assert "1 failed run" in str(detailed.body)
     assert "is failing" in str(detailed.body)  # still the first post, not "still failing"
-    assert len(await monitor.deps.store.open_incidents("prod")) == 1
+    assert len(await monitor.store.incidents.all_open("prod")) == 1
 
 
 async def test_the_alert_is_posted_before_any_history_is_read(
@@ -38,7 +37,7 @@ async def test_the_alert_is_posted_before_any_history_is_read(
 ) -> None:
     monitor = await world.monitor()
     await monitor.poll("prod")
-    provider = monitor.deps.service.provider("prod")
+    provider = monitor.service.provider("prod")
     read, posts_when_read = provider.executions_since, []
 
     async def recording(*args: Any, **kwargs: Any) -> Any:
@@ -72,14 +71,14 @@ async def test_a_recovery_between_two_polls_ends_the_incident_and_opens_a_new_on
     job = healthy(world)
     world.run("cronjob-org", job, ok=False)
     await monitor.poll("prod")
-    (first,) = await monitor.deps.store.open_incidents("prod")
+    (first,) = await monitor.store.incidents.all_open("prod")
     world.run("cronjob-org", job, ok=True)
     world.run("cronjob-org", job, ok=False)  # recovered and failed again, unseen by the list
     transitions = await monitor.poll("prod")
     assert [t.kind for t in transitions][-2:] == [Kind.RESOLVED, Kind.OPENED]
-    (second,) = await monitor.deps.store.open_incidents("prod")
+    (second,) = await monitor.store.incidents.all_open("prod")
     assert second.id != first.id
-    assert (await monitor.deps.store.incident(first.id)).status == "resolved"  # type: ignore[union-attr]
+    assert (await monitor.store.incidents.get(first.id)).status == "resolved"  # type: ignore[union-attr]
     assert len(world.posts()) == 2
     assert len(world.posts(thread=True)) == 1  # the first one's recovery reply
 
@@ -92,7 +91,7 @@ async def test_a_failing_history_read_keeps_the_alert_and_the_count(
     job = healthy(world)
     world.run("cronjob-org", job, ok=False)
     await monitor.poll("prod")
-    provider = monitor.deps.service.provider("prod")
+    provider = monitor.service.provider("prod")
 
     async def unavailable(*args: Any, **kwargs: Any) -> Any:
         raise ProviderUnavailable("history answered 500", account="prod", provider=provider.slug)
@@ -160,10 +159,10 @@ async def test_an_account_outage_gives_one_notice_and_no_job_alert(
         await monitor.poll("prod")
     (down,) = world.posts(kind="account:")
     assert "unreachable" in str(down.body)
-    assert not await monitor.deps.store.open_incidents("prod")
+    assert not await monitor.store.incidents.all_open("prod")
     sim.fault, sim.api_key = (
         None,
-        monitor.deps.service.provider("prod")
+        monitor.service.provider("prod")
         .http.client.headers["Authorization"]
         .removeprefix("Bearer "),
     )
@@ -200,12 +199,12 @@ async def test_a_slack_failure_delays_the_alert_and_it_arrives_once(
     world.run("cronjob-org", healthy(world), ok=False)
     await monitor.poll("prod")
     assert world.posts() == []
-    assert await monitor.deps.store.outbox_depth() == 2  # the post, and its details after it
+    assert await monitor.store.outbox.depth() == 2  # the post, and its details after it
     for _ in range(3):
         world.clock.tick(seconds=3)
         await monitor.deliver()
     assert len(world.posts()) == 1
-    assert await monitor.deps.store.outbox_depth() == 0
+    assert await monitor.store.outbox.depth() == 0
 
 
 async def test_a_crash_after_posting_does_not_post_twice(world: World) -> None:
@@ -214,7 +213,7 @@ async def test_a_crash_after_posting_does_not_post_twice(world: World) -> None:
     world.fake.fail("chat.postMessage", error="internal_error", status=500)
     world.run("cronjob-org", healthy(world), ok=False)
     await monitor.poll("prod")
-    due = await monitor.deps.store.due_outbox(world.clock.tick(seconds=5))
+    due = await monitor.store.outbox.due(world.clock.tick(seconds=5))
     (item,) = [i for i in due if i.kind == "post"]
     # the post went through, but the process died before recording it:
     await monitor.notifier.client.chat_postMessage(
@@ -223,17 +222,17 @@ async def test_a_crash_after_posting_does_not_post_twice(world: World) -> None:
     )  # fmt: skip
     await monitor.deliver()
     assert len(world.posts()) == 1
-    assert await monitor.deps.store.outbox_depth() == 0
+    assert await monitor.store.outbox.depth() == 0
 
 
 async def test_subscriptions_route_alerts_to_their_channels(world: World) -> None:
     monitor = await world.monitor()
     await monitor.poll("prod")
     job = healthy(world)
-    store = monitor.deps.store
-    await store.subscribe("CPROD", "prod", "U1", world.clock())
-    await store.subscribe("CJOB", f"prod:{job}", "U1", world.clock())
-    await store.subscribe("COTHER", "hub", "U1", world.clock())
+    store = monitor.store
+    await store.subscriptions.add("CPROD", "prod", "U1", world.clock())
+    await store.subscriptions.add("CJOB", f"prod:{job}", "U1", world.clock())
+    await store.subscriptions.add("COTHER", "hub", "U1", world.clock())
     world.run("cronjob-org", job, ok=False)
     await monitor.poll("prod")
     assert len(world.posts("CPROD")) == 1
@@ -246,15 +245,15 @@ async def test_a_muted_job_posts_nothing_and_unmute_lets_the_next_through(world:
     monitor = await world.monitor()
     await monitor.poll("prod")
     job = healthy(world)
-    store = monitor.deps.store
-    await store.mute(f"prod:{job}", None, "U1", world.clock())
+    store = monitor.store
+    await store.mutes.set(f"prod:{job}", None, "U1", world.clock())
     world.run("cronjob-org", job, ok=False)
     await monitor.poll("prod")
     assert world.posts() == []
-    assert len(await store.open_incidents("prod")) == 1  # recorded, not posted
+    assert len(await store.incidents.all_open("prod")) == 1  # recorded, not posted
     world.run("cronjob-org", job, ok=True)
     await monitor.poll("prod")
-    assert await store.active_mute(f"prod:{job}", world.clock()) is None  # ended on recovery
+    assert await store.mutes.active(f"prod:{job}", world.clock()) is None  # ended on recovery
     world.run("cronjob-org", job, ok=False)
     await monitor.poll("prod")
     assert len(world.posts()) == 1
@@ -304,8 +303,8 @@ async def test_concurrent_deliveries_never_post_twice(world: World) -> None:
     monitor = await world.monitor()
     await monitor.poll("prod")
     world.run("cronjob-org", healthy(world), ok=False)
-    provider = monitor.deps.service.provider("prod")
-    transitions = await poll_once(provider, monitor.deps.store, world.clock())
+    provider = monitor.service.provider("prod")
+    transitions = await poll_once(provider, monitor.store, world.clock())
     await monitor.notifier.enqueue(transitions, world.clock())
     await asyncio.gather(*(monitor.deliver() for _ in range(5)))
     assert len(world.posts()) == 1
@@ -335,7 +334,7 @@ async def test_two_first_polls_at_once_give_one_summary_and_no_job_alert(world: 
     await first.deliver()
     assert len(world.posts(kind="first-start:")) == 1
     assert world.posts() == []  # the jobs failing at the start never alert one by one
-    assert await first.deps.store.open_incidents("prod") == []
+    assert await first.store.incidents.all_open("prod") == []
 
 
 async def test_polls_of_one_account_in_one_process_never_overlap(world: World) -> None:

@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bot.resumer import run_due_resumes
+from bot.alerts.resumes import run_due_resumes
 from providers.clock import utcnow
-from tests.bot.conftest import CHANNEL, Workspace
+from tests.conftest import CHANNEL, Workspace
 
 
 def _job(workspace: Workspace) -> tuple[Any, int]:
@@ -24,7 +24,7 @@ async def _pause_for_two_hours(workspace: Workspace, job_id: int) -> str:
     assert "for 2 h" in announced.body["text"]
     ts = str(workspace.fake.messages[CHANNEL][-1]["ts"])
     for _ in range(100):  # the listener attaches the thread right after posting
-        pending = await workspace.built.deps.store.pending_resume(f"prod:{job_id}")
+        pending = await workspace.built.deps.store.resumes.pending(f"prod:{job_id}")
         if pending is not None and pending.message_ts == ts:
             return ts
         await asyncio.sleep(0.02)
@@ -57,7 +57,7 @@ async def test_a_failing_provider_delays_the_resume_without_losing_it(
     later = utcnow() + timedelta(hours=2, minutes=1)
     sim.fault = 500
     assert await run_due_resumes(deps.store, deps.service, client, later) == 0
-    pending = await deps.store.pending_resume(f"prod:{job_id}")
+    pending = await deps.store.resumes.pending(f"prod:{job_id}")
     assert pending is not None
     assert pending.attempts == 1
     sim.fault = None
@@ -75,7 +75,7 @@ async def test_a_manual_resume_cancels_the_timed_one(workspace: Workspace) -> No
         "chat.postMessage", 2, where=lambda c: c.body.get("channel") == CHANNEL
     )
     deps = workspace.built.deps
-    assert await deps.store.pending_resume(f"prod:{job_id}") is None
+    assert await deps.store.resumes.pending(f"prod:{job_id}") is None
     later = utcnow() + timedelta(hours=3)
     assert await run_due_resumes(deps.store, deps.service, _client(workspace), later) == 0
 

@@ -11,18 +11,17 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Access
-from bot.app import Deps
-from bot.fakeslack import Call, FakeSlack
-from bot.monitor import Monitor, build_monitor
-from bot.service import CronService
+from bot.alerts.cycle import Monitor, build_monitor
+from bot.chat.service import CronService
+from bot.config.settings import AlertsConfig
+from bot.demo.fakeslack import Call, FakeSlack
 from bot.store import Store
 from providers.config import BuildContext
 from providers.registry import build_providers
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
 
-DEFAULT = "CALERTS"
+DEFAULT = "CALERTS00"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -55,14 +54,13 @@ class World:
         store = await Store.open(self.db)
         self.stores.append(store)
         wanted = [a for a in self.suite.accounts(budget=budget) if a.name in accounts]
-        ctx = BuildContext(ledger=store, transport_for=self.suite.transport_for, clock=self.clock)
-        deps = Deps(
-            service=CronService(build_providers(wanted, ctx), clock=self.clock),
-            access=Access([]), store=store, alerts_channel=DEFAULT, clock=self.clock,
-            failures_before_alert=threshold,
-        )  # fmt: skip
+        ctx = BuildContext(
+            ledger=store.budget, transport_for=self.suite.transport_for, clock=self.clock
+        )
+        service = CronService(build_providers(wanted, ctx), clock=self.clock)
+        alerts = AlertsConfig(channel=DEFAULT, failures_before_alert=threshold)
         client = AsyncWebClient(token="xoxb-t", base_url=f"{self.slack_url}/api/")
-        monitor = build_monitor(deps, client)
+        monitor = build_monitor(service, store, client, alerts=alerts, clock=self.clock)
         self.monitors.append(monitor)
         return monitor
 
@@ -92,7 +90,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             yield built
         finally:
             for monitor in built.monitors:
-                for provider in monitor.deps.service.providers.values():
+                for provider in monitor.service.providers.values():
                     await provider.aclose()
             for store in built.stores:
                 await store.close()

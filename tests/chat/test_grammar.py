@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.command_types import (
+from bot.chat.grammar import (
     HELP_TEXT,
     USAGE,
     AddonCreate,
@@ -17,6 +17,7 @@ from bot.command_types import (
     History,
     ListJobs,
     Mute,
+    ParseError,
     Pause,
     Resume,
     Show,
@@ -25,8 +26,8 @@ from bot.command_types import (
     Subscriptions,
     Unmute,
     Unsubscribe,
+    parse,
 )
-from bot.commands import ParseError, parse
 
 ACCOUNTS = ("prod", "hub", "ci", "apps")
 H = timedelta(hours=1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.db_models import Cursor
-from bot.polled import with_polled_results
+from bot.chat.service import with_polled_results
 from bot.store import Store
+from bot.store.tables import Cursor
 from providers.base import Job, JobKind, RunResult
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ def _job(job_id: str, result: RunResult, account: str = "ci") -> Job:
 
 async def test_unknown_results_are_filled_and_known_ones_kept(tmp_path: Path) -> None:
     async with await Store.open(f"sqlite:///{tmp_path}/bot.db") as store:
-        await store.save_cursors([
+        await store.cursors.save_many([
             Cursor("ci", "1", "41", RAN, "failed", 1, NOW),
             Cursor("ci", "2", None, None, "unknown", 0, NOW),  # nothing learnt: stays unknown
             Cursor("ci", "3", "40", RAN, "failed", 1, NOW),

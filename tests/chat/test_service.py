@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.service import CronService
+from bot.chat.service import CronService
 from providers.base import Job
 from providers.config import BuildContext
 from providers.registry import build_providers

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import (
+from bot.config.settings import (
     AlertsConfig,
     ConfigError,
     EnvSettings,

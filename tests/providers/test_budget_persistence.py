@@ -26,7 +26,9 @@ async def test_a_spent_budget_stays_spent_across_a_restart(tmp_path: Path) -> No
 
     def context(store: Store) -> BuildContext:
         return BuildContext(
-            ledger=store, transport_for=lambda a: httpx.ASGITransport(app=sim.app), budget_reserve=0
+            ledger=store.budget,
+            transport_for=lambda a: httpx.ASGITransport(app=sim.app),
+            budget_reserve=0,
         )
 
     async with await Store.open(url) as store:

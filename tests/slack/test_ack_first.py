@@ -13,13 +13,10 @@ import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Access
-from bot.app import Deps
-from bot.console import sign
-from bot.fakeslack import FakeSlack
-from bot.http import build_http_app
-from bot.listeners.context import Registrar, ack_first
-from bot.service import CronService
+from bot.demo.fakeslack import FakeSlack, sign
+from bot.inflight import Inflight
+from bot.slack.http import build_http_app
+from bot.slack.listeners.context import Registrar, return_on_ack
 from providers.sim.serve import LoopbackServer
 
 SECRET = "ack-first-secret"
@@ -28,7 +25,7 @@ SECRET = "ack-first-secret"
 @dataclass
 class Bench:
     http: httpx.AsyncClient
-    deps: Deps
+    inflight: Inflight
     release: asyncio.Event = field(default_factory=asyncio.Event)
     steps: list[str] = field(default_factory=list)
 
@@ -42,7 +39,7 @@ class Bench:
 
 @pytest.fixture
 async def bench() -> AsyncIterator[Bench]:
-    deps = Deps(service=CronService({}), access=Access([]))
+    inflight = Inflight()
     fake = FakeSlack()  # answers Bolt's auth.test
     async with LoopbackServer(fake.app) as slack:
         fake.base_url = slack.url
@@ -50,11 +47,11 @@ async def bench() -> AsyncIterator[Bench]:
         app = AsyncApp(client=client, signing_secret=SECRET, process_before_response=True)
         transport = httpx.ASGITransport(app=build_http_app(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
-            yield await _bench(app, http, deps)
+            yield await _bench(app, http, inflight)
 
 
-async def _bench(app: AsyncApp, http: httpx.AsyncClient, deps: Deps) -> Bench:
-    built = Bench(http, deps)
+async def _bench(app: AsyncApp, http: httpx.AsyncClient, inflight: Inflight) -> Bench:
+    built = Bench(http, inflight)
 
     async def listener(ack: AsyncAck, command: dict[str, Any]) -> None:
         if command["text"] == "boom":
@@ -64,7 +61,7 @@ async def _bench(app: AsyncApp, http: httpx.AsyncClient, deps: Deps) -> Bench:
         await built.release.wait()  # slow provider work
         built.steps.append("done")
 
-    Registrar(app, lambda fn: ack_first(deps, fn)).command("/cron")(listener)
+    Registrar(app, lambda fn: return_on_ack(inflight, fn)).command("/cron")(listener)
     return built
 
 
@@ -74,15 +71,15 @@ async def test_the_ack_returns_while_the_work_goes_on(bench: Bench) -> None:
     assert response.text == "working on list"  # Bolt answers a text-only ack as plain text
     assert bench.steps == ["acked"]  # answered before the work finished
     bench.release.set()
-    assert await bench.deps.inflight.drain(within=2)
+    assert await bench.inflight.drain(within=2)
     assert bench.steps == ["acked", "done"]
 
 
 async def test_shutdown_waits_for_the_work_after_the_ack(bench: Bench) -> None:
     await bench.command("list")
-    assert not await bench.deps.inflight.drain(within=0.1)  # still running
+    assert not await bench.inflight.drain(within=0.1)  # still running
     bench.release.set()
-    assert await bench.deps.inflight.drain(within=2)
+    assert await bench.inflight.drain(within=2)
 
 
 async def test_a_failure_before_the_ack_is_not_a_silent_200(bench: Bench) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.render.ids import ActionId, IncidentValue
-from tests.bot.conftest import CHANNEL, OPERATOR, READER, Workspace, texts
+from bot.slack.render.ids import ActionId, IncidentValue
+from tests.conftest import CHANNEL, OPERATOR, READER, Workspace, texts
 
 
 async def _incident(workspace: Workspace) -> tuple[int, str, int]:
@@ -13,7 +13,7 @@ async def _incident(workspace: Workspace) -> tuple[int, str, int]:
     sim: Any = workspace.suite["cronjob-org"]
     job_id = next(i for i, j in sim.jobs.items() if j["enabled"] and j.get("type", 0) == 0)
     store = workspace.built.deps.store
-    incident = await store.open_incident(
+    incident = await store.incidents.open(
         "prod", str(job_id), ref=f"prod:{job_id}", job_name=sim.jobs[job_id]["title"],
         now=workspace.built.deps.clock(), failures=1, detail={"http_status": 500},
     )  # fmt: skip
@@ -26,13 +26,13 @@ async def test_subscribe_lists_and_unsubscribe_in_the_channel(workspace: Workspa
     (posted,) = await workspace.fake.wait_for("chat.postMessage")
     assert "subscribed" in posted.body["text"]
     store = workspace.built.deps.store
-    assert [s.target for s in await store.subscriptions(CHANNEL)] == ["prod"]
+    assert [s.target for s in await store.subscriptions.all(CHANNEL)] == ["prod"]
     await workspace.command("subscriptions")
     (listed,) = await workspace.fake.wait_for("response_url")
     assert "prod" in texts(listed)
     await workspace.command("unsubscribe prod")
     await workspace.fake.wait_for("chat.postMessage", 2)
-    assert await store.subscriptions(CHANNEL) == []
+    assert await store.subscriptions.all(CHANNEL) == []
 
 
 async def test_mute_is_for_operators_and_names_itself_as_muting(workspace: Workspace) -> None:
@@ -41,18 +41,18 @@ async def test_mute_is_for_operators_and_names_itself_as_muting(workspace: Works
     (refused,) = await workspace.fake.wait_for("response_url")
     assert "Only operators can mute jobs" in texts(refused)
     store, now = workspace.built.deps.store, workspace.built.deps.clock()
-    assert await store.active_mute(ref, now) is None
+    assert await store.mutes.active(ref, now) is None
     await workspace.command(f"mute {ref} 2h")
     (posted,) = await workspace.fake.wait_for(
         "chat.postMessage", where=lambda c: c.body["channel"] == CHANNEL
     )
     assert "keeps running" in posted.body["text"]  # muting is not pausing
-    assert await store.active_mute(ref, now) is not None
+    assert await store.mutes.active(ref, now) is not None
     await workspace.command(f"unmute {ref}")
     await workspace.fake.wait_for(
         "chat.postMessage", 2, where=lambda c: c.body["channel"] == CHANNEL
     )
-    assert await store.active_mute(ref, now) is None
+    assert await store.mutes.active(ref, now) is None
 
 
 async def test_acknowledge_records_who_and_updates_the_message(workspace: Workspace) -> None:
@@ -64,7 +64,7 @@ async def test_acknowledge_records_who_and_updates_the_message(workspace: Worksp
     )
     assert f"<@{READER}>" in texts(updated)
     assert ActionId.ALERT_ACK not in texts(updated)
-    incident = await workspace.built.deps.store.incident(incident_id)
+    incident = await workspace.built.deps.store.incidents.get(incident_id)
     assert incident is not None
     assert incident.acked_by == READER
 
@@ -87,7 +87,7 @@ async def test_the_mute_button_mutes_for_an_hour(workspace: Workspace) -> None:
     value = IncidentValue(incident_id=incident_id, ref=ref).dump()
     await workspace.click(ActionId.ALERT_MUTE, value)
     await workspace.fake.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == CHANNEL)
-    mute = await workspace.built.deps.store.active_mute(ref, workspace.built.deps.clock())
+    mute = await workspace.built.deps.store.mutes.active(ref, workspace.built.deps.clock())
     assert mute is not None
     assert mute.until is not None
     assert 3500 < (mute.until - mute.created_at).total_seconds() <= 3600

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from slack_sdk.models.views import View
 
-from bot.render.forms import parse_addon_form, parse_job_form, parse_kind, selected_app
-from bot.render.ids import ActionId, BlockId, CallbackId, ModalMeta
-from bot.render.modals import (
+from bot.slack.forms import parse_addon_form, parse_job_form, parse_kind, selected_app
+from bot.slack.render.ids import ActionId, BlockId, CallbackId, ModalMeta
+from bot.slack.render.modals import (
     FormErrors,
     addon_modal,
     job_modal,

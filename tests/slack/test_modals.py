@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.render.ids import ActionId, BlockId, JobValue
-from tests.bot.conftest import CHANNEL, Workspace, texts
-from tests.bot.test_slack_scenarios import _fill, _first_enabled_job, _open_create
+from bot.slack.render.ids import ActionId, BlockId, JobValue
+from tests.conftest import CHANNEL, Workspace, texts
+from tests.slack.test_scenarios import _fill, _first_enabled_job, _open_create
 
 
 async def test_cronhub_asks_scheduler_or_monitor_then_creates_a_monitor(

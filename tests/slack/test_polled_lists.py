@@ -7,14 +7,15 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.monitor import build_monitor
-from tests.bot.conftest import Workspace, texts
+from bot.alerts.cycle import Monitor
+from bot.config.settings import AlertsConfig
+from tests.conftest import Workspace, texts
 
 
-def _monitor(workspace: Workspace) -> Any:
-    workspace.built.deps.alerts_channel = "CALERTS"
+def _monitor(workspace: Workspace) -> Monitor:
+    workspace.built.deps.alerts = AlertsConfig(channel="CALERTS01")
     client = AsyncWebClient(token="xoxb-test", base_url=f"{workspace.fake.base_url}/api/")
-    return build_monitor(workspace.built.deps, client)
+    return workspace.built.monitor(client)
 
 
 def _text(block: dict[str, Any]) -> str:
@@ -68,13 +69,13 @@ async def test_the_first_start_summary_gives_each_djinn_cron_its_build_status(
 
 async def test_many_asking_at_once_share_one_rendering(workspace: Workspace) -> None:
     store = workspace.built.deps.store
-    reads, read = [], store.cursors
+    reads, read = [], store.cursors.of
 
     async def counted(account: str) -> Any:
         reads.append(account)
         return await read(account)
 
-    store.cursors = counted
+    store.cursors.of = counted  # type: ignore[method-assign]
     await workspace.command("list ci")  # fills the listing cache: the asks below share it
     await workspace.fake.wait_for("response_url")
     workspace.built.deps.rendered.clear()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.render.ids import ActionId, IncidentValue, JobValue, ModalMeta, PageValue
-from bot.render.jobs import (
+from bot.slack.render.ids import ActionId, IncidentValue, JobValue, ModalMeta, PageValue
+from bot.slack.render.jobs import (
     change_text,
     delete_confirm,
     error,
@@ -21,7 +21,7 @@ from bot.render.jobs import (
     job_list,
     notice,
 )
-from bot.render.text import (
+from bot.slack.render.text import (
     ago,
     duration,
     escape,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.render.alerts import (
+from bot.slack.render.alerts import (
     AlertMessage,
     IncidentView,
     account_back,
@@ -25,7 +25,7 @@ from bot.render.alerts import (
     unmuted_text,
     unsubscribed_text,
 )
-from bot.render.ids import ActionId, IncidentValue
+from bot.slack.render.ids import ActionId, IncidentValue
 
 NOW = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
 OPENED = NOW - timedelta(hours=2, minutes=14)

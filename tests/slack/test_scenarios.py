@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.console import state_value
-from bot.fakeslack import Call
-from bot.render.ids import ActionId, BlockId, JobValue
+from bot.demo.console import state_value
+from bot.demo.fakeslack import Call
+from bot.slack.render.ids import ActionId, BlockId, JobValue
 from providers.sim.base import Simulator
-from tests.bot.conftest import CHANNEL, OPERATOR, READER, Workspace, texts
+from tests.conftest import CHANNEL, OPERATOR, READER, Workspace, texts
 
 
 def _cronjob_org(ws: Workspace) -> Any:

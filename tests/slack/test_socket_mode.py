@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import build_app
-from bot.fakeslack import FakeSlack
+from bot.demo.fakeslack import FakeSlack
 from bot.runtime import runtime
+from bot.slack.app import build_app
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
-from tests.bot.conftest import OPERATOR
+from tests.conftest import OPERATOR
 
 
 @pytest.fixture

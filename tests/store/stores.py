@@ -13,7 +13,8 @@ from typing import Protocol
 import pytest
 from sqlalchemy import text
 
-from bot.store import Store, create_engine
+from bot.store import Store
+from bot.store.db import create_engine
 
 PG_URL = os.environ.get("CRONOPS_TEST_POSTGRES_URL")
 

@@ -15,10 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from bot.db_models import Base
-from bot.store import MIGRATIONS, Store, alembic_config, normalise_url
+from bot.store import Store
+from bot.store.db import MIGRATIONS, alembic_config, normalise_url
+from bot.store.tables import Base
 from providers.redact import secrets
-from tests.bot.stores import OpenStore
+from tests.store.stores import OpenStore
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -67,11 +68,11 @@ async def test_first_open_creates_the_schema_and_later_opens_change_nothing(
     assert head is not None
     assert await store.schema_revision() == head
 
-    await store.spend("prod", TODAY, limit=10, keep=0)
+    await store.budget.spend("prod", TODAY, limit=10, keep=0)
     await store.migrate()
     again = await open_store()
     assert await again.schema_revision() == head
-    assert await again.used("prod", TODAY) == 1
+    assert await again.budget.used("prod", TODAY) == 1
 
 
 async def test_store_open_migrates_a_new_sqlite_file(tmp_path: Path) -> None:
@@ -130,9 +131,9 @@ async def test_a_later_migration_applies_on_top_of_existing_data(
     open_store: OpenStore, tmp_path: Path
 ) -> None:
     store = await open_store()
-    await store.spend("prod", TODAY, limit=10, keep=0)
-    await store.set_meta("first_poll_done:prod", "yes")
-    await store.record_audit(at=NOW, user_id="U1", action="pause", ref="prod:1")
+    await store.budget.spend("prod", TODAY, limit=10, keep=0)
+    await store.meta.set("first_poll_done:prod", "yes")
+    await store.audit.record(at=NOW, user_id="U1", action="pause", ref="prod:1")
 
     later = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, later, ignore=shutil.ignore_patterns("__pycache__"))
@@ -142,59 +143,59 @@ async def test_a_later_migration_applies_on_top_of_existing_data(
 
     assert await store.schema_revision() == "9999"
     assert "later_table" in await tables_of(store)
-    assert await store.used("prod", TODAY) == 1
-    assert await store.get_meta("first_poll_done:prod") == "yes"
-    assert [e.ref for e in await store.recent_audit()] == ["prod:1"]
+    assert await store.budget.used("prod", TODAY) == 1
+    assert await store.meta.get("first_poll_done:prod") == "yes"
+    assert [e.ref for e in await store.audit.recent()] == ["prod:1"]
 
 
 # -- request budget -------------------------------------------------------------------------
 async def test_polls_stop_short_of_the_reserve_while_commands_spend_it(store: Store) -> None:
-    polls = [await store.spend("prod", TODAY, limit=10, keep=5) for _ in range(7)]
+    polls = [await store.budget.spend("prod", TODAY, limit=10, keep=5) for _ in range(7)]
     assert polls == [1, 2, 3, 4, 5, None, None]
 
-    commands = [await store.spend("prod", TODAY, limit=10, keep=0) for _ in range(6)]
+    commands = [await store.budget.spend("prod", TODAY, limit=10, keep=0) for _ in range(6)]
     assert commands == [6, 7, 8, 9, 10, None]
-    assert await store.used("prod", TODAY) == 10
+    assert await store.budget.used("prod", TODAY) == 10
 
 
 async def test_a_reserve_as_large_as_the_limit_refuses_even_the_first_request(
     store: Store,
 ) -> None:
-    assert await store.spend("prod", TODAY, limit=3, keep=3) is None
-    assert await store.used("prod", TODAY) == 0
+    assert await store.budget.spend("prod", TODAY, limit=3, keep=3) is None
+    assert await store.budget.used("prod", TODAY) == 0
 
 
 async def test_each_account_and_day_has_its_own_count(store: Store) -> None:
-    assert await store.used("prod", TODAY) == 0
+    assert await store.budget.used("prod", TODAY) == 0
     for _ in range(3):
-        await store.spend("prod", TODAY, limit=3, keep=0)
-    assert await store.spend("prod", TODAY, limit=3, keep=0) is None
+        await store.budget.spend("prod", TODAY, limit=3, keep=0)
+    assert await store.budget.spend("prod", TODAY, limit=3, keep=0) is None
 
     tomorrow = TODAY + timedelta(days=1)
-    assert await store.spend("prod", tomorrow, limit=3, keep=0) == 1
-    assert await store.spend("hub", TODAY, limit=3, keep=0) == 1
-    assert await store.used("prod", date(2025, 3, 1)) == 3
+    assert await store.budget.spend("prod", tomorrow, limit=3, keep=0) == 1
+    assert await store.budget.spend("hub", TODAY, limit=3, keep=0) == 1
+    assert await store.budget.used("prod", date(2025, 3, 1)) == 3
 
 
 async def test_concurrent_spending_never_exceeds_the_limit_and_survives_a_restart(
     open_store: OpenStore,
 ) -> None:
     one, two = await open_store(), await open_store()  # two pools, like two processes
-    calls = [(one if i % 2 else two).spend("prod", TODAY, 20, 0) for i in range(50)]
+    calls = [(one if i % 2 else two).budget.spend("prod", TODAY, 20, 0) for i in range(50)]
     results = await asyncio.gather(*calls)
 
     granted = sorted(r for r in results if r is not None)
     assert granted == list(range(1, 21))
     await one.close()
     await two.close()
-    assert await (await open_store()).used("prod", TODAY) == 20
+    assert await (await open_store()).budget.used("prod", TODAY) == 20
 
 
 # -- audit ----------------------------------------------------------------------------------
 async def test_audit_entries_come_back_newest_first_in_utc(store: Store) -> None:
     madrid = timezone(timedelta(hours=1))
-    await store.record_audit(at=NOW, user_id="U1", action="pause", ref="prod:1", detail="2h")
-    await store.record_audit(
+    await store.audit.record(at=NOW, user_id="U1", action="pause", ref="prod:1", detail="2h")
+    await store.audit.record(
         at=datetime(2025, 3, 1, 14, 0, tzinfo=madrid),
         user_id="U2",
         action="delete",
@@ -203,7 +204,7 @@ async def test_audit_entries_come_back_newest_first_in_utc(store: Store) -> None
         error="Cronhub rejected the API key",
     )
 
-    latest, first = await store.recent_audit()
+    latest, first = await store.audit.recent()
     assert latest.at == NOW + timedelta(hours=1)
     assert latest.at.tzinfo is UTC
     assert (latest.action, latest.ok, latest.error) == (
@@ -219,26 +220,26 @@ async def test_audit_entries_come_back_newest_first_in_utc(store: Store) -> None
         None,
     )
     assert first.at == NOW
-    assert [e.id for e in await store.recent_audit(limit=1)] == [latest.id]
+    assert [e.id for e in await store.audit.recent(limit=1)] == [latest.id]
 
 
 async def test_audit_never_keeps_a_known_secret(store: Store) -> None:
     secrets.add("sk-test-audit-9f8e7d")
-    entry = await store.record_audit(
+    entry = await store.audit.record(
         at=NOW, user_id="U1", action="edit", ref="prod:1", detail="key sk-test-audit-9f8e7d"
     )
     assert "sk-test-audit-9f8e7d" not in entry.detail
-    assert "sk-test-audit-9f8e7d" not in (await store.recent_audit())[0].detail
+    assert "sk-test-audit-9f8e7d" not in (await store.audit.recent())[0].detail
 
 
 async def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(Exception, match="naive datetime"):
-        await store.record_audit(at=datetime(2025, 3, 1), user_id="U1", action="x", ref="p:1")
+        await store.audit.record(at=datetime(2025, 3, 1), user_id="U1", action="x", ref="p:1")
 
 
 # -- timed resumes --------------------------------------------------------------------------
 async def schedule(store: Store, ref: str, due_in: timedelta) -> int:
-    resume = await store.schedule_resume(
+    resume = await store.resumes.schedule(
         ref=ref, account=ref.split(":")[0], due_at=NOW + due_in, requested_by="U1",
         channel="C1", now=NOW,
     )  # fmt: skip
@@ -248,62 +249,62 @@ async def schedule(store: Store, ref: str, due_in: timedelta) -> int:
 async def test_a_timed_resume_is_due_once_its_time_comes_and_done_once(store: Store) -> None:
     soon = await schedule(store, "prod:1", timedelta(hours=2))
     await schedule(store, "prod:2", timedelta(hours=5))
-    assert await store.due_resumes(NOW + timedelta(hours=1)) == []
+    assert await store.resumes.due(NOW + timedelta(hours=1)) == []
 
-    due = await store.due_resumes(NOW + timedelta(hours=2))
+    due = await store.resumes.due(NOW + timedelta(hours=2))
     assert [(r.id, r.ref, r.channel, r.attempts) for r in due] == [(soon, "prod:1", "C1", 0)]
     assert due[0].due_at == NOW + timedelta(hours=2)
     assert due[0].created_at.tzinfo is UTC
 
-    assert await store.mark_resume_done(soon, NOW + timedelta(hours=2)) is True
-    assert await store.mark_resume_done(soon, NOW + timedelta(hours=3)) is False
-    assert [r.ref for r in await store.due_resumes(NOW + timedelta(days=1))] == ["prod:2"]
-    assert await store.pending_resume("prod:1") is None
+    assert await store.resumes.mark_done(soon, NOW + timedelta(hours=2)) is True
+    assert await store.resumes.mark_done(soon, NOW + timedelta(hours=3)) is False
+    assert [r.ref for r in await store.resumes.due(NOW + timedelta(days=1))] == ["prod:2"]
+    assert await store.resumes.pending("prod:1") is None
 
 
 async def test_a_failed_resume_stays_open_and_is_retried_until_it_gives_up(store: Store) -> None:
     rid = await schedule(store, "prod:1", timedelta(hours=1))
     later = NOW + timedelta(hours=1)
-    await store.mark_resume_failed(rid, "cron-job.org is unreachable")
-    [again] = await store.due_resumes(later)
+    await store.resumes.mark_failed(rid, "cron-job.org is unreachable")
+    [again] = await store.resumes.due(later)
     assert (again.attempts, again.last_error) == (1, "cron-job.org is unreachable")
 
-    await store.mark_resume_failed(rid, "still down", retry_at=later + timedelta(minutes=5))
-    assert await store.due_resumes(later) == []
-    assert [r.attempts for r in await store.due_resumes(later + timedelta(minutes=5))] == [2]
-    assert await store.due_resumes(later + timedelta(minutes=5), max_attempts=2) == []
-    pending = await store.pending_resume("prod:1")
+    await store.resumes.mark_failed(rid, "still down", retry_at=later + timedelta(minutes=5))
+    assert await store.resumes.due(later) == []
+    assert [r.attempts for r in await store.resumes.due(later + timedelta(minutes=5))] == [2]
+    assert await store.resumes.due(later + timedelta(minutes=5), max_attempts=2) == []
+    pending = await store.resumes.pending("prod:1")
     assert pending is not None
     assert pending.last_error == "still down"
 
 
 async def test_a_manual_resume_cancels_the_timed_one(store: Store) -> None:
     rid = await schedule(store, "prod:1", timedelta(hours=1))
-    await store.attach_resume_message(rid, "1700000000.000100")
-    pending = await store.pending_resume("prod:1")
+    await store.resumes.attach_message(rid, "1700000000.000100")
+    pending = await store.resumes.pending("prod:1")
     assert pending is not None
     assert (pending.id, pending.message_ts, pending.done_at) == (rid, "1700000000.000100", None)
 
-    assert await store.cancel_resumes("prod:1", NOW) == 1
-    assert await store.cancel_resumes("prod:1", NOW) == 0
-    assert await store.pending_resume("prod:1") is None
-    assert await store.due_resumes(NOW + timedelta(days=1)) == []
-    assert await store.mark_resume_done(rid, NOW) is False
+    assert await store.resumes.cancel("prod:1", NOW) == 1
+    assert await store.resumes.cancel("prod:1", NOW) == 0
+    assert await store.resumes.pending("prod:1") is None
+    assert await store.resumes.due(NOW + timedelta(days=1)) == []
+    assert await store.resumes.mark_done(rid, NOW) is False
 
 
 async def test_a_new_timed_pause_replaces_the_open_one(store: Store) -> None:
     await schedule(store, "prod:1", timedelta(hours=2))
     newer = await schedule(store, "prod:1", timedelta(days=1))
 
-    pending = await store.pending_resume("prod:1")
+    pending = await store.resumes.pending("prod:1")
     assert pending is not None
     assert (pending.id, pending.due_at) == (newer, NOW + timedelta(days=1))
-    assert await store.due_resumes(NOW + timedelta(hours=3)) == []
+    assert await store.resumes.due(NOW + timedelta(hours=3)) == []
 
 
 # -- meta -----------------------------------------------------------------------------------
 async def test_meta_values_are_set_read_and_overwritten(store: Store) -> None:
-    assert await store.get_meta("first_poll_done:prod") is None
-    await store.set_meta("first_poll_done:prod", "2025-03-01T12:00:00Z")
-    await store.set_meta("first_poll_done:prod", "2025-03-02T12:00:00Z")
-    assert await store.get_meta("first_poll_done:prod") == "2025-03-02T12:00:00Z"
+    assert await store.meta.get("first_poll_done:prod") is None
+    await store.meta.set("first_poll_done:prod", "2025-03-01T12:00:00Z")
+    await store.meta.set("first_poll_done:prod", "2025-03-02T12:00:00Z")
+    assert await store.meta.get("first_poll_done:prod") == "2025-03-02T12:00:00Z"

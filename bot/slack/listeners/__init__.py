@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.app import Deps
-from bot.listeners import actions, alerts, commands, modals
-from bot.listeners.context import Registrar, ack_first
+from bot.slack.deps import Deps
+from bot.slack.listeners import actions, alerts, cron, modals
+from bot.slack.listeners.context import Registrar, return_on_ack
 
 
-def register(app: AsyncApp, deps: Deps, *, ack_first_mode: bool) -> None:
+def register(app: AsyncApp, deps: Deps, *, ack_first: bool) -> None:
     """Register every listener; in ack-first mode each returns to Bolt as soon as it acked."""
     target = Registrar(
-        app, (lambda listener: ack_first(deps, listener)) if ack_first_mode else None
+        app, (lambda listener: return_on_ack(deps.inflight, listener)) if ack_first else None
     )
-    commands.register(target, deps)
+    cron.register(target, deps)
     actions.register(target, deps)
     modals.register(target, deps)
     alerts.register(target, deps)

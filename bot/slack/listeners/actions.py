@@ -9,15 +9,15 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
-from bot.listeners import ops
-from bot.listeners.commands import send_list
-from bot.listeners.context import Registrar, Reply, guarded
-from bot.listeners.modals import open_edit_modal
-from bot.render import messages
-from bot.render.ids import ActionId, JobValue, PageValue
-from bot.render.jobs import history_blocks, job_card
-from bot.render.text import slack_date
+from bot.slack.deps import Deps
+from bot.slack.listeners import changes
+from bot.slack.listeners.context import Registrar, Reply, guarded
+from bot.slack.listeners.cron import send_list
+from bot.slack.listeners.modals import open_edit_modal
+from bot.slack.render import messages
+from bot.slack.render.ids import ActionId, JobValue, PageValue
+from bot.slack.render.jobs import history_blocks, job_card
+from bot.slack.render.text import slack_date
 
 Handler = Callable[[Reply, dict[str, Any], dict[str, Any]], Awaitable[None]]
 
@@ -64,13 +64,13 @@ async def show(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> No
 
 
 async def pause(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
-    paused = await ops.pause(reply, await _job(reply, action))
+    paused = await changes.pause(reply, await _job(reply, action))
     card = job_card(paused, now=reply.deps.clock(), note="⏸️ " + _by(reply, "Paused"))
     await reply.replace(f"Paused {paused.ref}", card)
 
 
 async def resume(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
-    resumed = await ops.resume(reply, await _job(reply, action))
+    resumed = await changes.resume(reply, await _job(reply, action))
     card = job_card(resumed, now=reply.deps.clock(), note="▶️ " + _by(reply, "Resumed"))
     await reply.replace(f"Resumed {resumed.ref}", card)
 
@@ -89,7 +89,7 @@ async def edit(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> No
 
 async def delete(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
     job = await _job(reply, action)
-    await ops.delete(reply, job)
+    await changes.delete(reply, job)
     text = f"🗑️ Deleted `{job.ref}` {job.name} — " + _by(reply, "deleted")
     await reply.replace(text, messages.notice(text))
 

@@ -10,23 +10,23 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import command_types as cmds
-from bot.app import Deps
-from bot.listeners import ops
-from bot.listeners.context import Registrar, Reply, guarded
-from bot.notifier import Notifier
-from bot.render import alerts as render
-from bot.render import messages
-from bot.render.ids import ActionId, IncidentValue
-from bot.render.jobs import history_blocks
-from bot.service import RefError
+from bot.alerts.notifier import Notifier
+from bot.chat import grammar as cmds
+from bot.chat.service import RefError
+from bot.slack.deps import Deps
+from bot.slack.listeners import changes
+from bot.slack.listeners.context import Registrar, Reply, guarded
+from bot.slack.render import alerts as render
+from bot.slack.render import messages
+from bot.slack.render.ids import ActionId, IncidentValue
+from bot.slack.render.jobs import history_blocks
 
 EVERYTHING = "*"
 MUTE_BUTTON = timedelta(hours=1)
 
 
 async def run(reply: Reply, parsed: cmds.Command) -> None:
-    """The alert commands of `/cron` (the rest are in listeners.commands)."""
+    """The alert commands of `/cron` (the rest are in listeners.cron)."""
     match parsed:
         case cmds.Subscribe(target=target):
             await subscribe(reply, target or EVERYTHING)
@@ -43,7 +43,7 @@ async def run(reply: Reply, parsed: cmds.Command) -> None:
 async def subscribe(reply: Reply, target: str) -> None:
     channel = _channel(reply)
     store, now = reply.deps.store, reply.deps.clock()
-    added = await store.subscribe(channel, target, reply.user, now)
+    added = await store.subscriptions.add(channel, target, reply.user, now)
     what = "every job's alerts" if target == EVERYTHING else f"alerts for `{target}`"
     text = f"<@{reply.user}> subscribed <#{channel}> to {what}"
     await (reply.announce(text) if added else reply.ephemeral(f"<#{channel}> already gets {what}."))
@@ -51,7 +51,7 @@ async def subscribe(reply: Reply, target: str) -> None:
 
 async def unsubscribe(reply: Reply, target: str) -> None:
     channel = _channel(reply)
-    if await reply.deps.store.unsubscribe(channel, target):
+    if await reply.deps.store.subscriptions.remove(channel, target):
         await reply.announce(f"<@{reply.user}> unsubscribed <#{channel}> from `{target}`")
     else:
         await reply.ephemeral(
@@ -61,7 +61,7 @@ async def unsubscribe(reply: Reply, target: str) -> None:
 
 async def list_subscriptions(reply: Reply) -> None:
     channel = _channel(reply)
-    targets = [s.target for s in await reply.deps.store.subscriptions(channel)]
+    targets = [s.target for s in await reply.deps.store.subscriptions.all(channel)]
     await reply.ephemeral("Subscriptions", render.subscriptions_list(channel, targets))
 
 
@@ -70,7 +70,7 @@ async def mute(reply: Reply, ref: str, duration: timedelta | None) -> None:
     job = await reply.deps.service.resolve(ref)
     now = reply.deps.clock()
     until = now + duration if duration else None
-    await reply.deps.store.mute(job.ref, until, reply.user, now)
+    await reply.deps.store.mutes.set(job.ref, until, reply.user, now)
     await reply.audit("muted", job)
     await reply.announce(f"<@{reply.user}> " + render.muted_text(job.ref, until))
 
@@ -78,7 +78,7 @@ async def mute(reply: Reply, ref: str, duration: timedelta | None) -> None:
 async def unmute(reply: Reply, ref: str) -> None:
     await reply.require_operator("unmute")
     job = await reply.deps.service.resolve(ref)
-    if not await reply.deps.store.unmute(job.ref):
+    if not await reply.deps.store.mutes.remove(job.ref):
         await reply.ephemeral(f"`{job.ref}` is not muted.")
         return
     await reply.audit("unmuted", job)
@@ -120,7 +120,7 @@ def _listener(deps: Deps, handler: Handler) -> Callable[..., Awaitable[None]]:
 
 async def acknowledge(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
     store, now = reply.deps.store, reply.deps.clock()
-    incident = await store.acknowledge(value.incident_id, reply.user, now)
+    incident = await store.incidents.acknowledge(value.incident_id, reply.user, now)
     if incident is None:
         await reply.ephemeral("This alert is already acknowledged or resolved.")
         return
@@ -134,7 +134,7 @@ async def acknowledge(reply: Reply, value: IncidentValue, body: dict[str, Any]) 
 
 async def pause(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
     job = await reply.deps.service.resolve(value.ref)
-    paused = await ops.pause(reply, job)
+    paused = await changes.pause(reply, job)
     label = reply.deps.service.provider(paused.account).label
     await reply.ephemeral(f"Paused `{paused.ref}`: {label} will not run it until it is resumed.")
 

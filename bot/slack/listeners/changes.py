@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.durations import humanize
-from bot.listeners.context import Reply
-from bot.render.jobs import change_text
-from bot.render.text import slack_date
+from bot.chat.durations import humanize
+from bot.slack.listeners.context import Reply
+from bot.slack.render.jobs import change_text
+from bot.slack.render.text import slack_date
 from providers.base import Job
 from providers.errors import ProviderError
 
@@ -32,16 +32,16 @@ async def pause(reply: Reply, job: Job, duration: timedelta | None = None) -> Jo
     resume_id = None
     if store is not None and duration is not None:  # stored first: a failed post loses nothing
         text += f" for {humanize(duration)}; cronops resumes it {slack_date(now + duration)}"
-        planned = await store.schedule_resume(
+        planned = await store.resumes.schedule(
             ref=paused.ref, account=paused.account, due_at=now + duration,
             requested_by=reply.user, channel=reply.channel or "", now=now,
         )  # fmt: skip
         resume_id = planned.id
     elif store is not None:
-        await store.cancel_resumes(paused.ref, now)
+        await store.resumes.cancel(paused.ref, now)
     ts = await reply.announce(text)
     if resume_id is not None and ts is not None:
-        await store.attach_resume_message(resume_id, ts)
+        await store.resumes.attach_message(resume_id, ts)
     return paused
 
 
@@ -50,7 +50,7 @@ async def resume(reply: Reply, job: Job) -> Job:
     service, store = reply.deps.service, reply.deps.store
     resumed = await _change(reply, "resumed", job, lambda: service.resume(job))
     if store is not None:
-        await store.cancel_resumes(resumed.ref, reply.deps.clock())
+        await store.resumes.cancel(resumed.ref, reply.deps.clock())
     await reply.announce(change_text(reply.user, "resumed", resumed))
     return resumed
 

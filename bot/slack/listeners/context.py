@@ -15,12 +15,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
-from bot.commands import ParseError
-from bot.render import messages
-from bot.render.forms import FormErrors
-from bot.respond import Blocks
-from bot.service import RefError
+from bot.chat.grammar import ParseError
+from bot.chat.service import RefError
+from bot.inflight import Inflight
+from bot.slack.deps import Deps
+from bot.slack.forms import FormErrors
+from bot.slack.render import messages
+from bot.slack.respond import Blocks
 from providers.base import Job
 from providers.errors import ProviderError
 
@@ -47,14 +48,14 @@ class Registrar:
         return lambda listener: self._app.view(callback_id)(self._wrap(listener))
 
 
-def ack_first(deps: Deps, listener: Listener) -> Listener:
+def return_on_ack(inflight: Inflight, listener: Listener) -> Listener:
     """Return to Bolt the moment the listener acked; the rest of it runs on in the background.
 
     Bolt's own ack-first mode (``process_before_response=False``) checks whether ``ack()`` was
     called every 10 ms, which put up to 10 ms on every ack and a wake-up per request every
     10 ms under load. The app runs with ``process_before_response=True`` and each listener is
     wrapped in this instead: an event set by ``ack()`` ends the wait. The work after the ack
-    is tracked (``deps.inflight``), so shutdown lets it finish.
+    is tracked (``inflight``), so shutdown lets it finish.
     """
 
     @functools.wraps(listener)  # Bolt passes the arguments the listener's signature names
@@ -67,9 +68,7 @@ def ack_first(deps: Deps, listener: Listener) -> Listener:
             finally:
                 acked.set()
 
-        work: asyncio.Future[None] = deps.inflight.spawn(
-            listener(**{**kwargs, "ack": ack_and_tell})
-        )
+        work: asyncio.Future[None] = inflight.spawn(listener(**{**kwargs, "ack": ack_and_tell}))
         waiting: asyncio.Future[Any] = asyncio.ensure_future(acked.wait())
         either: set[asyncio.Future[Any]] = {work, waiting}
         try:
@@ -150,7 +149,7 @@ class Reply:
         ref = job if isinstance(job, str) else job.ref
         store = self.deps.store
         if store is not None:
-            await store.record_audit(
+            await store.audit.record(
                 at=self.deps.clock(), user_id=self.user, action=action, ref=ref,
                 detail=job if isinstance(job, str) else job.name, ok=ok, error=error or None,
             )  # fmt: skip

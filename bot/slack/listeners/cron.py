@@ -10,20 +10,19 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import command_types as cmds
-from bot.app import Deps
-from bot.commands import ParseError, parse
-from bot.durations import humanize
-from bot.listeners import alerts, ops
-from bot.listeners.context import Registrar, Reply, guarded
-from bot.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
-from bot.polled import with_polled_results
-from bot.render import messages
-from bot.render.ids import PageValue
-from bot.render.jobs import delete_confirm, history_blocks, job_card
-from bot.render.lists import job_list
-from bot.render.text import slack_date
-from bot.service import Listing, StatusFilter, filter_jobs
+from bot.chat import grammar as cmds
+from bot.chat.durations import humanize
+from bot.chat.grammar import ParseError, parse
+from bot.chat.service import Listing, StatusFilter, filter_jobs, with_polled_results
+from bot.slack.deps import Deps, RenderKey
+from bot.slack.listeners import alerts, changes
+from bot.slack.listeners.context import Registrar, Reply, guarded
+from bot.slack.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
+from bot.slack.render import messages
+from bot.slack.render.ids import PageValue
+from bot.slack.render.jobs import delete_confirm, history_blocks, job_card
+from bot.slack.render.lists import job_list
+from bot.slack.render.text import slack_date
 
 
 def register(app: Registrar, deps: Deps) -> None:
@@ -77,9 +76,9 @@ async def run(reply: Reply, parsed: cmds.Command, trigger_id: str) -> None:
             runs = await service.history(job, limit)
             await reply.ephemeral(f"History of {job.ref}", history_blocks(job, runs, now=now))
         case cmds.Pause(ref=ref, duration=duration):
-            await ops.pause(reply, await service.resolve(ref), duration)
+            await changes.pause(reply, await service.resolve(ref), duration)
         case cmds.Resume(ref=ref):
-            await ops.resume(reply, await service.resolve(ref))
+            await changes.resume(reply, await service.resolve(ref))
         case cmds.Delete(ref=ref):
             await reply.require_operator("delete")
             job = await service.resolve(ref)
@@ -129,7 +128,7 @@ async def _render_list(
     return f"{len(jobs)} jobs", [block.to_dict() for block in blocks]
 
 
-def _forget_failed(deps: Deps, key: object, rendering: asyncio.Future[Any]) -> None:
+def _forget_failed(deps: Deps, key: RenderKey, rendering: asyncio.Future[Any]) -> None:
     failed = rendering.cancelled() or rendering.exception() is not None
     if failed and deps.rendered.get(key) is rendering:
         del deps.rendered[key]  # the next asker tries again
@@ -156,9 +155,9 @@ async def send_status(reply: Reply) -> None:
         used, limit = await provider.http.budget_state()
         budget = f"{used} / {limit} requests today" if limit else "no request budget"
         state = f"⚠️ {failed[account]}" if account in failed else "✅ reachable, key accepted"
-        polled = await store.account_state(account) if store is not None else None
+        polled = await store.accounts.state(account) if store is not None else None
         last = slack_date(polled.last_poll_at) if polled and polled.last_poll_at else "not yet"
-        every = reply.deps.poll_intervals.get(account, reply.deps.poll_interval)
+        every = reply.deps.intervals.get(account, reply.deps.alerts.poll_interval.total_seconds())
         lines.append(
             f"*{account}* ({provider.label}) — {state} — {budget} — "
             f"last poll {last}, polling every {humanize(timedelta(seconds=every))}"

@@ -10,13 +10,19 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
-from bot.listeners.context import Refused, Registrar, Reply
-from bot.render.forms import FormErrors, parse_addon_form, parse_job_form, parse_kind, selected_app
-from bot.render.ids import ActionId, CallbackId, ModalMeta
-from bot.render.jobs import change_text
-from bot.render.modals import addon_modal, job_modal, kind_picker, progress_modal, result_modal
-from bot.service import RefError
+from bot.chat.service import RefError
+from bot.slack.deps import Deps
+from bot.slack.forms import FormErrors, parse_addon_form, parse_job_form, parse_kind, selected_app
+from bot.slack.listeners.context import Refused, Registrar, Reply
+from bot.slack.render.ids import ActionId, CallbackId, ModalMeta
+from bot.slack.render.jobs import change_text
+from bot.slack.render.modals import (
+    addon_modal,
+    job_modal,
+    kind_picker,
+    progress_modal,
+    result_modal,
+)
 from providers.base import Capability, Job, JobSpec
 from providers.errors import ProviderError
 from providers.miget.addons import AddonSpec

@@ -1,8 +1,8 @@
 """Pure Block Kit builders: domain objects in, ``slack_sdk.models`` blocks and views out.
 
 Nothing here does I/O or reads the clock (``now`` is passed in). Action, callback and block ids
-live in :mod:`bot.render.ids`, shared with the listeners; button values and modal metadata are
-small pydantic models serialised as JSON. Modules:
+live in :mod:`bot.slack.render.ids`, shared with the listeners; button values and modal
+metadata are small pydantic models serialised as JSON. Modules:
 
 - ``ids``        action/callback/block ids; JobValue, PageValue, IncidentValue, ModalMeta
 - ``text``       mrkdwn pieces: Slack dates, escaping, icons, schedule words, durations
@@ -12,6 +12,6 @@ small pydantic models serialised as JSON. Modules:
 - ``modals``     create/edit job, Cronhub kind picker, Miget add-on, progress/result views
 - ``job_fields`` modal inputs per provider and job kind
 - ``inputs``     one helper per Block Kit input element
-- ``forms``      ``view.state.values`` -> JobSpec / add-on fields, or ``FormErrors``
-- ``fields``     reading one submitted field at a time, collecting errors per block_id
+
+Reading what a submitted modal says is not rendering: that is :mod:`bot.slack.forms`.
 """

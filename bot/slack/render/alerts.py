@@ -14,10 +14,10 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock
 
-from bot.durations import humanize
-from bot.render.ids import ActionId, IncidentValue
-from bot.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
-from bot.render.text import duration, escape, link, slack_date, truncate
+from bot.chat.durations import humanize
+from bot.slack.render.ids import ActionId, IncidentValue
+from bot.slack.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
+from bot.slack.render.text import duration, escape, link, slack_date, truncate
 
 LIST_CAP = 20  # lines in a summary or rollup before "…and N more"
 NAME_LIMIT = 150

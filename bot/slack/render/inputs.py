@@ -18,9 +18,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.render.ids import BlockId
-from bot.render.messages import mrkdwn, section
-from bot.render.text import truncate
+from bot.slack.render.ids import BlockId
+from bot.slack.render.messages import mrkdwn, section
+from bot.slack.render.text import truncate
 
 Choices = Sequence[tuple[str, str]]  # (value, label)
 

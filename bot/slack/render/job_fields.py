@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from slack_sdk.models.blocks import Block
 
-from bot.render.fields import HTTP_METHODS, INTERVAL_UNITS, NAME_MAX
-from bot.render.ids import ActionId, BlockId, ModalMeta
-from bot.render.inputs import (
+from bot.slack.forms import HTTP_METHODS, INTERVAL_UNITS, NAME_MAX
+from bot.slack.render.ids import ActionId, BlockId, ModalMeta
+from bot.slack.render.inputs import (
     checkbox_input,
     context,
     number_input,
@@ -21,7 +21,7 @@ from bot.render.inputs import (
     text_input,
     time_input,
 )
-from bot.render.text import escape
+from bot.slack.render.text import escape
 from providers.base import JobKind, JobSpec
 from providers.schedule import Schedule, ScheduleKind
 

@@ -1,7 +1,7 @@
 """Job messages: the detail card, execution history, delete confirmation, change sentences.
 
-``job_list`` (in :mod:`bot.render.lists`) and the plain messages (in
-:mod:`bot.render.messages`) are re-exported here so listeners import jobs from one place.
+``job_list`` (in :mod:`bot.slack.render.lists`) and the plain messages (in
+:mod:`bot.slack.render.messages`) are re-exported here so listeners import jobs from one place.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.render.ids import ActionId, JobValue
-from bot.render.lists import job_list
-from bot.render.messages import (
+from bot.slack.render.ids import ActionId, JobValue
+from bot.slack.render.lists import job_list
+from bot.slack.render.messages import (
     MESSAGE_BLOCKS,
     error,
     help_blocks,
@@ -30,7 +30,7 @@ from bot.render.messages import (
     packed_sections,
     section,
 )
-from bot.render.text import (
+from bot.slack.render.text import (
     KIND_LABELS,
     ago,
     duration,

@@ -13,10 +13,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.durations import humanize
-from bot.render.ids import ActionId, JobValue, PageValue
-from bot.render.messages import mrkdwn, section
-from bot.render.text import (
+from bot.chat.durations import humanize
+from bot.slack.render.ids import ActionId, JobValue, PageValue
+from bot.slack.render.messages import mrkdwn, section
+from bot.slack.render.text import (
     escape,
     is_failing,
     result_icon,

@@ -1,7 +1,7 @@
 """Plain messages: notices, errors, help, and packing long text into sections.
 
 ``notice``/``error``/``help_blocks`` take mrkdwn written by the bot (it may hold `code`,
-mentions and links); callers escape any user-typed part with :func:`bot.render.text.escape`.
+mentions and links); callers escape any user-typed part with :func:`bot.slack.render.text.escape`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.render.text import truncate
+from bot.slack.render.text import truncate
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MESSAGE_BLOCKS = 50  # blocks in one message

@@ -1,6 +1,6 @@
 """Modals: create/edit a job (fields per provider and kind), Cronhub's kind picker, Miget
 add-ons, and close-only progress/result views. Parsing submissions is in
-:mod:`bot.render.forms` (re-exported here).
+:mod:`bot.slack.forms` (re-exported here).
 """
 
 from __future__ import annotations
@@ -8,10 +8,18 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.render.fields import ADDON_TYPES, ADDON_VERSIONS, NAME_MAX, STORAGE_ACCESS
-from bot.render.forms import FormErrors, parse_addon_form, parse_job_form, parse_kind
-from bot.render.ids import ActionId, BlockId, CallbackId, ModalMeta
-from bot.render.inputs import (
+from bot.slack.forms import (
+    ADDON_TYPES,
+    ADDON_VERSIONS,
+    NAME_MAX,
+    STORAGE_ACCESS,
+    FormErrors,
+    parse_addon_form,
+    parse_job_form,
+    parse_kind,
+)
+from bot.slack.render.ids import ActionId, BlockId, CallbackId, ModalMeta
+from bot.slack.render.inputs import (
     close_only,
     error_section,
     number_input,
@@ -19,8 +27,8 @@ from bot.render.inputs import (
     select_input,
     text_input,
 )
-from bot.render.job_fields import FIELDS, app_select, schedule_type_of
-from bot.render.text import escape
+from bot.slack.render.job_fields import FIELDS, app_select, schedule_type_of
+from bot.slack.render.text import escape
 from providers.base import JobKind, JobSpec
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from bot.durations import humanize
+from bot.chat.durations import humanize
 from providers.base import Job, JobKind, RunResult
 from providers.schedule import ScheduleKind
 

@@ -21,7 +21,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.db_models import Base
+from bot.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

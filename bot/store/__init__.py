@@ -1,0 +1,90 @@
+"""The bot's database: one :class:`Store` per process, its queries grouped by table.
+
+``await Store.open(url)`` creates the engine (:mod:`bot.store.db`) and runs the alembic
+migrations in ``bot/store/migrations`` up to head, so the first start creates the schema and
+later releases upgrade it in place. Each group answers for its tables (:mod:`bot.store.tables`):
+
+- ``budget``        provider requests per account and UTC day (the budgets' ledger)
+- ``audit``, ``resumes``           changes made through the bot, timed resumes
+- ``accounts``, ``cursors``        what the poller remembers per account and job
+- ``incidents``                    failing jobs, open until they recover
+- ``subscriptions``, ``mutes``     who hears about what
+- ``outbox``                       Slack messages on their way, each sent once
+- ``meta``                         small facts
+
+Queries return frozen dataclasses, never ORM objects; every datetime in and out is aware UTC.
+Writes inside ``async with store.unit():`` land in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Self
+
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store import db
+from bot.store.budget import Budget
+from bot.store.changes import Audit, Resumes
+from bot.store.incidents import Incidents
+from bot.store.meta import Meta
+from bot.store.outbox import Outbox
+from bot.store.polling import Accounts, Cursors
+from bot.store.routing import Mutes, Subscriptions
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """The bot's database, as query groups over one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.db = db.Db(engine)
+        self.budget = Budget(self.db)
+        self.audit = Audit(self.db)
+        self.resumes = Resumes(self.db)
+        self.accounts = Accounts(self.db)
+        self.cursors = Cursors(self.db)
+        self.incidents = Incidents(self.db)
+        self.subscriptions = Subscriptions(self.db)
+        self.mutes = Mutes(self.db)
+        self.outbox = Outbox(self.db)
+        self.meta = Meta(self.db)
+
+    @classmethod
+    async def open(cls, url: str = db.DEFAULT_URL) -> Self:
+        """Connect and migrate to the latest schema."""
+        store = cls(db.create_engine(url))
+        try:
+            await store.migrate()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def unit(self) -> AbstractAsyncContextManager[None]:
+        """One transaction for every write inside (see :meth:`bot.store.db.Db.unit`)."""
+        return self.db.unit()
+
+    async def migrate(self, config: Config | None = None) -> None:
+        """``alembic upgrade head``; a no-op when already at head."""
+        await db.migrate(self.engine, config)
+        log.info("database schema at %s", await self.schema_revision())
+
+    async def schema_revision(self) -> str | None:
+        return await db.schema_revision(self.engine)
