@@ -30,7 +30,7 @@ from bot.chat.access import Access
 from bot.chat.service import CronService
 from bot.config.settings import AlertsConfig, ConfigError, Settings
 from bot.slack import http
-from bot.slack.app import build_app
+from bot.slack.app import SlackClient, build_app
 from bot.slack.deps import Deps
 from bot.store import Store
 from providers.config import Account, BuildContext, TransportFor
@@ -205,7 +205,7 @@ async def poll_once(settings: Settings) -> int:
     """One cycle: post what it finds when a bot token is set, print it in any case."""
     token = settings.env.slack_bot_token
     async with configured(settings) as built:
-        client = AsyncWebClient(
+        client = SlackClient(
             token=token.get_secret_value() if token else None, base_url=settings.env.slack_api_url
         )
         monitor = built.monitor(client)

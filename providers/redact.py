@@ -72,6 +72,18 @@ class SecretRegistry:
         pattern = self._pattern
         return pattern.sub(MASK, text) if pattern else text
 
+    def scrub_all(self, value: Any) -> Any:
+        """A copy of a JSON-like value with every known secret masked in every string."""
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {k: self.scrub_all(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_all(v) for v in value]
+        return value
+
 
 secrets = SecretRegistry()
 

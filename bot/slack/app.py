@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import listeners
 from bot.slack.deps import Deps
+from providers.redact import secrets
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def build_app(
     Slack the moment a listener acks and lets its work run on; the console passes False, so a
     request's work is done when its HTTP answer comes back.
     """
-    client = AsyncWebClient(token=token, base_url=api_url)
+    client = SlackClient(token=token, base_url=api_url)
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret or "socket-mode-unused",
@@ -44,6 +45,27 @@ def build_app(
     listeners.register(app, deps, ack_first=ack_first)
     app.error(_on_error)
     return app
+
+
+class SlackClient(AsyncWebClient):
+    """The Web API client whose calls never carry a secret the registry knows
+    (:data:`providers.redact.secrets`), whatever a message was built from."""
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        json: dict[str, Any] | None = None,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        if isinstance(data, dict):
+            data = secrets.scrub_all(data)
+        return await super().api_call(
+            api_method, json=secrets.scrub_all(json), data=data,
+            params=secrets.scrub_all(params), **options,
+        )  # fmt: skip
 
 
 class SlackGroups:

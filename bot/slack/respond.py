@@ -17,6 +17,8 @@ import orjson
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import Block
 
+from providers.redact import secrets
+
 log = logging.getLogger(__name__)
 
 Blocks = Sequence[Block | dict[str, Any]]
@@ -63,7 +65,7 @@ class ResponseUrls:
         message: dict[str, Any] = {"text": text, **options}
         if blocks is not None:
             message["blocks"] = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
-        body = orjson.dumps(message)
+        body = orjson.dumps(secrets.scrub_all(message))
         if len(self._bodies) >= BODIES_KEPT:
             self._bodies.clear()
         self._bodies[key] = (blocks, body)  # the blocks held, so their id is not reused
