@@ -11,14 +11,17 @@ import json
 import math
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
 
 from benchmarks.naive_poller import NaivePoller, unthrottled
 from benchmarks.poll_world import World, world
 from benchmarks.report import peak_rss_mb
-from bot.alerts.poll import Kind, read_details, scan
+from bot.alerts.notifier import Notifier
+from bot.alerts.poll import Kind, Transition, read_details, scan
 from bot.runtime import tune_gc
 
 INTERVAL = 60.0  # seconds of simulated time between cycles
@@ -48,13 +51,22 @@ async def scenario(
 
 
 def _cronops(w: World) -> Poll:
-    """As the monitor polls: scan (alerts decided, and sent), then the history of what failed."""
+    """As the monitor polls: scan (alerts decided and queued in the outbox, in the transaction
+    that records them), then the history of what failed."""
+    labels = {name: provider.label for name, provider in w.providers.items()}
+    notifier = Notifier(w.store, AsyncWebClient(), "CBENCH0001", labels)
 
     async def poll(account: str) -> tuple[int, float]:
-        provider = w.providers[account]
-        found = await scan(provider, w.store, w.clock())
+        provider, now = w.providers[account], w.clock()
+
+        async def announce(transitions: Sequence[Transition]) -> None:
+            await notifier.enqueue(transitions, now)
+
+        found = await scan(provider, w.store, now, announce=announce)
         decided = time.perf_counter()
-        transitions = found.transitions + await read_details(provider, w.store, found, w.clock())
+        transitions = found.transitions + await read_details(
+            provider, w.store, found, now, announce=announce
+        )
         return sum(t.kind in (Kind.OPENED, Kind.FAILED_AGAIN) for t in transitions), decided
 
     return poll

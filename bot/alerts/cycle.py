@@ -7,15 +7,15 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin.metrics import Metrics
-from bot.alerts.notifier import Notifier
+from bot.alerts.notifier import Held, Notifier
 from bot.alerts.pacing import next_poll_in
-from bot.alerts.poll import Kind, Transition, read_details, scan
+from bot.alerts.poll import Kind, Rules, Transition, read_details, scan
 from bot.chat.service import CronService
 from bot.config.settings import AlertsConfig
 from bot.store import Store
@@ -53,30 +53,31 @@ class Monitor:
     async def _poll(self, account: str) -> list[Transition]:
         provider = self.service.provider(account)
         now, started = self.clock(), time.perf_counter()
-        found = await scan(
-            provider, self.store, now, failures_before_alert=self.alerts.failures_before_alert
-        )
+        held: Held = []  # updates that wait for the history read
+
+        async def announce(transitions: Sequence[Transition]) -> None:
+            await self.notifier.enqueue(transitions, now, held=held)
+
+        found = await scan(provider, self.store, now, announce=announce, rules=self.rules)
         down = any(t.kind is Kind.ACCOUNT_DOWN for t in found.transitions)
         self.metrics.polls.labels(account, "unreachable" if down else "ok").inc()
-        # New alerts go out before any history is read. A message update the history is about
-        # to refine waits for it, so Slack gets one update, not two (or the scan's, should the
-        # history read fail).
-        due = {d.job.id for d in found.due}
-        held = [t for t in found.transitions if t.kind is Kind.FAILED_AGAIN and _job_id(t) in due]
-        await self.notifier.enqueue([t for t in found.transitions if t not in held], now)
+        # New alerts go out before any history is read.
         await self.notifier.deliver(self.clock())
         await self.refresh_gauges()  # the incidents just opened, before the history reads
-        details = await read_details(provider, self.store, found, now)
+        details = await read_details(provider, self.store, found, now, announce=announce)
         self.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
-        covered = {_job_id(t) for t in details}
-        later = [t for t in held if _job_id(t) not in covered] + details
-        if later:
-            await self.notifier.enqueue(later, now)
+        # An update the history refined is superseded by the history's own; the rest go now.
+        covered = {t.job.id for t in details if t.job is not None}
+        waiting = [key for key, job_id in held if job_id not in covered]
+        if await self.store.outbox.release(waiting, now) or details:
             await self.notifier.deliver(self.clock())
-        transitions = found.transitions + details
         await self._pace(account)
         await self.refresh_gauges()
-        return transitions
+        return found.transitions + details
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(self.alerts.failures_before_alert, self.alerts.outage_after)
 
     async def refresh_gauges(self) -> None:
         """The metrics that live in the database and the budgets."""
@@ -116,10 +117,6 @@ class Monitor:
         if self.intervals.get(account) != seconds:
             self.intervals[account] = seconds
             self.on_interval(account, seconds)
-
-
-def _job_id(transition: Transition) -> str | None:
-    return transition.job.id if transition.job else None
 
 
 def build_monitor(

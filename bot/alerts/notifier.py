@@ -36,6 +36,11 @@ TRANSIENT = {
     "request_timeout",
 }
 MAX_BACKOFF = 300.0
+MAX_ATTEMPTS = 20  # a message that fails this often for reasons cronops does not know is dropped
+#: How long an update waits for the history read that will refine it (released sooner).
+HOLD = timedelta(seconds=60)
+#: Updates waiting for the history: (outbox key, job id).
+Held = list[tuple[str, str]]
 
 
 @dataclass
@@ -48,17 +53,25 @@ class Notifier:
     _sending: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # -- transitions -> outbox ------------------------------------------------------------
-    async def enqueue(self, transitions: Sequence[Transition], now: datetime) -> None:
+    async def enqueue(
+        self, transitions: Sequence[Transition], now: datetime, *, held: Held | None = None
+    ) -> None:
+        """Queue the messages of ``transitions``, in the caller's transaction if it has one.
+
+        An update the history read will refine (``detail_follows``) is queued to wait
+        :data:`HOLD`; its key and job id go into ``held``, so the cycle can release it at once
+        if the history adds nothing (else the history's own update supersedes it).
+        """
         rolled: dict[str, list[Transition]] = {}
         for t in transitions:
             if t.kind is Kind.OPENED and t.rollup:
                 rolled.setdefault(t.account, []).append(t)
             else:
-                await self._enqueue_one(t, now)
+                await self._enqueue_one(t, now, held)
         for account, opened in rolled.items():
             await self._enqueue_rollup(account, opened, now)
 
-    async def _enqueue_one(self, t: Transition, now: datetime) -> None:
+    async def _enqueue_one(self, t: Transition, now: datetime, held: Held | None) -> None:
         label = self.labels.get(t.account, t.account)
         if t.kind is Kind.ACCOUNT_DOWN:
             message = render.account_down(t.account, label, t.error or "no answer", now=now)
@@ -75,10 +88,11 @@ class Notifier:
             message = render.first_start_summary(t.account, label, failing, now=now)
             await self._post(f"first-start:{t.account}", self.default_channel, message, now)
         elif t.incident is not None and t.job is not None:
-            await self._incident_event(t.kind, t.incident, t.job, now)
+            hold = held if t.detail_follows and held is not None else None
+            await self._incident_event(t.kind, t.incident, t.job, now, hold)
 
     async def _incident_event(
-        self, kind: Kind, incident: Incident, job: Job, now: datetime
+        self, kind: Kind, incident: Incident, job: Job, now: datetime, held: Held | None = None
     ) -> None:
         view = self.view(incident, job)
         if kind is Kind.OPENED:
@@ -100,7 +114,10 @@ class Notifier:
                 # the first post, now with its details, still reads as the first post
                 first = kind is Kind.DETAILED and incident.failures <= 1
                 message = (render.alert_open if first else render.alert_update)(view, now=now)
-                await self._later("update", key, channel, message, home, incident, now)
+                due = now + HOLD if held is not None else now
+                await self._later("update", key, channel, message, home, incident, now, due)
+                if held is not None:
+                    held.append((key, job.id))
             else:
                 if not incident.detail.get("rollup"):
                     key = f"incident:{incident.id}:resolved:{channel}"
@@ -165,11 +182,11 @@ class Notifier:
 
     async def _later(
         self, kind: str, key: str, channel: str, message: render.AlertMessage, target: str,
-        incident: Incident, now: datetime,
+        incident: Incident, now: datetime, due: datetime | None = None,
     ) -> None:  # fmt: skip
         await self.store.outbox.enqueue(
             key, kind, channel, _payload(message), now=now, target_key=target,
-            incident_id=incident.id,
+            incident_id=incident.id, due=due,
         )  # fmt: skip
 
     # -- outbox -> Slack ------------------------------------------------------------------
@@ -190,10 +207,20 @@ class Notifier:
             except SlackApiError as error:
                 await self._failed(item, error, now)
             except (OSError, TimeoutError) as error:  # Slack unreachable: try again later
-                await self.store.outbox.mark_retry(
-                    item.id, now + _backoff(item.attempts), repr(error)
-                )
+                await self._retry(item, now, type(error).__name__)
+            except Exception as error:  # one bad message never holds up the others
+                log.exception("could not deliver message %s; trying again later", item.key)
+                await self._retry(item, now, type(error).__name__)
         return sent
+
+    async def _retry(self, item: OutboxItem, now: datetime, error: str) -> None:
+        """Try again later, backing off; give up after :data:`MAX_ATTEMPTS`."""
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            log.error("giving up on message %s after %d attempts: %s", item.key,
+                      item.attempts + 1, error)  # fmt: skip
+            await self.store.outbox.give_up(item.id, error)
+        else:
+            await self.store.outbox.mark_retry(item.id, now + _backoff(item.attempts), error)
 
     async def _deliver(self, item: OutboxItem, now: datetime) -> int:
         target: tuple[str, str] | None = None

@@ -1,30 +1,33 @@
-"""One poll of one account: what changed since last time, recorded once, returned as transitions.
+"""One poll of one account: what changed since last time, recorded once, announced once.
 
-``poll_once`` reads the account's jobs, finds each job's new executions the cheapest way the
-provider allows, and turns them into transitions — an incident opened, failing again, resolved;
-the account down or back; the first-start summary — recorded in the store with compare-and-set
-so that a restart or a second poller never reports the same thing twice.
+Read top to bottom, a poll goes:
 
-Cheapest source per provider: a list that carries each job's last result (cron-job.org,
-Cronhub monitors, Miget) costs one request, plus history only for a job whose last run changed
-*and* failed (to count the failures and say what failed). A list without results (Djinn CI)
-needs the builds of each cron whose last run moved, read newest first and stopped at the cursor
-(:mod:`bot.alerts.poll` reads each job's runs; this module decides what they mean).
+1. :func:`scan` reads the account's list and, for each job, :func:`observe` turns its row and
+   its cursor into an :class:`Outcome` (the finished runs since the cursor). A list that carries
+   each job's last result (cron-job.org, Cronhub monitors, Miget) is enough: the row is one
+   synthetic run. A list without results (Djinn CI) needs the builds of each cron whose last
+   run moved, read newest first and stopped at the cursor.
+2. :func:`_apply` walks each outcome's runs oldest first into :class:`Transition` s — an
+   incident opened, failing again, resolved — with compare-and-set, so a second poller never
+   reports the same thing twice. The account down (after ``outage_after`` failed polls in a
+   row) or back and the first-start summary are transitions too.
+3. :func:`read_details` then reads the history of the jobs the list showed newly failed
+   (:class:`Due`) — rate-limited by the provider, 5 requests/s on cron-job.org — to count the
+   failures between two polls, say what failed (HTTP status, message), and resolve and reopen
+   when the job recovered in between.
 
-A poll is two steps, so that alerts never wait on history: :func:`scan`, here, decides from the
-list alone (a newly failed row opens its incident at once) and
-:func:`bot.alerts.poll.read_details` then reads the history of those jobs — rate-limited by the
-provider, 5 requests/s on cron-job.org — to count failures that happened between two polls and
-to say what failed (HTTP status, message). The monitor delivers the scan's alerts before it
-reads the details; :func:`poll_once` does both. The transitions, the scan's hand-off and the
-helpers both steps use live in :mod:`bot.alerts.poll`.
+Every transition is handed to ``announce`` (the notifier's enqueue) inside the transaction
+that records it: an incident, the cursor that moved past its run and the outbox rows that
+announce it land together or not at all, so a process killed at any instant loses no alert.
+The alert cycle (:mod:`bot.alerts.cycle`) delivers the scan's alerts before it reads the
+details, so alerts never wait on history; :func:`poll_once` does both steps at once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -62,6 +65,7 @@ class Transition:
     error: str | None = None  # ACCOUNT_DOWN: why
     down_since: datetime | None = None  # ACCOUNT_BACK
     rollup: bool = False  # OPENED as part of a roll-up of most of the account's jobs
+    detail_follows: bool = False  # FAILED_AGAIN that the history read next will refine
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,18 @@ class Due:
     had_incident: bool  # an incident was open before this poll
 
 
+#: Queues the Slack messages of transitions; called inside the transaction that records them.
+Announce = Callable[[Sequence[Transition]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """When failures make an incident and failed polls an outage (``alerts:`` in cronops.yml)."""
+
+    failures_before_alert: int = 1
+    outage_after: int = 3
+
+
 @dataclass
 class Scan:
     """What one poll decided from the list, and the history it still has to read."""
@@ -84,50 +100,50 @@ class Scan:
 
 
 async def poll_once(
-    provider: Provider, store: Store, now: datetime, *, failures_before_alert: int = 1
+    provider: Provider, store: Store, now: datetime, *, announce: Announce, rules: Rules = Rules()
 ) -> list[Transition]:
-    """Poll one account once, details included; record and return what changed."""
-    found = await scan(provider, store, now, failures_before_alert=failures_before_alert)
-    return found.transitions + await read_details(provider, store, found, now)
+    """Poll one account once, details included; record, announce and return what changed."""
+    found = await scan(provider, store, now, announce=announce, rules=rules)
+    return found.transitions + await read_details(provider, store, found, now, announce=announce)
 
 
 async def scan(
-    provider: Provider, store: Store, now: datetime, *, failures_before_alert: int = 1
+    provider: Provider, store: Store, now: datetime, *, announce: Announce, rules: Rules = Rules()
 ) -> Scan:
     """Read the account's list and record what it shows; no history is read here."""
     token = request_purpose.set("poll")
     try:
-        return await _scan(provider, store, now, max(1, failures_before_alert))
+        return await _scan(provider, store, now, announce, rules)
     finally:
         request_purpose.reset(token)
 
 
-async def _scan(provider: Provider, store: Store, now: datetime, threshold: int) -> Scan:
+async def _scan(
+    provider: Provider, store: Store, now: datetime, announce: Announce, rules: Rules
+) -> Scan:
     account, sent_before = provider.account, provider.http.requests_sent
-    found = Scan(threshold=threshold)
+    found = Scan(threshold=max(1, rules.failures_before_alert))
     try:
         jobs = await provider.list_for_poll()
     except BudgetExhausted:
         log.info("%s: request budget spent; skipping this poll", account)
-        await store.accounts.record_poll(account, now, ok=False, requests=0)
+        await store.accounts.record_poll(account, now, ok=False, requests=0, skipped=True)
         return found
     except ProviderError as error:
-        await store.accounts.record_poll(
-            account, now, ok=False, requests=provider.http.requests_sent - sent_before
-        )
-        if await store.accounts.set_reachable(account, False, now, error.user_message):
-            found.transitions.append(
-                Transition(Kind.ACCOUNT_DOWN, account, error=error.user_message)
-            )
+        sent = provider.http.requests_sent - sent_before
+        found.transitions += await _failed_poll(store, account, now, error, sent, announce, rules)
         return found
     before = await store.accounts.state(account)
-    if await store.accounts.set_reachable(account, True, now):
-        down_since = before.outage_since if before else None
-        found.transitions.append(Transition(Kind.ACCOUNT_BACK, account, down_since=down_since))
+    async with store.unit():
+        if await store.accounts.set_reachable(account, True, now):
+            down_since = before.outage_since if before else None
+            back = Transition(Kind.ACCOUNT_BACK, account, down_since=down_since)
+            await announce([back])
+            found.transitions.append(back)
     if before is None or before.first_polled_at is None:
-        found.transitions += await _first_poll(provider, store, jobs, now)
+        found.transitions += await _first_poll(provider, store, jobs, now, announce)
     else:
-        await _follow(provider, store, jobs, now, found)
+        await _follow(provider, store, jobs, now, found, announce)
     await store.cursors.drop(account, keep={job.id for job in jobs})
     await store.accounts.record_poll(
         account, now, ok=True, requests=provider.http.requests_sent - sent_before
@@ -135,14 +151,41 @@ async def _scan(provider: Provider, store: Store, now: datetime, threshold: int)
     return found
 
 
+async def _failed_poll(
+    store: Store, account: str, now: datetime, error: ProviderError, sent: int,
+    announce: Announce, rules: Rules,
+) -> list[Transition]:  # fmt: skip
+    """Count a failed poll; the ``outage_after``-th in a row makes the account unreachable.
+
+    One timeout is not an outage: nothing is posted until the failures add up, and no job is
+    marked failed either way. A failed read is also no proof a job is gone: no cursor moves.
+    """
+    async with store.unit():
+        failed = await store.accounts.record_poll(account, now, ok=False, requests=sent)
+        if failed < max(1, rules.outage_after):
+            return []
+        if not await store.accounts.set_reachable(account, False, now, error.user_message):
+            return []
+        down = Transition(Kind.ACCOUNT_DOWN, account, error=error.user_message)
+        await announce([down])
+    return [down]
+
+
 async def _first_poll(
-    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime
+    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime, announce: Announce
 ) -> list[Transition]:
     """Remember where every job stands; report the already-failing ones in one summary."""
     failing: list[Job] = []
     cursors: list[Cursor] = []
     for row in jobs:
-        outcome = await observe(provider, row, None, first=True)
+        try:
+            outcome = await observe(provider, row, None, first=True)
+        except ProviderError as error:  # e.g. a Djinn token that may not read builds
+            log.warning("%s: could not read runs of %s:%s: %s", provider.account,
+                        provider.account, row.id, error.user_message)  # fmt: skip
+            cursors.append(Cursor(provider.account, row.id, None, row.last_run,
+                                  row.last_result.value, 0, now))  # fmt: skip
+            continue
         assert outcome is not None  # without a cursor there is always something to remember
         streak = trailing_failures(outcome.seen)
         if streak:
@@ -157,20 +200,23 @@ async def _first_poll(
                 )
             )
         cursors.append(_cursor_of(outcome, streak, now))
-    # Marked first and remembered together: a second poller racing this one either waits for
-    # both (and follows from these cursors) or marks it first itself (and this one stops).
+    summary = [Transition(Kind.FIRST_START, provider.account, failing=tuple(failing))]
+    # Marked first, remembered and announced together: a second poller racing this one either
+    # waits for all of it (and follows from these cursors) or marks it first itself (and this
+    # one stops).
     async with store.unit():
         if not await store.accounts.mark_first_poll(provider.account, now):
             return []
         await store.cursors.save_many(cursors)
-    if not failing:
-        return []
-    return [Transition(Kind.FIRST_START, provider.account, failing=tuple(failing))]
+        if failing:
+            await announce(summary)
+    return summary if failing else []
 
 
 async def _follow(
-    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime, found: Scan
-) -> None:
+    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime, found: Scan,
+    announce: Announce,
+) -> None:  # fmt: skip
     cursors = await store.cursors.of(provider.account)
     outcomes: list[Outcome] = []
     for row in jobs:
@@ -180,7 +226,7 @@ async def _follow(
             break  # what was read is applied; the rest waits for the next poll
         except ProviderError as error:  # one job's history failing never marks it failed
             log.warning("%s: could not read runs of %s:%s: %s", provider.account,
-                        provider.account, row.id, error)  # fmt: skip
+                        provider.account, row.id, error.user_message)  # fmt: skip
             continue
         if outcome is not None:
             outcomes.append(outcome)
@@ -194,18 +240,22 @@ async def _follow(
     moved: list[Cursor] = []
     changes: list[Transition] = []
     due: list[Due] = []
-    # One transaction: every incident change and every cursor that moved land together, so a
-    # crash replays this poll exactly (and opening an incident is compare-and-set besides).
+    # One transaction: every incident change, every cursor that moved and every message that
+    # announces a change land together, so a crash replays this poll exactly (and opening an
+    # incident is compare-and-set besides).
     async with store.unit():
         for outcome in outcomes:
             changed, cursor = await _apply(store, outcome, now, threshold, rollup, known)
             if cursor is None:
                 continue
             moved.append(cursor)
-            changes += changed
             if outcome.detail_due:
                 due.append(Due(outcome.job, outcome.cursor, cursor.streak, outcome.had_incident))
+                # the history is read next and will refine this update: it waits for it
+                changed = [replace(t, detail_follows=t.kind is Kind.FAILED_AGAIN) for t in changed]
+            changes += changed
         await store.cursors.save_many(moved)
+        await announce(changes)
     found.transitions += changes  # only once committed
     found.due += due
 
@@ -357,16 +407,19 @@ def _synthetic(job: Job) -> Execution:
 
 
 async def read_details(
-    provider: Provider, store: Store, found: Scan, now: datetime
+    provider: Provider, store: Store, found: Scan, now: datetime, *, announce: Announce
 ) -> list[Transition]:
-    """Read the history of the jobs the scan saw newly failed; record what it adds."""
+    """Read the history of the jobs the scan saw newly failed; record and announce what it
+    adds."""
     token = request_purpose.set("poll")
     sent_before = provider.http.requests_sent
     transitions: list[Transition] = []
     try:
         for due in found.due:
             try:
-                transitions += await _detail_job(provider, store, due, now, found.threshold)
+                transitions += await _detail_job(
+                    provider, store, due, now, found.threshold, announce
+                )
             except BudgetExhausted:
                 break  # the alerts are out already; what failed is told by the list's words
             except ProviderError as error:
@@ -383,7 +436,7 @@ async def read_details(
 
 
 async def _detail_job(
-    provider: Provider, store: Store, due: Due, now: datetime, threshold: int
+    provider: Provider, store: Store, due: Due, now: datetime, threshold: int, announce: Announce
 ) -> list[Transition]:
     """Read the runs behind a newly failed row; correct what the scan assumed from it.
 
@@ -406,7 +459,22 @@ async def _detail_job(
     trailing = trailing_failures(finished)
     recovered = len(finished) > trailing  # a good run among the new ones, before the failures
     streak = trailing if recovered else (before.streak if before else 0) + trailing
-    last, transitions = finished[-1], []
+    async with store.unit():  # what it changes, its cursor and its messages: all or nothing
+        transitions = await _correct(store, due, finished, streak, recovered, now, threshold)
+        await store.cursors.save(
+            job.account, job.id, last_id=finished[-1].id, last_run=job.last_run,
+            last_result=RunResult.FAILED.value, streak=streak, now=now,
+        )  # fmt: skip
+        await announce(transitions)
+    return transitions
+
+
+async def _correct(
+    store: Store, due: Due, finished: list[Execution], streak: int, recovered: bool,
+    now: datetime, threshold: int,
+) -> list[Transition]:  # fmt: skip
+    """What the history changes about the job's incident."""
+    job, last, transitions = due.job, finished[-1], []
     incident = await store.incidents.current(job.account, job.id)
     if incident is not None and recovered and due.had_incident:
         resolved = await store.incidents.resolve(incident.id, now)  # it recovered in between
@@ -427,10 +495,6 @@ async def _detail_job(
             updated = await store.incidents.add_failures(incident.id, extra, now, detail)
             if updated is not None:
                 transitions.append(Transition(Kind.DETAILED, job.account, job, updated))
-    await store.cursors.save(
-        job.account, job.id, last_id=last.id, last_run=job.last_run,
-        last_result=RunResult.FAILED.value, streak=streak, now=now,
-    )  # fmt: skip
     return transitions
 
 

@@ -143,6 +143,7 @@ class AlertsConfig(BaseModel):
     channel: Annotated[str, _channel_id(r"^[CG][A-Z0-9]{8,}$")] | None = None
     poll_interval: Annotated[timedelta, BeforeValidator(_poll_interval)] = timedelta(seconds=60)
     failures_before_alert: int = Field(default=1, ge=1)
+    outage_after: int = Field(default=3, ge=1)  # failed polls in a row before "unreachable"
 
 
 class AccessConfig(BaseModel):

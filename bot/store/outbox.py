@@ -7,7 +7,7 @@ secrets before they are stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,10 +34,12 @@ class Outbox(Queries):
         now: datetime,
         target_key: str | None = None,
         incident_id: int | None = None,
+        due: datetime | None = None,
     ) -> bool:
         """Queue a Slack message under an idempotency ``key``; False (a no-op) if queued before.
 
         ``update`` and ``reply`` need ``target_key``: the key of the post they refer to.
+        ``due`` (default ``now``) is when it is first sent.
         """
         if kind not in OUTBOX_KINDS:
             raise ValueError(f"outbox kind {kind!r}; use one of {sorted(OUTBOX_KINDS)}")
@@ -53,7 +55,7 @@ class Outbox(Queries):
                 target_key=target_key,
                 incident_id=incident_id,
                 created_at=now,
-                next_attempt_at=now,
+                next_attempt_at=due or now,
                 attempts=0,
                 gave_up=False,
             )
@@ -62,6 +64,18 @@ class Outbox(Queries):
         )
         async with self.db.write() as session:
             return (await session.execute(stmt)).first() is not None
+
+    async def release(self, keys: Collection[str], now: datetime) -> int:
+        """Make the unsent messages queued under ``keys`` due at ``now``; how many."""
+        if not keys:
+            return 0
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.key.in_(list(keys)), _pending(), OutboxRow.next_attempt_at > now)
+            .values(next_attempt_at=now)
+        )
+        async with self.db.write() as session:
+            return changed(await session.execute(stmt))
 
     async def due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         """Unsent messages due by ``now``, in the order they were queued."""
@@ -100,6 +114,7 @@ class Outbox(Queries):
             await session.execute(stmt)
 
     async def mark_retry(self, item_id: int, next_at: datetime, error: str) -> None:
+        """Send it again at ``next_at``."""
         stmt = (
             update(OutboxRow)
             .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))

@@ -83,20 +83,32 @@ class Accounts(Queries):
         ok: bool,
         requests: int,
         interval_s: float | None = None,
-    ) -> None:
-        """How the latest poll went; ``interval_s`` None keeps the interval already recorded."""
+        skipped: bool = False,
+    ) -> int:
+        """How the latest poll went; how many polls in a row have failed since.
+
+        A good poll resets the count; a failed one adds one; a ``skipped`` one (the request
+        budget spent: no request was made) changes nothing. ``interval_s`` None keeps the
+        interval already recorded.
+        """
         values: dict[str, Any] = {"last_poll_at": now, "last_requests": requests}
         if ok:
             values["last_success_at"] = now
         if interval_s is not None:
             values["poll_interval_s"] = interval_s
-        insert = self.db.insert(AccountStateRow).values(account=account, reachable=True, **values)
+        failed = 0 if ok else 1
+        insert = self.db.insert(AccountStateRow).values(
+            account=account, reachable=True, failed_polls=0 if skipped else failed, **values
+        )
+        counted = {
+            "failed_polls": 0 if ok else AccountStateRow.failed_polls + (0 if skipped else 1)
+        }
         stmt = insert.on_conflict_do_update(
             index_elements=[AccountStateRow.account],
-            set_={name: insert.excluded[name] for name in values},
-        )
+            set_={**{name: insert.excluded[name] for name in values}, **counted},
+        ).returning(AccountStateRow.failed_polls)
         async with self.db.write() as session:
-            await session.execute(stmt)
+            return int((await session.execute(stmt)).scalar_one())
 
     async def add_poll_requests(self, account: str, requests: int) -> None:
         """Count requests made after the poll was recorded (its history reads)."""

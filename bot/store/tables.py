@@ -115,6 +115,7 @@ class ScheduledResume(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # being resumed
 
 
 class Meta(Base):
@@ -140,6 +141,7 @@ class AccountStateRow(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_requests: Mapped[int] = mapped_column(Integer, default=0)
     poll_interval_s: Mapped[float | None] = mapped_column(Float)
+    failed_polls: Mapped[int] = mapped_column(Integer, default=0)  # in a row
 
 
 class JobCursor(Base):
@@ -275,6 +277,7 @@ class Resume:
     outcome: str | None
     attempts: int
     last_error: str | None
+    claimed_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +293,7 @@ class AccountState:
     last_success_at: datetime | None
     last_requests: int
     poll_interval_s: float | None
+    failed_polls: int
 
 
 @dataclass(frozen=True, slots=True)

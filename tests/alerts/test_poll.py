@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from bot.alerts.poll import Kind, poll_once
+from bot.alerts.poll import Kind, Transition, poll_once
 from providers.errors import ProviderUnavailable
 from tests.alerts.world import DEFAULT, Call, World, _key, healthy
 
@@ -304,8 +305,12 @@ async def test_concurrent_deliveries_never_post_twice(world: World) -> None:
     await monitor.poll("prod")
     world.run("cronjob-org", healthy(world), ok=False)
     provider = monitor.service.provider("prod")
-    transitions = await poll_once(provider, monitor.store, world.clock())
-    await monitor.notifier.enqueue(transitions, world.clock())
+    now = world.clock()
+
+    async def announce(transitions: Sequence[Transition]) -> None:
+        await monitor.notifier.enqueue(transitions, now)
+
+    await poll_once(provider, monitor.store, now, announce=announce)
     await asyncio.gather(*(monitor.deliver() for _ in range(5)))
     assert len(world.posts()) == 1
     assert not world.fake.of("conversations.history")

@@ -48,8 +48,9 @@ class World:
     stores: list[Store] = field(default_factory=list)
 
     async def monitor(
-        self, *, accounts: tuple[str, ...] = ("prod",), threshold: int = 1, budget: int = 5000
-    ) -> Monitor:
+        self, *, accounts: tuple[str, ...] = ("prod",), threshold: int = 1, budget: int = 5000,
+        outage_after: int = 3,
+    ) -> Monitor:  # fmt: skip
         """A fresh process: new store connection, new clients, same database."""
         store = await Store.open(self.db)
         self.stores.append(store)
@@ -58,7 +59,9 @@ class World:
             ledger=store.budget, transport_for=self.suite.transport_for, clock=self.clock
         )
         service = CronService(build_providers(wanted, ctx), clock=self.clock)
-        alerts = AlertsConfig(channel=DEFAULT, failures_before_alert=threshold)
+        alerts = AlertsConfig(
+            channel=DEFAULT, failures_before_alert=threshold, outage_after=outage_after
+        )
         client = AsyncWebClient(token="xoxb-t", base_url=f"{self.slack_url}/api/")
         monitor = build_monitor(service, store, client, alerts=alerts, clock=self.clock)
         self.monitors.append(monitor)

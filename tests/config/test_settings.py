@@ -230,7 +230,7 @@ def test_an_empty_variable_without_a_default_is_a_problem(tmp_path: Path) -> Non
         (
             with_alerts("chanel: C0123456789"),
             "alerts.chanel: unknown key (alerts takes: channel, poll_interval, "
-            "failures_before_alert); did you mean `channel`?",
+            "failures_before_alert, outage_after); did you mean `channel`?",
         ),
         (
             ONE_ACCOUNT + "access:\n  operators: [U0123, '@ana']\n",
