@@ -119,9 +119,10 @@ async def run(settings: Settings, host: str, port: int) -> int:
             deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
             api_url=env.slack_api_url,
         )  # fmt: skip
+        monitor = built.monitor(app.client)
         scheduler = build_scheduler(
-            deps.service, built.store, app.client, inflight=deps.inflight, clock=deps.clock,
-            monitor=built.monitor(app.client),
+            deps.service, built.store, monitor.delivery, inflight=deps.inflight,
+            clock=deps.clock, monitor=monitor,
         )  # fmt: skip
         scheduler.start()
         built.scheduler_running = lambda: bool(scheduler.running)

@@ -18,6 +18,7 @@ from bot.alerts.pacing import next_poll_in
 from bot.alerts.poll import Kind, Rules, Transition, read_details, scan
 from bot.chat.service import CronService
 from bot.config.settings import AlertsConfig
+from bot.slack.delivery import Delivery
 from bot.store import Store
 from providers.clock import Clock, utcnow
 
@@ -33,6 +34,7 @@ class Monitor:
     service: CronService
     store: Store
     notifier: Notifier
+    delivery: Delivery
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = utcnow
@@ -62,7 +64,7 @@ class Monitor:
         down = any(t.kind is Kind.ACCOUNT_DOWN for t in found.transitions)
         self.metrics.polls.labels(account, "unreachable" if down else "ok").inc()
         # New alerts go out before any history is read.
-        await self.notifier.deliver(self.clock())
+        await self.delivery.deliver(self.clock())
         await self.refresh_gauges()  # the incidents just opened, before the history reads
         details = await read_details(provider, self.store, found, now, announce=announce)
         self.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
@@ -70,7 +72,7 @@ class Monitor:
         covered = {t.job.id for t in details if t.job is not None}
         waiting = [key for key, job_id in held if job_id not in covered]
         if await self.store.outbox.release(waiting, now) or details:
-            await self.notifier.deliver(self.clock())
+            await self.delivery.deliver(self.clock())
         await self._pace(account)
         await self.refresh_gauges()
         return found.transitions + details
@@ -95,7 +97,7 @@ class Monitor:
         return found
 
     async def deliver(self) -> int:
-        return await self.notifier.deliver(self.clock())
+        return await self.delivery.deliver(self.clock())
 
     async def _pace(self, account: str) -> None:
         provider = self.service.provider(account)
@@ -132,8 +134,8 @@ def build_monitor(
     """The monitor of every account of ``service``, posting to Slack through ``client``."""
     metrics = metrics or Metrics()
     labels = {name: provider.label for name, provider in service.providers.items()}
-    notifier = Notifier(store, client, alerts.channel, labels, metrics)
+    notifier = Notifier(store, alerts.channel, labels)
     return Monitor(
-        service, store, notifier, alerts, metrics, clock,
+        service, store, notifier, Delivery(store, client, metrics), alerts, metrics, clock,
         intervals if intervals is not None else {},
     )  # fmt: skip

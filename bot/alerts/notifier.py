@@ -1,42 +1,27 @@
-"""Alerts out: transitions -> outbox rows -> Slack, each message exactly once.
+"""Alerts out: transitions -> the Slack messages that tell them, queued in the outbox.
 
-Every message is first written to the outbox under an idempotency key (one per incident event),
-then delivered. A Slack outage or ``ratelimited`` delays delivery (``Retry-After`` honoured);
-it never drops a message. Posts carry their key in Slack message metadata, so a crash between
-posting and recording the post is healed by finding our own message instead of posting twice.
+Every message is written to the outbox under an idempotency key (one per incident event and
+channel), in the transaction that records its transition; :mod:`bot.slack.delivery` sends it,
+exactly once. Where a message goes: every channel subscribed to the job, and always
+``alerts.channel``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.admin.metrics import Metrics
 from bot.alerts.poll import Kind, Transition
 from bot.slack.render import alerts as render
 from bot.store import Store
-from bot.store.tables import Incident, OutboxItem
+from bot.store.tables import Incident
 from providers.base import Capability, Job
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "cronops_message"
-TRANSIENT = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-}
-MAX_BACKOFF = 300.0
-MAX_ATTEMPTS = 20  # a message that fails this often for reasons cronops does not know is dropped
 #: How long an update waits for the history read that will refine it (released sooner).
 HOLD = timedelta(seconds=60)
 #: Updates waiting for the history: (outbox key, job id).
@@ -45,12 +30,11 @@ Held = list[tuple[str, str]]
 
 @dataclass
 class Notifier:
+    """Turns transitions into outbox rows; :mod:`bot.slack.delivery` sends them."""
+
     store: Store
-    client: AsyncWebClient
     default_channel: str | None
     labels: Mapping[str, str]  # account -> provider label
-    metrics: Metrics | None = None
-    _sending: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # -- transitions -> outbox ------------------------------------------------------------
     async def enqueue(
@@ -148,27 +132,19 @@ class Notifier:
             await self._post(_rollup_key(first, channel), channel, message, now)
 
     async def channels_for(self, job: Job) -> list[str]:
-        """Every channel subscribed to the job (its account, its ref, or text in its name)."""
+        """``alerts.channel``, and every channel subscribed to the job (its account, its ref,
+        or text in its name): a subscription adds a channel, it never takes one away."""
         matched = {
             s.channel for s in await self.store.subscriptions.all() if matches(s.target, job)
         }
-        if matched:
-            return sorted(matched)
-        return [self.default_channel] if self.default_channel else []
+        if self.default_channel:
+            matched.add(self.default_channel)
+        return sorted(matched)
 
     def view(self, incident: Incident, job: Job | None) -> render.IncidentView:
-        detail = incident.detail
-        return render.IncidentView(
-            id=incident.id, ref=incident.ref, account=incident.account,
-            provider_label=self.labels.get(incident.account, incident.account),
-            job_name=incident.job_name, opened_at=incident.opened_at,
-            last_seen_at=incident.last_seen_at, failures=incident.failures,
-            http_status=detail.get("http_status"), status_text=detail.get("status_text"),
-            duration_ms=detail.get("duration_ms"), url=detail.get("url"),
-            resolved_at=incident.resolved_at, acked_by=incident.acked_by,
-            acked_at=incident.acked_at, muted=incident.muted,
-            can_pause=job.can(Capability.PAUSE) if job else False,
-        )  # fmt: skip
+        can_pause = job.can(Capability.PAUSE) if job else False
+        return incident_view(incident, self.labels.get(incident.account, incident.account),
+                             can_pause=can_pause)  # fmt: skip
 
     async def _post(
         self, key: str, channel: str | None, message: render.AlertMessage, now: datetime,
@@ -189,113 +165,19 @@ class Notifier:
             incident_id=incident.id, due=due,
         )  # fmt: skip
 
-    # -- outbox -> Slack ------------------------------------------------------------------
-    async def deliver(self, now: datetime, limit: int = 50) -> int:
-        """Send what is due; return how many messages reached Slack.
 
-        One delivery at a time: the poll's own delivery and the outbox job must never send the
-        same row concurrently (that is how a message would be posted twice).
-        """
-        async with self._sending:
-            return await self._deliver_due(now, limit)
-
-    async def _deliver_due(self, now: datetime, limit: int) -> int:
-        sent = 0
-        for item in await self.store.outbox.due(now, limit):
-            try:
-                sent += await self._deliver(item, now)
-            except SlackApiError as error:
-                await self._failed(item, error, now)
-            except (OSError, TimeoutError) as error:  # Slack unreachable: try again later
-                await self._retry(item, now, type(error).__name__)
-            except Exception as error:  # one bad message never holds up the others
-                log.exception("could not deliver message %s; trying again later", item.key)
-                await self._retry(item, now, type(error).__name__)
-        return sent
-
-    async def _retry(self, item: OutboxItem, now: datetime, error: str) -> None:
-        """Try again later, backing off; give up after :data:`MAX_ATTEMPTS`."""
-        if item.attempts + 1 >= MAX_ATTEMPTS:
-            log.error("giving up on message %s after %d attempts: %s", item.key,
-                      item.attempts + 1, error)  # fmt: skip
-            await self.store.outbox.give_up(item.id, error)
-        else:
-            await self.store.outbox.mark_retry(item.id, now + _backoff(item.attempts), error)
-
-    async def _deliver(self, item: OutboxItem, now: datetime) -> int:
-        target: tuple[str, str] | None = None
-        if item.kind != "post":
-            target = await self.store.outbox.sent_post(item.target_key or "")
-            if target is None:
-                return await self._without_target(item, now)
-            if item.kind == "update":
-                await self.store.outbox.supersede_updates(item.target_key or "", item.id)
-        tried_before = await self.store.outbox.begin_attempt(item.id, now)
-        if tried_before and (ts := await self._find_own(item, target)):
-            await self.store.outbox.mark_sent(item.id, now, ts)  # an earlier attempt did post it
-            return 0
-        payload = {**item.payload, "unfurl_links": False, "unfurl_media": False}
-        if item.kind == "update":
-            assert target is not None
-            await self.client.chat_update(channel=target[0], ts=target[1], **_update_args(payload))
-            await self.store.outbox.mark_sent(item.id, now, target[1])
-            return 1
-        if item.kind == "reply":
-            assert target is not None
-            payload["thread_ts"] = target[1]
-        payload["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"key": item.key}}
-        posted = await self.client.chat_postMessage(channel=item.channel, **payload)
-        await self.store.outbox.mark_sent(item.id, now, str(posted["ts"]))
-        return 1
-
-    async def _without_target(self, item: OutboxItem, now: datetime) -> int:
-        """An update or reply whose message is not posted yet: wait for it, or drop if none."""
-        if await self.store.outbox.pending(item.target_key or ""):
-            await self.store.outbox.mark_retry(
-                item.id, now + timedelta(seconds=2), "waiting for its post"
-            )
-        else:
-            await self.store.outbox.mark_sent(
-                item.id, now, None
-            )  # nothing to update (muted, rolled up)
-        return 0
-
-    async def _find_own(self, item: OutboxItem, target: tuple[str, str] | None) -> str | None:
-        """The ts of a message we already posted under this key, if an earlier try got through."""
-        if item.kind == "update":
-            return None  # updates are idempotent: sending again is harmless
-        if item.kind == "reply" and target is not None:
-            found = await self.client.conversations_replies(
-                channel=item.channel, ts=target[1], include_all_metadata=True, limit=100
-            )
-        else:
-            found = await self.client.conversations_history(
-                channel=item.channel, include_all_metadata=True, limit=100
-            )
-        for message in found.get("messages") or []:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("key") == item.key:
-                return str(message["ts"])
-        return None
-
-    async def _failed(self, item: OutboxItem, error: SlackApiError, now: datetime) -> None:
-        code = str(error.response.get("error", ""))
-        status = error.response.status_code
-        if self.metrics is not None:
-            method = "chat.update" if item.kind == "update" else "chat.postMessage"
-            self.metrics.slack_errors.labels(method, code or str(status)).inc()
-        if code == "ratelimited" or status == 429:
-            wait = float(error.response.headers.get("Retry-After", 1) or 1)
-            await self.store.outbox.mark_retry(item.id, now + timedelta(seconds=wait), code)
-        elif status >= 500 or code in TRANSIENT:
-            await self.store.outbox.mark_retry(
-                item.id, now + _backoff(item.attempts), code or str(status)
-            )
-        else:
-            log.warning(
-                "Slack refused message %s in %s: %s; giving up", item.key, item.channel, code
-            )
-            await self.store.outbox.give_up(item.id, code)
+def incident_view(incident: Incident, label: str, *, can_pause: bool) -> render.IncidentView:
+    """What an alert message shows of an incident."""
+    detail = incident.detail
+    return render.IncidentView(
+        id=incident.id, ref=incident.ref, account=incident.account, provider_label=label,
+        job_name=incident.job_name, opened_at=incident.opened_at,
+        last_seen_at=incident.last_seen_at, failures=incident.failures,
+        http_status=detail.get("http_status"), status_text=detail.get("status_text"),
+        duration_ms=detail.get("duration_ms"), url=detail.get("url"),
+        resolved_at=incident.resolved_at, acked_by=incident.acked_by,
+        acked_at=incident.acked_at, muted=incident.muted, can_pause=can_pause,
+    )  # fmt: skip
 
 
 def matches(target: str, job: Job) -> bool:
@@ -334,11 +216,3 @@ def _stamp(when: datetime) -> int:
 
 def _payload(message: render.AlertMessage) -> dict[str, Any]:
     return {"text": message.text, "blocks": [block.to_dict() for block in message.blocks]}
-
-
-def _update_args(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k in ("text", "blocks")}
-
-
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(MAX_BACKOFF, 2.0 ** max(attempts, 1)))

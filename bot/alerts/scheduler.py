@@ -9,12 +9,12 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.cycle import Monitor
 from bot.alerts.resumes import run_due_resumes
 from bot.chat.service import CronService
 from bot.inflight import Inflight
+from bot.slack.delivery import Delivery
 from bot.store import Store
 from providers.clock import Clock
 
@@ -27,13 +27,13 @@ OUTBOX_EVERY = 2  # seconds: a delayed message goes out soon after Slack is back
 def build_scheduler(
     service: CronService,
     store: Store,
-    client: AsyncWebClient,
+    delivery: Delivery,
     *,
     inflight: Inflight,
     clock: Clock,
     monitor: Monitor | None = None,
 ) -> AsyncIOScheduler:
-    """Timed resumes always; with a monitor, each account's polls and the outbox too."""
+    """Timed resumes and the outbox always; with a monitor, each account's polls too."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     every = {"coalesce": True, "max_instances": 1}
 
@@ -41,12 +41,18 @@ def build_scheduler(
         return logged(name, work, inflight)
 
     async def resumes() -> None:
-        await run_due_resumes(store, service, client, clock())
+        await run_due_resumes(store, service, delivery, clock())
+
+    async def outbox() -> None:
+        await delivery.deliver(clock())
 
     scheduler.add_job(
         _logged("timed resumes", resumes), "interval", seconds=RESUME_EVERY, id="resumes",
         next_run_time=clock(), **every,
     )  # fmt: skip
+    scheduler.add_job(
+        _logged("outbox", outbox), "interval", seconds=OUTBOX_EVERY, id="outbox", **every
+    )
     if monitor is None:
         return scheduler
     for account in service.accounts:
@@ -55,9 +61,6 @@ def build_scheduler(
             IntervalTrigger(seconds=monitor.alerts.poll_interval.total_seconds()),
             id=f"poll:{account}", next_run_time=clock(), **every,
         )  # fmt: skip
-    scheduler.add_job(
-        _logged("outbox", monitor.deliver), "interval", seconds=OUTBOX_EVERY, id="outbox", **every
-    )
 
     def repace(account: str, seconds: float) -> None:
         log.info("polling %s every %.0f s", account, seconds)

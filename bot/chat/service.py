@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
 from bot.store import Store
-from providers.base import Execution, Job, JobSpec, Provider, RunResult
+from providers.base import Capability, Execution, Job, JobSpec, Provider, RunResult
 from providers.clock import Clock, utcnow
 from providers.errors import NotFound, ProviderError
 
@@ -135,6 +135,14 @@ class CronService:
         except KeyError:
             known = ", ".join(f"`{a}`" for a in self.providers) or "none configured"
             raise RefError(f"There is no account `{account}`; accounts: {known}.") from None
+
+    def capabilities_of(self, account: str, job_id: str) -> frozenset[Capability]:
+        """What a job can do, from its id alone (no request)."""
+        provider = self.provider(account)
+        try:
+            return provider.caps(provider.kind_of(job_id))
+        except (NotFound, TypeError):
+            return frozenset()
 
     async def call(self, account: str, operation: Callable[[Provider], Awaitable[T]]) -> T:
         """Run one provider operation under the account's concurrency limit."""

@@ -80,8 +80,8 @@ async def _console_loop(built: Runtime, suite: SimSuite | None = None) -> int:
         extras = demo_words(built, monitor, suite) if suite is not None else {}
         console = Console(build_http_app(app), fake, secret, print, ask, extras)
         scheduler = build_scheduler(
-            deps.service, built.store, app.client, inflight=deps.inflight, clock=deps.clock,
-            monitor=monitor if suite else None,
+            deps.service, built.store, monitor.delivery, inflight=deps.inflight,
+            clock=deps.clock, monitor=monitor if suite else None,
         )  # fmt: skip
         scheduler.start()
         if interactive:

@@ -216,23 +216,36 @@ def positive_number(form: Form, block: BlockId, what: str) -> float | None:
     return number
 
 
-Parser = Callable[[Form, ModalMeta, JobSpec | None], dict[str, Any]]
+Parser = Callable[[Form, ModalMeta], dict[str, Any]]
 
 
-def parse_job_form(meta: ModalMeta, values: Values, *, current: JobSpec | None = None) -> JobSpec:
-    """The job a create/edit modal asks for. ``current`` is the job being edited.
+def parse_job_form(meta: ModalMeta, values: Values) -> JobSpec:
+    """The job a create/edit modal asks for, from the form alone (no request is made).
 
-    A Miget create carries the chosen application in ``spec.app`` (an edit keeps the job's).
+    A Miget create carries the chosen application in ``spec.app``. An edit's spec holds what
+    the form shows; :func:`edited` completes it with what the form does not carry.
     """
     kind = JobKind(meta.kind)
     parser = PARSERS.get((meta.provider, kind))
     if parser is None:
         raise ValueError(f"no job form for {meta.provider} {meta.kind}")
     form = Form(values)
-    spec_fields = parser(form, meta, current)
+    spec_fields = parser(form, meta)
     form.raise_if_errors()
-    enabled = current.enabled if current is not None else True
-    return JobSpec(**{"kind": kind, "enabled": enabled, **spec_fields})
+    if meta.provider == "miget" and meta.ref is None:
+        spec_fields["app"] = selected_app(meta, values)
+    return JobSpec(**{"kind": kind, "enabled": True, **spec_fields})
+
+
+def edited(spec: JobSpec, current: JobSpec) -> JobSpec:
+    """An edit form's spec completed from the job as it is: what the form does not carry
+    (Miget's schedule, whether the job is paused) stays as it was."""
+    return spec.model_copy(
+        update={
+            "enabled": current.enabled,
+            "schedule": spec.schedule if spec.schedule is not None else current.schedule,
+        }
+    )
 
 
 def parse_kind(values: Values) -> JobKind:
@@ -292,7 +305,7 @@ def _schedule_type(form: Form) -> str:
     return form.choice(BlockId.SCHEDULE_TYPE, ("cron", "interval"), "a schedule type")
 
 
-def _cronjob_org(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
+def _cronjob_org(form: Form, meta: ModalMeta) -> dict[str, Any]:
     return {
         "name": name(form),
         "url": url(form),
@@ -302,7 +315,7 @@ def _cronjob_org(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[s
     }
 
 
-def _cronhub_scheduler(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
+def _cronhub_scheduler(form: Form, meta: ModalMeta) -> dict[str, Any]:
     if _schedule_type(form) == "interval":
         every = whole_number(form, BlockId.INTERVAL_EVERY, 1, None, "The interval")
         unit = form.choice(BlockId.INTERVAL_UNIT, INTERVAL_UNITS, "a unit")
@@ -318,7 +331,7 @@ def _cronhub_scheduler(form: Form, meta: ModalMeta, current: JobSpec | None) -> 
     }
 
 
-def _cronhub_monitor(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
+def _cronhub_monitor(form: Form, meta: ModalMeta) -> dict[str, Any]:
     return {
         "name": name(form),
         "schedule": Schedule.from_cron(cron(form), timezone(form)),
@@ -326,7 +339,7 @@ def _cronhub_monitor(form: Form, meta: ModalMeta, current: JobSpec | None) -> di
     }
 
 
-def _djinn(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
+def _djinn(form: Form, meta: ModalMeta) -> dict[str, Any]:
     return {
         "name": name(form),
         "schedule": Schedule.of_period(form.choice(BlockId.PERIOD, PERIODS, "a period")),
@@ -334,15 +347,16 @@ def _djinn(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, An
     }
 
 
-def _miget(form: Form, meta: ModalMeta, current: JobSpec | None) -> dict[str, Any]:
+def _miget(form: Form, meta: ModalMeta) -> dict[str, Any]:
     spec = {
         "name": name(form),
         "command": form.required(BlockId.COMMAND, "Enter the command to run, e.g. `rake cleanup`"),
     }
-    if current is None and spec["name"] and (problem := name_problem(spec["name"])):
+    editing = meta.ref is not None
+    if not editing and spec["name"] and (problem := name_problem(spec["name"])):
         form.fail(BlockId.NAME, problem[0].upper() + problem[1:])  # the client's own rule
-    if current is not None:  # Miget cannot reschedule in place: the form has no schedule
-        return {**spec, "schedule": current.schedule}
+    if editing:  # Miget cannot reschedule in place: the form has no schedule
+        return spec
     return {**spec, "app": app(form, meta), "schedule": _miget_schedule(form)}
 
 

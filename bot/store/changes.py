@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -57,16 +57,20 @@ class Resumes(Queries):
         requested_by: str,
         channel: str,
         now: datetime,
-        message_ts: str | None = None,
+        message_key: str | None = None,
     ) -> Resume:
-        """Resume ``ref`` at ``due_at``; replaces (cancels) any open timed resume of ``ref``."""
+        """Resume ``ref`` at ``due_at``; replaces (cancels) any open timed resume of ``ref``.
+
+        ``message_key`` is the outbox key of the announcement of the pause: the resume replies
+        in its thread.
+        """
         row = ScheduledResume(
             ref=ref,
             account=account,
             due_at=due_at,
             requested_by=requested_by,
             channel=channel,
-            message_ts=message_ts,
+            message_key=message_key,
             created_at=now,
             attempts=0,
         )
@@ -74,16 +78,6 @@ class Resumes(Queries):
             await session.execute(self._close_open(ref, now))
             session.add(row)
         return to_record(Resume, row)
-
-    async def attach_message(self, resume_id: int, message_ts: str) -> None:
-        """Remember the message announcing the pause, so the resume can reply in its thread."""
-        stmt = (
-            update(ScheduledResume)
-            .where(ScheduledResume.id == resume_id)
-            .values(message_ts=message_ts)
-        )
-        async with self.db.write() as session:
-            await session.execute(stmt)
 
     async def due(self, now: datetime, *, max_attempts: int = 5) -> list[Resume]:
         """Open resumes due by ``now`` that have failed fewer than ``max_attempts`` times."""
@@ -93,18 +87,34 @@ class Resumes(Queries):
                 ScheduledResume.done_at.is_(None),
                 ScheduledResume.due_at <= now,
                 ScheduledResume.attempts < max_attempts,
+                _unclaimed(now),
             )
             .order_by(ScheduledResume.due_at, ScheduledResume.id)
         )
         async with self.db.sessions() as session:
             return [to_record(Resume, row) for row in await session.scalars(query)]
 
+    async def claim(self, resume_id: int, now: datetime, lease: timedelta) -> bool:
+        """Take an open resume to run it, before calling the provider; False if it is
+        cancelled, done, or being run by someone else (until their claim expires)."""
+        stmt = (
+            update(ScheduledResume)
+            .where(
+                ScheduledResume.id == resume_id,
+                ScheduledResume.done_at.is_(None),
+                _unclaimed(now),
+            )
+            .values(claimed_until=now + lease)
+        )
+        async with self.db.write() as session:
+            return changed(await session.execute(stmt)) == 1
+
     async def mark_done(self, resume_id: int, now: datetime) -> bool:
         """Close a resume as resumed; False if it was already closed (e.g. cancelled)."""
         stmt = (
             update(ScheduledResume)
             .where(ScheduledResume.id == resume_id, ScheduledResume.done_at.is_(None))
-            .values(done_at=now, outcome="resumed")
+            .values(done_at=now, outcome="resumed", claimed_until=None)
         )
         async with self.db.write() as session:
             return changed(await session.execute(stmt)) == 1
@@ -116,6 +126,7 @@ class Resumes(Queries):
         values: dict[str, Any] = {
             "attempts": ScheduledResume.attempts + 1,
             "last_error": scrub(error),
+            "claimed_until": None,
         }
         if retry_at is not None:
             values["due_at"] = retry_at
@@ -146,3 +157,7 @@ class Resumes(Queries):
             .where(ScheduledResume.ref == ref, ScheduledResume.done_at.is_(None))
             .values(done_at=now, outcome="cancelled")
         )
+
+
+def _unclaimed(now: datetime) -> Any:
+    return ScheduledResume.claimed_until.is_(None) | (ScheduledResume.claimed_until <= now)

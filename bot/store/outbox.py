@@ -8,7 +8,7 @@ secrets before they are stored.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import false, func, select, update
@@ -88,6 +88,38 @@ class Outbox(Queries):
         async with self.db.sessions() as session:
             return [to_record(OutboxItem, row) for row in await session.scalars(query)]
 
+    async def claim(
+        self, now: datetime, owner: str, *, lease: timedelta, limit: int = 50,
+        keys: Collection[str] | None = None,
+    ) -> list[OutboxItem]:  # fmt: skip
+        """Claim unsent messages due by ``now`` (of ``keys`` only, if given), oldest first.
+
+        A claimed row is this deliverer's until ``now + lease``: another process (or another
+        deliverer in this one) skips it, and picks it up again only if the claim expires
+        because its owner died. On PostgreSQL the rows are chosen ``FOR UPDATE SKIP LOCKED``,
+        so concurrent deliverers never wait on each other.
+        """
+        chosen = (
+            select(OutboxRow.id)
+            .where(_pending(), OutboxRow.next_attempt_at <= now, _unclaimed(now))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        if keys is not None:
+            chosen = chosen.where(OutboxRow.key.in_(list(keys)))
+        if self.db.dialect == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True)
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(chosen.scalar_subquery()), _unclaimed(now))
+            .values(claimed_until=now + lease, claimed_by=owner)
+            .returning(OutboxRow)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.db.write() as session:
+            rows = [to_record(OutboxItem, row) for row in await session.scalars(stmt)]
+        return sorted(rows, key=lambda item: item.id)
+
     async def begin_attempt(self, item_id: int, now: datetime) -> int:
         """Count an attempt to send; the attempts made BEFORE this one.
 
@@ -108,7 +140,9 @@ class Outbox(Queries):
 
     async def mark_sent(self, item_id: int, now: datetime, ts: str | None) -> None:
         stmt = (
-            update(OutboxRow).where(OutboxRow.id == item_id).values(sent_at=now, ts=ts, error=None)
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id)
+            .values(sent_at=now, ts=ts, error=None, claimed_until=None)
         )
         async with self.db.write() as session:
             await session.execute(stmt)
@@ -118,7 +152,7 @@ class Outbox(Queries):
         stmt = (
             update(OutboxRow)
             .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
-            .values(next_attempt_at=next_at, error=scrub(error))
+            .values(next_attempt_at=next_at, error=scrub(error), claimed_until=None)
         )
         async with self.db.write() as session:
             await session.execute(stmt)
@@ -127,7 +161,7 @@ class Outbox(Queries):
         stmt = (
             update(OutboxRow)
             .where(OutboxRow.id == item_id, OutboxRow.sent_at.is_(None))
-            .values(gave_up=True, error=scrub(error))
+            .values(gave_up=True, error=scrub(error), claimed_until=None)
         )
         async with self.db.write() as session:
             await session.execute(stmt)
@@ -140,6 +174,15 @@ class Outbox(Queries):
         async with self.db.sessions() as session:
             row = (await session.execute(query)).first()
         return None if row is None or row.ts is None else (row.channel, row.ts)
+
+    async def outcome(self, key: str) -> str | None:
+        """``sent``, ``failed`` (given up), ``waiting`` or None (no such message)."""
+        query = select(OutboxRow.sent_at, OutboxRow.gave_up).where(OutboxRow.key == key)
+        async with self.db.sessions() as session:
+            row = (await session.execute(query)).first()
+        if row is None:
+            return None
+        return "sent" if row.sent_at is not None else "failed" if row.gave_up else "waiting"
 
     async def pending(self, key: str) -> bool:
         """Whether a message queued under ``key`` is still to be sent (not sent, not given up)."""
@@ -183,3 +226,7 @@ class Outbox(Queries):
 
 def _pending() -> Any:
     return (OutboxRow.sent_at.is_(None)) & (OutboxRow.gave_up == false())
+
+
+def _unclaimed(now: datetime) -> Any:
+    return OutboxRow.claimed_until.is_(None) | (OutboxRow.claimed_until <= now)

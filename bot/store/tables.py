@@ -109,13 +109,13 @@ class ScheduledResume(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     requested_by: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(64))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # being resumed
+    message_key: Mapped[str | None] = mapped_column(String(255))  # the pause's announcement
 
 
 class Meta(Base):
@@ -241,6 +241,8 @@ class OutboxRow(Base):
     ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     gave_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # being sent
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
 
 
 # -- what the Store returns: plain values, no sessions attached ----------------------------
@@ -271,13 +273,13 @@ class Resume:
     due_at: datetime
     requested_by: str
     channel: str
-    message_ts: str | None
     created_at: datetime
     done_at: datetime | None
     outcome: str | None
     attempts: int
     last_error: str | None
     claimed_until: datetime | None
+    message_key: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,3 +368,5 @@ class OutboxItem:
     ts: str | None
     error: str | None
     gave_up: bool
+    claimed_until: datetime | None
+    claimed_by: str | None

@@ -77,14 +77,14 @@ async def test_a_message_that_cannot_be_sent_never_holds_up_the_others(
     store, now = monitor.store, world.clock()
     for key, channel in (("test:bad", "CBROKEN01"), ("test:good", DEFAULT)):
         await store.outbox.enqueue(key, "post", channel, {"text": key}, now=now)
-    post = monitor.notifier.client.chat_postMessage
+    post = monitor.delivery.client.chat_postMessage
 
     async def broken_for_one_channel(**kwargs: Any) -> Any:
         if kwargs["channel"] == "CBROKEN01":
             raise KeyError("something nobody expected")
         return await post(**kwargs)
 
-    monkeypatch.setattr(monitor.notifier.client, "chat_postMessage", broken_for_one_channel)
+    monkeypatch.setattr(monitor.delivery.client, "chat_postMessage", broken_for_one_channel)
     assert await monitor.deliver() == 1
     (sent,) = world.fake.of("chat.postMessage")
     assert sent.body["text"] == "test:good"

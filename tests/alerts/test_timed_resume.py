@@ -6,7 +6,11 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.alerts.resumes import run_due_resumes
+from bot.slack.delivery import Delivery
 from providers.clock import utcnow
 from tests.conftest import CHANNEL, Workspace
 
@@ -23,9 +27,11 @@ async def _pause_for_two_hours(workspace: Workspace, job_id: int) -> str:
     )
     assert "for 2 h" in announced.body["text"]
     ts = str(workspace.fake.messages[CHANNEL][-1]["ts"])
-    for _ in range(100):  # the listener attaches the thread right after posting
-        pending = await workspace.built.deps.store.resumes.pending(f"prod:{job_id}")
-        if pending is not None and pending.message_ts == ts:
+    store = workspace.built.deps.store
+    for _ in range(100):  # stored with the pause; its announcement is then sent
+        pending = await store.resumes.pending(f"prod:{job_id}")
+        thread = await store.outbox.sent_post(pending.message_key or "") if pending else None
+        if thread is not None and thread[1] == ts:
             return ts
         await asyncio.sleep(0.02)
     raise AssertionError("the timed resume was not stored with its thread")
@@ -34,7 +40,7 @@ async def _pause_for_two_hours(workspace: Workspace, job_id: int) -> str:
 async def test_a_timed_pause_resumes_once_in_the_thread(workspace: Workspace) -> None:
     sim, job_id = _job(workspace)
     thread = await _pause_for_two_hours(workspace, job_id)
-    deps, client = workspace.built.deps, _client(workspace)
+    deps, client = workspace.built.deps, _delivery(workspace)
     assert await run_due_resumes(deps.store, deps.service, client, utcnow()) == 0
     assert sim.jobs[job_id]["enabled"] is False
     later = utcnow() + timedelta(hours=2, minutes=1)
@@ -53,7 +59,7 @@ async def test_a_failing_provider_delays_the_resume_without_losing_it(
 ) -> None:
     sim, job_id = _job(workspace)
     await _pause_for_two_hours(workspace, job_id)
-    deps, client = workspace.built.deps, _client(workspace)
+    deps, client = workspace.built.deps, _delivery(workspace)
     later = utcnow() + timedelta(hours=2, minutes=1)
     sim.fault = 500
     assert await run_due_resumes(deps.store, deps.service, client, later) == 0
@@ -77,10 +83,40 @@ async def test_a_manual_resume_cancels_the_timed_one(workspace: Workspace) -> No
     deps = workspace.built.deps
     assert await deps.store.resumes.pending(f"prod:{job_id}") is None
     later = utcnow() + timedelta(hours=3)
-    assert await run_due_resumes(deps.store, deps.service, _client(workspace), later) == 0
+    assert await run_due_resumes(deps.store, deps.service, _delivery(workspace), later) == 0
 
 
-def _client(workspace: Workspace) -> Any:
-    from slack_sdk.web.async_client import AsyncWebClient
+def _delivery(workspace: Workspace) -> Delivery:
+    client = AsyncWebClient(token="xoxb-test", base_url=f"{workspace.fake.base_url}/api/")
+    return Delivery(workspace.built.deps.store, client)
 
-    return AsyncWebClient(token="xoxb-test", base_url=f"{workspace.fake.base_url}/api/")
+
+async def test_a_resume_cancelled_after_it_was_found_due_never_runs(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim, job_id = _job(workspace)
+    await _pause_for_two_hours(workspace, job_id)
+    deps = workspace.built.deps
+    later = utcnow() + timedelta(hours=2, minutes=1)
+    found = await deps.store.resumes.due(later)
+
+    async def found_before_the_cancel(*args: Any, **kwargs: Any) -> Any:
+        await deps.store.resumes.cancel(f"prod:{job_id}", later)  # someone pauses it for good
+        return found
+
+    monkeypatch.setattr(deps.store.resumes, "due", found_before_the_cancel)
+    assert await run_due_resumes(deps.store, deps.service, _delivery(workspace), later) == 0
+    assert sim.jobs[job_id]["enabled"] is False  # the provider was never asked to resume
+
+
+async def test_two_processes_resume_a_job_once(workspace: Workspace) -> None:
+    sim, job_id = _job(workspace)
+    await _pause_for_two_hours(workspace, job_id)
+    deps = workspace.built.deps
+    later = utcnow() + timedelta(hours=2, minutes=1)
+    before = sim.requests[f"PATCH /jobs/{job_id}"]
+    runs = await asyncio.gather(
+        *(run_due_resumes(deps.store, deps.service, _delivery(workspace), later) for _ in range(3))
+    )
+    assert sorted(runs) == [0, 0, 1]
+    assert sim.requests[f"PATCH /jobs/{job_id}"] == before + 1  # one resume at the provider

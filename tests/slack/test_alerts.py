@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from bot.demo.fakeslack import Call
 from bot.slack.render.ids import ActionId, IncidentValue
 from tests.conftest import CHANNEL, OPERATOR, READER, Workspace, texts
+
+AUDIT = "CAUDIT01"
+
+
+def _in(channel: str) -> Callable[[Call], bool]:
+    return lambda call: call.body.get("channel") == channel
 
 
 async def _incident(workspace: Workspace) -> tuple[int, str, int]:
@@ -23,15 +31,17 @@ async def _incident(workspace: Workspace) -> tuple[int, str, int]:
 
 async def test_subscribe_lists_and_unsubscribe_in_the_channel(workspace: Workspace) -> None:
     await workspace.command("subscribe prod", user=READER)  # routing is open to everyone
-    (posted,) = await workspace.fake.wait_for("chat.postMessage")
+    (posted,) = await workspace.fake.wait_for("chat.postMessage", where=_in(CHANNEL))
     assert "subscribed" in posted.body["text"]
+    (audited,) = await workspace.fake.wait_for("chat.postMessage", where=_in(AUDIT))
+    assert "subscribed" in audited.body["text"]  # saved (and audited) once posted
     store = workspace.built.deps.store
     assert [s.target for s in await store.subscriptions.all(CHANNEL)] == ["prod"]
     await workspace.command("subscriptions")
     (listed,) = await workspace.fake.wait_for("response_url")
     assert "prod" in texts(listed)
     await workspace.command("unsubscribe prod")
-    await workspace.fake.wait_for("chat.postMessage", 2)
+    await workspace.fake.wait_for("chat.postMessage", 2, where=_in(AUDIT))
     assert await store.subscriptions.all(CHANNEL) == []
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.views import View
 
-from bot.slack.forms import parse_addon_form, parse_job_form, parse_kind, selected_app
+from bot.slack.forms import edited, parse_addon_form, parse_job_form, parse_kind, selected_app
 from bot.slack.render.ids import ActionId, BlockId, CallbackId, ModalMeta
 from bot.slack.render.modals import (
     FormErrors,
@@ -343,8 +343,9 @@ def test_miget_edit_keeps_the_current_schedule() -> None:
     current = JobSpec(
         kind=JobKind.CRONJOB, name="old", command="old", schedule=Schedule.interval(1, "hours")
     )
-    values = submit(job_modal(MIGET, current=current), name="new", command="rake new")
-    spec = parse_job_form(MIGET, values, current=current)
+    editing = MIGET.model_copy(update={"ref": "apps:APP/CJ"})
+    values = submit(job_modal(editing, current=current), name="new", command="rake new")
+    spec = edited(parse_job_form(editing, values), current)
     assert (spec.name, spec.command, spec.schedule) == ("new", "rake new", current.schedule)
 
 

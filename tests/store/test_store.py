@@ -238,10 +238,12 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
 
 
 # -- timed resumes --------------------------------------------------------------------------
-async def schedule(store: Store, ref: str, due_in: timedelta) -> int:
+async def schedule(
+    store: Store, ref: str, due_in: timedelta, message_key: str | None = None
+) -> int:
     resume = await store.resumes.schedule(
         ref=ref, account=ref.split(":")[0], due_at=NOW + due_in, requested_by="U1",
-        channel="C1", now=NOW,
+        channel="C1", now=NOW, message_key=message_key,
     )  # fmt: skip
     return resume.id
 
@@ -279,11 +281,10 @@ async def test_a_failed_resume_stays_open_and_is_retried_until_it_gives_up(store
 
 
 async def test_a_manual_resume_cancels_the_timed_one(store: Store) -> None:
-    rid = await schedule(store, "prod:1", timedelta(hours=1))
-    await store.resumes.attach_message(rid, "1700000000.000100")
+    rid = await schedule(store, "prod:1", timedelta(hours=1), message_key="announce:1")
     pending = await store.resumes.pending("prod:1")
     assert pending is not None
-    assert (pending.id, pending.message_ts, pending.done_at) == (rid, "1700000000.000100", None)
+    assert (pending.id, pending.message_key, pending.done_at) == (rid, "announce:1", None)
 
     assert await store.resumes.cancel("prod:1", NOW) == 1
     assert await store.resumes.cancel("prod:1", NOW) == 0

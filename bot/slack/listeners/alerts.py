@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.notifier import Notifier
+from bot.alerts.notifier import incident_view
 from bot.chat import grammar as cmds
 from bot.chat.service import RefError
 from bot.slack.deps import Deps
@@ -20,6 +22,9 @@ from bot.slack.render import alerts as render
 from bot.slack.render import messages
 from bot.slack.render.ids import ActionId, IncidentValue
 from bot.slack.render.jobs import history_blocks
+from providers.base import Capability
+
+log = logging.getLogger(__name__)
 
 EVERYTHING = "*"
 MUTE_BUTTON = timedelta(hours=1)
@@ -41,22 +46,59 @@ async def run(reply: Reply, parsed: cmds.Command) -> None:
 
 
 async def subscribe(reply: Reply, target: str) -> None:
+    """Subscribe this channel; saved only once the bot has posted here (so it can post the
+    alerts too), and audited. ``alerts.channel`` gets every alert either way."""
     channel = _channel(reply)
     store, now = reply.deps.store, reply.deps.clock()
-    added = await store.subscriptions.add(channel, target, reply.user, now)
     what = "every job's alerts" if target == EVERYTHING else f"alerts for `{target}`"
+    if any(
+        s.target.casefold() == target.casefold() for s in await store.subscriptions.all(channel)
+    ):
+        await reply.ephemeral(f"<#{channel}> already gets {what}.")
+        return
     text = f"<@{reply.user}> subscribed <#{channel}> to {what}"
-    await (reply.announce(text) if added else reply.ephemeral(f"<#{channel}> already gets {what}."))
+    try:
+        await reply.client.chat_postMessage(
+            channel=channel, text=text, unfurl_links=False, unfurl_media=False
+        )
+    except SlackApiError as error:
+        code = error.response.get("error")
+        log.info("cannot post in %s (%s): not subscribed", channel, code)
+        await reply.ephemeral(_cannot_post(channel, str(code)))
+        return
+    async with store.unit():
+        await store.subscriptions.add(channel, target, reply.user, now)
+        effects = await reply.record("subscribed", f"{channel} to {target}")
+    await reply.send(effects)
+
+
+def _cannot_post(channel: str, code: str) -> str:
+    if code in ("not_in_channel", "channel_not_found"):
+        how = (
+            f"invite me first (`/invite @cronops` in <#{channel}>), then subscribe again. "
+            "Direct messages cannot be subscribed: use a channel."
+        )
+    else:
+        how = f"Slack said `{code}`. Nothing was subscribed."
+    return f"I cannot post in this conversation, so it cannot get alerts; {how}"
 
 
 async def unsubscribe(reply: Reply, target: str) -> None:
     channel = _channel(reply)
-    if await reply.deps.store.subscriptions.remove(channel, target):
-        await reply.announce(f"<@{reply.user}> unsubscribed <#{channel}> from `{target}`")
-    else:
+    store = reply.deps.store
+    async with store.unit():
+        removed = await store.subscriptions.remove(channel, target)
+        if removed:
+            effects = await reply.record(
+                "unsubscribed", f"{channel} from {target}",
+                announce=f"<@{reply.user}> unsubscribed <#{channel}> from `{target}`",
+            )  # fmt: skip
+    if not removed:
         await reply.ephemeral(
             f"<#{channel}> has no subscription `{target}`; see `/cron subscriptions`."
         )
+        return
+    await reply.send(effects)
 
 
 async def list_subscriptions(reply: Reply) -> None:
@@ -68,21 +110,31 @@ async def list_subscriptions(reply: Reply) -> None:
 async def mute(reply: Reply, ref: str, duration: timedelta | None) -> None:
     await reply.require_operator("mute")
     job = await reply.deps.service.resolve(ref)
-    now = reply.deps.clock()
+    store, now = reply.deps.store, reply.deps.clock()
     until = now + duration if duration else None
-    await reply.deps.store.mutes.set(job.ref, until, reply.user, now)
-    await reply.audit("muted", job)
-    await reply.announce(f"<@{reply.user}> " + render.muted_text(job.ref, until))
+    async with store.unit():
+        await store.mutes.set(job.ref, until, reply.user, now)
+        effects = await reply.record(
+            "muted", job, announce=f"<@{reply.user}> " + render.muted_text(job.ref, until)
+        )
+    await reply.send(effects)
 
 
 async def unmute(reply: Reply, ref: str) -> None:
     await reply.require_operator("unmute")
     job = await reply.deps.service.resolve(ref)
-    if not await reply.deps.store.mutes.remove(job.ref):
+    store = reply.deps.store
+    async with store.unit():
+        removed = await store.mutes.remove(job.ref)
+        if removed:
+            effects = await reply.record(
+                "unmuted", job,
+                announce=f"<@{reply.user}> unmuted `{job.ref}`: its alerts are posted again",
+            )  # fmt: skip
+    if not removed:
         await reply.ephemeral(f"`{job.ref}` is not muted.")
         return
-    await reply.audit("unmuted", job)
-    await reply.announce(f"<@{reply.user}> unmuted `{job.ref}`: its alerts are posted again")
+    await reply.send(effects)
 
 
 def _channel(reply: Reply) -> str:
@@ -119,17 +171,22 @@ def _listener(deps: Deps, handler: Handler) -> Callable[..., Awaitable[None]]:
 
 
 async def acknowledge(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
-    store, now = reply.deps.store, reply.deps.clock()
-    incident = await store.incidents.acknowledge(value.incident_id, reply.user, now)
+    """Record who acknowledged (compare-and-set), then show it: no provider call, so an
+    unreachable provider never leaves an acknowledgement recorded but not shown."""
+    store, now, service = reply.deps.store, reply.deps.clock(), reply.deps.service
+    async with store.unit():
+        incident = await store.incidents.acknowledge(value.incident_id, reply.user, now)
+        if incident is not None:
+            effects = await reply.record("acknowledged", incident.ref)
     if incident is None:
         await reply.ephemeral("This alert is already acknowledged or resolved.")
         return
-    job = await reply.deps.service.resolve(incident.ref)
-    labels = {name: p.label for name, p in reply.deps.service.providers.items()}
-    view = Notifier(store, reply.client, None, labels).view(incident, job)
+    provider = service.provider(incident.account)
+    can_pause = Capability.PAUSE in service.capabilities_of(incident.account, incident.job_id)
+    view = incident_view(incident, provider.label, can_pause=can_pause)
     message = render.alert_update(view, now=now)
     await reply.replace(message.text, message.blocks)
-    await reply.audit("acknowledged", job)
+    await reply.send(effects)
 
 
 async def pause(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:

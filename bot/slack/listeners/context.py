@@ -7,21 +7,23 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.grammar import ParseError
 from bot.chat.service import RefError
 from bot.inflight import Inflight
+from bot.slack.delivery import Delivery
 from bot.slack.deps import Deps
 from bot.slack.forms import FormErrors
 from bot.slack.render import messages
 from bot.slack.respond import Blocks
+from bot.store import Store
 from providers.base import Job
 from providers.errors import ProviderError
 
@@ -127,42 +129,83 @@ class Reply:
                 self.respond, text=text, blocks=blocks, replace_original=True
             )
 
-    async def announce(self, text: str) -> str | None:
-        """Post a change in the channel (link unfurling off); returns the message ts if known."""
-        if self.channel:
-            try:
-                posted = await self.client.chat_postMessage(
-                    channel=self.channel, text=text, unfurl_links=False, unfurl_media=False
-                )
-                return str(posted["ts"])
-            except SlackApiError as error:  # not in the channel: answer through response_url
-                log.info("could not post in %s: %s", self.channel, error.response.get("error"))
-        if self.respond is not None:
-            await self.deps.responses.send(
+    # -- what a change leaves besides itself -------------------------------------------
+    async def record(
+        self, action: str, subject: Job | str, *, announce: str | None = None
+    ) -> Effects:
+        """Record a change made through the bot, in the caller's transaction if it has one:
+        its audit entry, and its post in the audit channel and announcement in this channel
+        queued in the outbox (sent by :meth:`send`, retried by the outbox when Slack refuses).
+        """
+        store, now = self.deps.store, self.deps.clock()
+        ref, name = _ref_and_name(subject)
+        await store.audit.record(
+            at=now, user_id=self.user, action=action, ref=ref, detail=name, ok=True
+        )
+        effects, tag = Effects(), uuid.uuid4().hex
+        if self.deps.audit_channel:
+            effects.keys.append(f"audit:{tag}")
+            text = f"<@{self.user}> {action} `{ref}`" + (f" {name}" if name != ref else "")
+            await _queue(store, effects.keys[-1], self.deps.audit_channel, text, now)
+        if announce and self.channel:
+            effects.announcement = (f"announce:{tag}", announce)
+            await _queue(store, effects.announcement[0], self.channel, announce, now)
+            effects.keys.append(effects.announcement[0])
+        return effects
+
+    async def record_failure(self, action: str, subject: Job | str, error: str) -> None:
+        """Record a change the provider refused: the audit entry only."""
+        ref, name = _ref_and_name(subject)
+        await self.deps.store.audit.record(
+            at=self.deps.clock(), user_id=self.user, action=action, ref=ref, detail=name,
+            ok=False, error=error,
+        )  # fmt: skip
+
+    async def send(self, effects: Effects) -> None:
+        """Send a recorded change's messages now; best effort, never undoing the change.
+
+        An announcement the bot cannot post in the channel (not invited, a DM) goes through
+        the request's response_url instead; one Slack delays stays in the outbox, and the
+        person who made the change is told it follows.
+        """
+        deps = self.deps
+        delivery = Delivery(deps.store, self.client, deps.metrics)
+        try:
+            await delivery.deliver(deps.clock(), keys=effects.keys)
+        except Exception:  # a side effect: the change stands whatever happens here
+            log.exception("could not send the messages of a change")
+        if effects.announcement is None:
+            return
+        key, text = effects.announcement
+        outcome = await deps.store.outbox.outcome(key)
+        if outcome == "failed" and self.respond is not None:
+            await deps.responses.send(
                 self.respond, text=text, response_type="in_channel", replace_original=False,
                 unfurl_links=False, unfurl_media=False,
             )  # fmt: skip
-        return None
-
-    async def audit(self, action: str, job: Job | str, *, ok: bool = True, error: str = "") -> None:
-        """Record a change (or a refused/failed one) and post it to the audit channel."""
-        ref = job if isinstance(job, str) else job.ref
-        store = self.deps.store
-        if store is not None:
-            await store.audit.record(
-                at=self.deps.clock(), user_id=self.user, action=action, ref=ref,
-                detail=job if isinstance(job, str) else job.name, ok=ok, error=error or None,
-            )  # fmt: skip
-        if self.deps.audit_channel and ok:
-            name = "" if isinstance(job, str) else f" {job.name}"
-            await self.client.chat_postMessage(
-                channel=self.deps.audit_channel, text=f"<@{self.user}> {action} `{ref}`{name}",
-                unfurl_links=False, unfurl_media=False,
-            )  # fmt: skip
+        elif outcome == "waiting":
+            await self.ephemeral(f"{text}\n_(Slack is slow to take the post in the channel; "
+                                 "it follows shortly.)_")  # fmt: skip
 
     async def require_operator(self, verb: str) -> None:
         if not await self.deps.access.is_operator(self.user):
             raise Refused(self.deps.access.refusal(verb))
+
+
+@dataclass
+class Effects:
+    """The messages a recorded change sends: outbox keys, and its announcement (key, text)."""
+
+    keys: list[str] = field(default_factory=list)
+    announcement: tuple[str, str] | None = None
+
+
+def _ref_and_name(subject: Job | str) -> tuple[str, str]:
+    return (subject, subject) if isinstance(subject, str) else (subject.ref, subject.name)
+
+
+async def _queue(store: Store, key: str, channel: str, text: str, now: datetime) -> None:
+    await store.outbox.enqueue(key, "post", channel, {"text": text}, now=now)
 
 
 async def guarded(reply: Reply, work: Awaitable[Any]) -> None:

@@ -12,7 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.service import RefError
 from bot.slack.deps import Deps
-from bot.slack.forms import FormErrors, parse_addon_form, parse_job_form, parse_kind, selected_app
+from bot.slack.forms import FormErrors, edited, parse_addon_form, parse_job_form, parse_kind
+from bot.slack.listeners import changes
 from bot.slack.listeners.context import Refused, Registrar, Reply
 from bot.slack.render.ids import ActionId, CallbackId, ModalMeta
 from bot.slack.render.jobs import change_text
@@ -23,7 +24,7 @@ from bot.slack.render.modals import (
     progress_modal,
     result_modal,
 )
-from providers.base import Capability, Job, JobSpec
+from providers.base import Capability, JobSpec
 from providers.errors import ProviderError
 from providers.miget.addons import AddonSpec
 from providers.miget.client import Miget
@@ -125,26 +126,22 @@ def register(app: Registrar, deps: Deps) -> None:
 async def submit_job(
     deps: Deps, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
 ) -> None:
+    """Ack within Slack's 3 s whatever happens: a form error is answered in the ack itself
+    (``response_action: errors``, no request made); everything that talks to Slack or the
+    provider comes after, in the modal."""
     view, user = body["view"], body["user"]["id"]
     meta = ModalMeta.load(view["private_metadata"])
-    reply = Reply(deps, user, meta.channel, client)
-    editing = meta.ref is not None
     try:
-        await reply.require_operator("edit" if editing else "create")
-        job = await deps.service.resolve(meta.ref) if meta.ref else None
-        spec = parse_job_form(meta, view["state"]["values"], current=job.to_spec() if job else None)
-        if meta.provider == "miget" and not editing:
-            spec = spec.model_copy(update={"app": selected_app(meta, view["state"]["values"])})
+        spec = parse_job_form(meta, view["state"]["values"])
     except FormErrors as error:
         await ack(response_action="errors", errors=error.errors)
         return
-    except (Refused, RefError) as error:
-        await ack(response_action="update", view=result_modal("Not allowed", error.message))
-        return
+    editing = meta.ref is not None
     title = "Saving…" if editing else "Creating…"
     await ack(response_action="update", view=progress_modal(title, f"Talking to {meta.account}…"))
+    reply = Reply(deps, user, meta.channel, client)
     async with deps.inflight.track():
-        await in_modal(client, view["id"], _save(reply, client, view, meta, job, spec))
+        await in_modal(client, view["id"], _save(reply, client, view, meta, spec))
 
 
 async def in_modal(client: AsyncWebClient, view_id: str, work: Awaitable[None]) -> None:
@@ -159,26 +156,32 @@ async def in_modal(client: AsyncWebClient, view_id: str, work: Awaitable[None]) 
 
 
 async def _save(
-    reply: Reply, client: AsyncWebClient, view: dict[str, Any], meta: ModalMeta,
-    job: Job | None, spec: JobSpec,
-) -> None:  # fmt: skip
-    deps, user, editing = reply.deps, reply.user, job is not None
+    reply: Reply, client: AsyncWebClient, view: dict[str, Any], meta: ModalMeta, spec: JobSpec
+) -> None:
+    deps, user, editing = reply.deps, reply.user, meta.ref is not None
+    verb = "edited" if editing else "created"
     try:
-        if job is not None:
-            done = await deps.service.update(job, spec)
+        await reply.require_operator("edit" if editing else "create")
+        if meta.ref is not None:
+            job = await deps.service.resolve(meta.ref)
+            done = await changes.change(
+                reply, verb, job, lambda: deps.service.update(job, edited(spec, job.to_spec()))
+            )
         else:
             done = await deps.service.create(meta.account, spec)
+    except (Refused, RefError) as error:
+        await client.views_update(view_id=view["id"], view=result_modal("Not saved", error.message))
+        return
     except ProviderError as error:
-        await reply.audit("edited" if editing else "created", meta.ref or meta.account, ok=False,
-                          error=error.user_message)  # fmt: skip
+        if not editing:
+            await reply.record_failure(verb, meta.account, error.user_message)
         view_again = job_modal(meta, current=spec, error=error.user_message)
         await client.views_update(view_id=view["id"], view=view_again)
         return
-    verb = "edited" if editing else "created"
-    await reply.audit(verb, done)
-    await reply.announce(change_text(user, verb, done))
+    effects = await reply.record(verb, done, announce=change_text(user, verb, done))
     text = f"{verb.capitalize()} `{done.ref}` {done.name}."
     await client.views_update(view_id=view["id"], view=result_modal("Done", text))
+    await reply.send(effects)
 
 
 async def submit_addon(
@@ -188,13 +191,9 @@ async def submit_addon(
     meta = ModalMeta.load(view["private_metadata"])
     reply = Reply(deps, user, meta.channel, client)
     try:
-        await reply.require_operator("create")
         fields = parse_addon_form(meta, view["state"]["values"])
     except FormErrors as error:
         await ack(response_action="errors", errors=error.errors)
-        return
-    except Refused as refused:
-        await ack(response_action="update", view=result_modal("Not allowed", refused.message))
         return
     await ack(response_action="update", view=progress_modal("Creating…", "Creating the add-on…"))
     async with deps.inflight.track():
@@ -205,6 +204,13 @@ async def _create_addon(
     reply: Reply, client: AsyncWebClient, view: dict[str, Any], meta: ModalMeta,
     fields: dict[str, Any],
 ) -> None:  # fmt: skip
+    try:
+        await reply.require_operator("create")
+    except Refused as refused:
+        await client.views_update(
+            view_id=view["id"], view=result_modal("Not allowed", refused.message)
+        )
+        return
     provider = reply.deps.service.provider(meta.account)
     if not isinstance(provider, Miget):  # the modal only opens for Miget accounts
         raise TypeError(f"{meta.account} is not a Miget account")
@@ -216,7 +222,7 @@ async def _create_addon(
         text = error.user_message if isinstance(error, ProviderError) else str(error)
         await client.views_update(view_id=view["id"], view=result_modal("Not created", text))
         return
-    await reply.audit("created add-on", f"{meta.account}:{addon.uuid}")
     text = f"<@{reply.user}> created {addon.type} add-on `{addon.name}` in `{meta.account}`"
-    await reply.announce(text)
+    effects = await reply.record("created add-on", f"{meta.account}:{addon.uuid}", announce=text)
     await client.views_update(view_id=view["id"], view=result_modal("Done", text))
+    await reply.send(effects)

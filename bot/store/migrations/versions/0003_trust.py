@@ -1,9 +1,11 @@
-"""Promises under faults: failed polls in a row, and claims on timed resumes.
+"""Promises under faults: failed polls in a row, claims on timed resumes and queued messages.
 
 ``account_state.failed_polls`` counts consecutive failed polls (an account is unreachable only
-after ``alerts.outage_after`` of them); ``scheduled_resume.claimed_until`` is set by the process
+after ``alerts.outage_after`` of them). ``scheduled_resume.claimed_until`` is set by the process
 that is resuming the job, before it calls the provider, so a cancelled resume never runs and
-a claim left by a dead process expires.
+a claim left by a dead process expires; ``message_key`` names the outbox message announcing
+the pause, whose thread the resume replies in. ``outbox.claimed_until``/``claimed_by``: the
+deliverer sending a message, so two never send the same one.
 
 Revision ID: 0003
 Revises: 0002
@@ -29,10 +31,20 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("scheduled_resume") as table:
         table.add_column(sa.Column("claimed_until", Timestamp, nullable=True))
+        table.add_column(sa.Column("message_key", sa.String(255), nullable=True))
+        table.drop_column("message_ts")  # the thread is found from message_key
+    with op.batch_alter_table("outbox") as table:
+        table.add_column(sa.Column("claimed_until", Timestamp, nullable=True))
+        table.add_column(sa.Column("claimed_by", sa.String(128), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as table:
+        table.drop_column("claimed_by")
+        table.drop_column("claimed_until")
     with op.batch_alter_table("scheduled_resume") as table:
+        table.add_column(sa.Column("message_ts", sa.String(32), nullable=True))
+        table.drop_column("message_key")
         table.drop_column("claimed_until")
     with op.batch_alter_table("account_state") as table:
         table.drop_column("failed_polls")

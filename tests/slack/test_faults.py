@@ -1,0 +1,154 @@
+"""Promises through signed requests when Slack or a provider fails, or a member is careless."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.demo.fakeslack import Call
+from bot.slack.render.ids import ActionId, BlockId, IncidentValue
+from tests.conftest import CHANNEL, OPERATOR, READER, Workspace, texts
+from tests.slack.test_scenarios import _fill, _first_enabled_job
+
+AUDIT = "CAUDIT01"
+
+
+def _in(channel: str) -> Callable[[Call], bool]:
+    return lambda call: call.body.get("channel") == channel and "_failed" not in call.body
+
+
+@pytest.mark.parametrize(
+    ("error", "status"), [("not_in_channel", 200), ("ratelimited", 429), ("internal_error", 500)]
+)
+async def test_a_failing_audit_post_undoes_nothing_of_a_timed_pause(
+    workspace: Workspace, error: str, status: int
+) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    workspace.fake.fail("chat.postMessage", error=error, status=status, retry_after=None)
+    await workspace.command(f"pause prod:{job_id} 2h")  # the first post (the audit's) fails
+    (announced,) = await workspace.fake.wait_for("chat.postMessage", where=_in(CHANNEL))
+    assert "paused" in announced.body["text"]
+    assert sim.jobs[job_id]["enabled"] is False
+    pending = await workspace.built.deps.store.resumes.pending(f"prod:{job_id}")
+    assert pending is not None  # the timed resume belongs to the change: it is stored
+    said = " ".join(texts(c) for c in workspace.fake.of("response_url"))
+    assert "went wrong" not in said
+    audit = await workspace.built.deps.store.audit.recent()
+    assert [(e.action, e.ref) for e in audit] == [("paused", f"prod:{job_id}")]
+
+
+async def test_a_delayed_audit_post_is_sent_later_by_the_outbox(workspace: Workspace) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    workspace.fake.fail("chat.postMessage", error="ratelimited", status=429, retry_after=1)
+    await workspace.command(f"resume prod:{job_id}")
+    await workspace.fake.wait_for("chat.postMessage", where=_in(CHANNEL))
+    store = workspace.built.deps.store
+    for _ in range(100):  # the announcement is recorded as sent just after Slack took it
+        if await store.outbox.depth() == 1:
+            break
+        await asyncio.sleep(0.02)
+    (waiting,) = await store.outbox.due(workspace.built.deps.clock() + timedelta(minutes=1))
+    assert waiting.channel == AUDIT  # the audit post waits for Slack, it is not lost
+
+
+async def test_an_announcement_the_bot_cannot_post_goes_through_the_response_url(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    workspace.built.deps.audit_channel = None
+    workspace.fake.fail("chat.postMessage", error="not_in_channel", status=200, retry_after=None)
+    await workspace.command(f"pause prod:{job_id}")
+    (told,) = await workspace.fake.wait_for(
+        "response_url", where=lambda c: c.body.get("response_type") == "in_channel"
+    )
+    assert f"prod:{job_id}" in told.body["text"]
+    assert sim.jobs[job_id]["enabled"] is False
+
+
+async def test_an_edit_submitted_while_the_provider_fails_is_answered_in_time(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    await workspace.command(f"edit prod:{job_id}")
+    (filled,) = await workspace.fake.wait_for("views.update")
+    view = {**filled.body["view"], "id": filled.body["view_id"]}
+    other = next(i for i, j in sim.jobs.items() if j["enabled"] and i != job_id)
+    await workspace.command(f"pause prod:{other}")  # meanwhile a change: no listing cached
+    await workspace.fake.wait_for("chat.postMessage", where=_in(CHANNEL))
+    sim.fault = 500
+    answer = await workspace.submit(view, _fill(view, {BlockId.NAME: "Renamed"}))
+    assert answer.status_code == 200
+    assert answer.json()["response_action"] == "update"  # acked with a progress view
+    (after,) = await workspace.fake.wait_for(
+        "views.update", where=lambda c: "unreachable" in json.dumps(c.body)
+    )
+    assert after.body["view_id"] == view["id"]
+
+
+async def test_a_non_operator_submission_is_acked_and_refused_in_the_modal(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    await workspace.command(f"edit prod:{job_id}")
+    (filled,) = await workspace.fake.wait_for("views.update")
+    view = {**filled.body["view"], "id": filled.body["view_id"]}
+    answer = await workspace.submit(view, _fill(view, {BlockId.NAME: "Mine"}), user=READER)
+    assert answer.status_code == 200
+    await workspace.fake.wait_for(
+        "views.update", where=lambda c: "Only operators" in json.dumps(c.body)
+    )
+    assert sim.jobs[job_id]["title"] != "Mine"
+
+
+async def test_acknowledge_works_while_the_provider_is_down(workspace: Workspace) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    store = workspace.built.deps.store
+    incident = await store.incidents.open(
+        "prod", str(job_id), ref=f"prod:{job_id}", job_name="nightly",
+        now=workspace.built.deps.clock(), failures=1, detail={},
+    )  # fmt: skip
+    assert incident is not None
+    sim.fault = 500
+    value = IncidentValue(incident_id=incident.id, ref=f"prod:{job_id}").dump()
+    await workspace.click(ActionId.ALERT_ACK, value, user=READER)
+    (updated,) = await workspace.fake.wait_for(
+        "response_url", where=lambda c: bool(c.body.get("replace_original"))
+    )
+    assert f"<@{READER}>" in texts(updated)
+    acked = await store.incidents.get(incident.id)
+    assert acked is not None
+    assert acked.acked_by == READER
+
+
+async def test_a_channel_the_bot_cannot_post_in_is_not_subscribed(workspace: Workspace) -> None:
+    workspace.fake.fail("chat.postMessage", error="not_in_channel", status=200, retry_after=None)
+    await workspace.command("subscribe prod", user=READER)
+    (told,) = await workspace.fake.wait_for("response_url")
+    assert "/invite" in texts(told)
+    assert await workspace.built.deps.store.subscriptions.all() == []
+
+
+async def test_subscribing_is_audited(workspace: Workspace) -> None:
+    await workspace.command("subscribe prod", user=READER)
+    (audited,) = await workspace.fake.wait_for("chat.postMessage", where=_in(AUDIT))
+    assert f"<@{READER}>" in audited.body["text"]
+    entries = await workspace.built.deps.store.audit.recent()
+    assert [(e.user_id, e.action) for e in entries] == [(READER, "subscribed")]
+    await workspace.command("unsubscribe prod", user=OPERATOR)
+    await workspace.fake.wait_for("chat.postMessage", 2, where=_in(AUDIT))
+    entries = await workspace.built.deps.store.audit.recent()
+    assert [(e.user_id, e.action) for e in entries] == [
+        (OPERATOR, "unsubscribed"),
+        (READER, "subscribed"),
+    ]
