@@ -27,6 +27,7 @@ JobStatus = Literal["failing", "paused", "active"]
 STATUSES: tuple[str, ...] = get_args(JobStatus)
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 50
+TARGET_MAX = 200  # characters of a subscription's target
 
 
 @dataclass(frozen=True)
@@ -421,6 +422,11 @@ def _target(make: Callable[[str | None], Command]) -> Callable[[_Args], Command]
         text = " ".join(w.text for w in args.words).strip()
         if len(args.words) == 1 and not args.words[0].quoted:
             text = args.accounts.get(text.lower(), _canonical_ref(text, args.accounts))
+        if len(text) > TARGET_MAX:
+            raise args.error(
+                f"a subscription names an account, a job or some text of at most {TARGET_MAX} "
+                f"characters, not {len(text)}"
+            )
         return make(text or None)
 
     return parse_target

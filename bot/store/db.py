@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.store.tables import LONG_TEXT, clip
 from providers.redact import safe_url, scrub_payload, secrets
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,23 @@ def scrub(text: str | None) -> str | None:
     return None if text is None else secrets.scrub(text)
 
 
-def scrub_json(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy without known secrets, sensitive keys' values or credentials in a ``url``."""
+def scrub_json(value: Mapping[str, Any], *, clip_at: int = LONG_TEXT) -> dict[str, Any]:
+    """A copy without known secrets, sensitive keys' values or credentials in a ``url``, and
+    with every string cut to ``clip_at`` characters."""
     cleaned = cast(dict[str, Any], scrub_payload(dict(value)))
     if isinstance(cleaned.get("url"), str):
         cleaned["url"] = safe_url(cleaned["url"])
-    return cleaned
+    return cast(dict[str, Any], _clipped(cleaned, clip_at))
+
+
+def _clipped(value: Any, length: int) -> Any:
+    if isinstance(value, str):
+        return clip(value, length)
+    if isinstance(value, dict):
+        return {k: _clipped(v, length) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clipped(v, length) for v in value]
+    return value
 
 
 def changed(result: Any) -> int:

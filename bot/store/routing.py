@@ -15,13 +15,16 @@ class Subscriptions(Queries):
 
     async def add(self, channel: str, target: str, user: str, now: datetime) -> bool:
         """Subscribe ``channel`` to ``target`` as typed; False if it was, in any letter case."""
+        columns = SubscriptionRow.__table__.c
+        typed = literal(target, columns.target.type)  # cut to fit, as a plain insert is
         taken = exists().where(
             SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(literal(target)),
+            func.lower(SubscriptionRow.target) == func.lower(typed),
         )
         row = select(
-            literal(channel), literal(target), literal(user), literal(now, UTCDateTime())
-        ).where(~taken)
+            literal(channel, columns.channel.type), typed,
+            literal(user, columns.created_by.type), literal(now, UTCDateTime()),
+        ).where(~taken)  # fmt: skip
         stmt = (
             self.db.insert(SubscriptionRow)
             .from_select(["channel", "target", "created_by", "created_at"], row)
@@ -33,9 +36,10 @@ class Subscriptions(Queries):
 
     async def remove(self, channel: str, target: str) -> bool:
         """Unsubscribe ``channel`` from ``target`` (any letter case); False if it was not."""
+        typed = literal(target, SubscriptionRow.__table__.c.target.type)
         stmt = delete(SubscriptionRow).where(
             SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(literal(target)),
+            func.lower(SubscriptionRow.target) == func.lower(typed),
         )
         async with self.db.write() as session:
             return changed(await session.execute(stmt)) > 0

@@ -61,6 +61,43 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def clip(text: str, length: int) -> str:
+    """``text`` cut to ``length`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+class Bounded(TypeDecorator[str]):
+    """Text cut to fit its column on the way in, on every database alike.
+
+    Provider and user text (job names, refs, error texts, subscription targets) can be any
+    length; a value longer than its ``VARCHAR`` must never fail an insert (on PostgreSQL that
+    would roll back, and so lose, a whole poll on every cycle). Text columns are bounded too,
+    at :data:`LONG_TEXT`, so no row grows without limit.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.limit = length
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else clip(value, self.limit)
+
+
+LONG_TEXT = 4000  # characters kept of any free text (an error, an audit detail)
+
+
+class BoundedText(Bounded):
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, length: int = LONG_TEXT) -> None:
+        TypeDecorator.__init__(self)
+        self.limit = length
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -70,7 +107,7 @@ class RequestBudget(Base):
 
     __tablename__ = "request_budget"
 
-    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account: Mapped[str] = mapped_column(Bounded(100), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     used: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -83,12 +120,12 @@ class AuditLog(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    user_id: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    ref: Mapped[str] = mapped_column(String(512))
-    detail: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[str] = mapped_column(Bounded(64))
+    action: Mapped[str] = mapped_column(Bounded(64))
+    ref: Mapped[str] = mapped_column(Bounded(512))
+    detail: Mapped[str] = mapped_column(BoundedText(), default="")
     ok: Mapped[bool] = mapped_column(Boolean)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(BoundedText())
 
 
 class ScheduledResume(Base):
@@ -104,18 +141,18 @@ class ScheduledResume(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ref: Mapped[str] = mapped_column(String(512))
-    account: Mapped[str] = mapped_column(String(100))
+    ref: Mapped[str] = mapped_column(Bounded(512))
+    account: Mapped[str] = mapped_column(Bounded(100))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    requested_by: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(Bounded(64))
+    channel: Mapped[str] = mapped_column(Bounded(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(Bounded(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(BoundedText())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # being resumed
-    message_key: Mapped[str | None] = mapped_column(String(255))  # the pause's announcement
+    message_key: Mapped[str | None] = mapped_column(Bounded(255))  # the pause's announcement
 
 
 class Meta(Base):
@@ -123,8 +160,8 @@ class Meta(Base):
 
     __tablename__ = "meta"
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Bounded(200), primary_key=True)
+    value: Mapped[str] = mapped_column(BoundedText())
 
 
 class AccountStateRow(Base):
@@ -132,11 +169,11 @@ class AccountStateRow(Base):
 
     __tablename__ = "account_state"
 
-    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account: Mapped[str] = mapped_column(Bounded(100), primary_key=True)
     first_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     outage_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(BoundedText())
     last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_requests: Mapped[int] = mapped_column(Integer, default=0)
@@ -149,11 +186,11 @@ class JobCursor(Base):
 
     __tablename__ = "job_cursor"
 
-    account: Mapped[str] = mapped_column(String(100), primary_key=True)
-    job_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    last_id: Mapped[str | None] = mapped_column(String(255))
+    account: Mapped[str] = mapped_column(Bounded(100), primary_key=True)
+    job_id: Mapped[str] = mapped_column(Bounded(255), primary_key=True)
+    last_id: Mapped[str | None] = mapped_column(Bounded(255))
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_result: Mapped[str] = mapped_column(String(32))
+    last_result: Mapped[str] = mapped_column(Bounded(32))
     streak: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -174,17 +211,17 @@ class IncidentRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account: Mapped[str] = mapped_column(String(100))
-    job_id: Mapped[str] = mapped_column(String(255))
-    ref: Mapped[str] = mapped_column(String(512))
-    job_name: Mapped[str] = mapped_column(String(512))
-    status: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str] = mapped_column(Bounded(100))
+    job_id: Mapped[str] = mapped_column(Bounded(255))
+    ref: Mapped[str] = mapped_column(Bounded(512))
+    job_name: Mapped[str] = mapped_column(Bounded(512))
+    status: Mapped[str] = mapped_column(Bounded(16))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     failures: Mapped[int] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    acked_by: Mapped[str | None] = mapped_column(String(64))
+    acked_by: Mapped[str | None] = mapped_column(Bounded(64))
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     muted: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -196,9 +233,9 @@ class SubscriptionRow(Base):
     __table_args__ = (UniqueConstraint("channel", "target", name="uq_subscription_channel_target"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(512))
-    created_by: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(Bounded(64))
+    target: Mapped[str] = mapped_column(Bounded(512))
+    created_by: Mapped[str] = mapped_column(Bounded(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -207,9 +244,9 @@ class MuteRow(Base):
 
     __tablename__ = "mute"
 
-    ref: Mapped[str] = mapped_column(String(512), primary_key=True)
+    ref: Mapped[str] = mapped_column(Bounded(512), primary_key=True)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_by: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(Bounded(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -228,21 +265,21 @@ class OutboxRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(Bounded(255))
+    kind: Mapped[str] = mapped_column(Bounded(16))
+    channel: Mapped[str] = mapped_column(Bounded(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    target_key: Mapped[str | None] = mapped_column(String(255))
+    target_key: Mapped[str | None] = mapped_column(Bounded(255))
     incident_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ts: Mapped[str | None] = mapped_column(String(32))
-    error: Mapped[str | None] = mapped_column(Text)
+    ts: Mapped[str | None] = mapped_column(Bounded(32))
+    error: Mapped[str | None] = mapped_column(BoundedText())
     gave_up: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # being sent
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_by: Mapped[str | None] = mapped_column(Bounded(128))
 
 
 # -- what the Store returns: plain values, no sessions attached ----------------------------

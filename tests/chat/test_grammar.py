@@ -239,3 +239,8 @@ def test_commands_are_frozen() -> None:
     command = parse("pause prod:4242 2h", ACCOUNTS)
     with pytest.raises(FrozenInstanceError):
         setattr(command, "ref", "other")  # noqa: B010 - the point is the runtime check
+
+
+def test_a_subscription_target_longer_than_200_characters_is_refused() -> None:
+    with pytest.raises(ParseError, match="at most 200 characters, not 201"):
+        parse("subscribe " + "x" * 201, ["prod"])

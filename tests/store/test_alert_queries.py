@@ -526,3 +526,25 @@ async def test_queued_messages_survive_a_restart_and_keep_no_secret(
     await again.outbox.mark_sent(item.id, NOW + MINUTE, "1.2")
     assert await again.outbox.sent_post("k") == ("C1", "1.2")
     assert await again.outbox.depth() == 0
+
+
+async def test_text_longer_than_its_column_is_cut_to_fit_not_refused(store: Store) -> None:
+    name, error = "n" * 600, "e" * 100_000  # a provider's job name and error text
+    incident = await store.incidents.open(
+        "prod", "1", ref="prod:1", job_name=name, now=NOW, failures=1,
+        detail={"status_text": error},
+    )  # fmt: skip
+    assert incident is not None
+    kept = await store.incidents.get(incident.id)
+    assert kept is not None
+    assert len(kept.job_name) == 512
+    assert kept.job_name.endswith("…")
+    assert len(kept.detail["status_text"]) <= 4000
+    await store.subscriptions.add("C1", "t" * 700, "U1", NOW)
+    (subscription,) = await store.subscriptions.all("C1")
+    assert len(subscription.target) == 512
+    await store.accounts.set_reachable("prod", False, NOW, error)
+    state = await store.accounts.state("prod")
+    assert state is not None
+    assert state.last_error is not None
+    assert len(state.last_error) == 4000
