@@ -12,13 +12,14 @@ Words come from ``cron-descriptor``; next runs and validation from ``croniter``.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from cron_descriptor import Options, get_description
+from cron_descriptor import ExpressionDescriptor, Options, get_description
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -172,9 +173,31 @@ _OPTIONS.verbose = False
 @lru_cache(maxsize=4096)
 def describe_cron(expr: str) -> str:
     try:
-        return str(get_description(expr, _OPTIONS))
+        words = str(get_description(expr, _OPTIONS))
+        return _both_kinds_of_day(expr, words)
     except Exception:  # cron-descriptor raises its own bare exceptions on odd input
         return expr
+
+
+_WEEKDAY_LEAD = re.compile(r", (?:or on |only on |on )?")
+
+
+def _both_kinds_of_day(expr: str, words: str) -> str:
+    """A day of month and a weekday both restricted run on either (cron's rule): say "and on".
+
+    cron-descriptor writes ``on day 1 of the month, or on Monday`` for a single weekday but
+    ``on day 1 and 15 of the month, Monday through Friday`` for a range, which reads as if both
+    had to match. Here both read ``on day 1 of the month and on Monday``.
+    """
+    fields = expr.split()
+    if len(fields) != 5 or {fields[2], fields[4]} & {"*", "?"}:
+        return words
+    weekdays = ExpressionDescriptor(expr, _OPTIONS).get_day_of_week_description()
+    lead = _WEEKDAY_LEAD.match(weekdays)
+    days = weekdays[lead.end() :] if lead else ""
+    if not days or days.startswith("every") or weekdays not in words:
+        return words  # "every 2 weeks, only on Friday" and the like stay as cron-descriptor says
+    return words.replace(weekdays, f" and on {days}", 1)
 
 
 def _next_periods(period: Period, after: datetime, count: int) -> list[datetime]:

@@ -25,7 +25,7 @@ from pydantic import PositiveInt, SecretStr
 from providers.base import Capability, Execution, Job, JobKind, JobSpec, Listed, Provider
 from providers.budget import RateSpec
 from providers.config import Account, BuildContext
-from providers.cronjob_org.schedule import both_days_restricted, job_schedule, schedule_body
+from providers.cronjob_org.schedule import job_schedule, schedule_body
 from providers.cronjob_org.wire import (
     METHODS,
     MONITORING,
@@ -243,8 +243,6 @@ class CronJobOrg(Provider):
             caps -= {Capability.DELETE}
             details.append(("Type", "Monitoring job (used by a status page)"))
         schedule = raw.get("schedule") or {}
-        if both_days_restricted(schedule):
-            details.append(("Days", "only days matching both the day of month and the weekday"))
         method = as_int(raw.get("requestMethod"))
         return Job(
             account=self.account,

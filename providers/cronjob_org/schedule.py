@@ -6,13 +6,13 @@ a cron expression is expanded to explicit lists on the way in and compressed bac
 steps on the way out. :func:`schedule_body` and :func:`job_schedule` do the same for a whole
 :class:`~providers.schedule.Schedule` and a job's ``schedule`` object.
 
-Two differences from cron that the conversion must respect:
+When both the day of month and the weekday are restricted, cron-job.org runs a job when
+**either** matches, as cron does (since 2025-09: ``api/lib/ExecutionPredictor.php:227``,
+``chronos/App.cpp:362-365``), so ``0 8 1 * 1`` is the 1st of each month and every Monday.
 
-- cron-job.org runs a job only on days matching the day of month **and** the weekday, where cron
-  runs it when **either** matches if both are restricted (``api/lib/ExecutionPredictor.php`` in
-  the cron-job.org server). A cron expression restricting both is refused.
-- The server silently replaces a timezone outside PHP's ``DateTimeZone::listIdentifiers()`` with
-  UTC (§2.5, §6); those are the IANA ``Area/Location`` names of the regions below plus ``UTC``.
+One difference from cron that the conversion must respect: the server silently replaces a
+timezone outside PHP's ``DateTimeZone::listIdentifiers()`` with UTC (§2.5, §6); those are the
+IANA ``Area/Location`` names of the regions below plus ``UTC``.
 """
 
 from __future__ import annotations
@@ -84,16 +84,9 @@ def check_timezone(name: str) -> str:
 def cron_to_arrays(expr: str) -> dict[str, list[int]]:
     """The five arrays for a 5-field cron expression, or ScheduleError saying what cannot be."""
     parts = validate_cron(expr).split()
-    arrays = {
+    return {
         field.key: _field_values(text, field) for text, field in zip(parts, FIELDS, strict=True)
     }
-    if arrays["mdays"] != EVERY and arrays["wdays"] != EVERY:
-        raise ScheduleError(
-            f"`{expr}` restricts both the day of month and the day of week. Cron runs it when "
-            "either matches, cron-job.org only when both do; set one of them to `*` "
-            "(or create two jobs)"
-        )
-    return arrays
 
 
 def arrays_to_cron(schedule: Mapping[str, Any]) -> str | None:
@@ -110,11 +103,6 @@ def _cron_text(arrays: tuple[tuple[Any, ...], ...]) -> str:
     return " ".join(
         _field_text(values, field) for values, field in zip(arrays, FIELDS, strict=True)
     )
-
-
-def both_days_restricted(schedule: Mapping[str, Any]) -> bool:
-    """True when the arrays mean "day of month AND weekday", which cron cannot say."""
-    return all(schedule.get(key) not in (None, [], EVERY) for key in ("mdays", "wdays"))
 
 
 def schedule_body(schedule: Schedule | None) -> dict[str, Any]:

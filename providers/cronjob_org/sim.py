@@ -3,8 +3,9 @@
 Bare-status errors; routing before auth (unknown path or method: 404, never 405); bodies read
 only with ``Content-Type`` exactly ``application/json`` or ``text/json``; fixed-window limits
 per method and a daily quota per UTC day, refused calls not counted, no ``Retry-After``; the
-server's create defaults and PATCH-what-is-given; predictions the server's way, matching the
-day of month AND the weekday (``api/lib/ExecutionPredictor.php``).
+server's create defaults and PATCH-what-is-given; predictions the server's way: a day of month
+and a weekday both restricted match when either does, as in cron
+(``api/lib/ExecutionPredictor.php:227``).
 
 In order: what the server makes of a request (bodies, job fields, predictions), the demo
 jobs, then the routes, auth, limits, handlers and executions.
@@ -126,7 +127,7 @@ def predict(arrays: tuple[tuple[int, ...], ...], timezone: str, now: int, count:
             return []
     expr = " ".join("*" if values == (-1,) else ",".join(map(str, values)) for values in arrays)
     start = datetime.fromtimestamp(now, ZoneInfo(timezone))
-    it = croniter(expr, start, day_or=False)  # cron-job.org: day of month AND weekday
+    it = croniter(expr, start)  # day of month OR weekday when both are restricted, as cron
     try:
         return [int(it.get_next(float)) for _ in range(count)]
     except CroniterBadDateError:

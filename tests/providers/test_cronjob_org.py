@@ -216,7 +216,6 @@ def test_an_empty_array_reads_as_a_job_that_never_runs() -> None:
     [
         ("0 0 L * *", "UTC", "cannot be expressed on cron-job.org"),
         ("0 0 * * 1#2", "UTC", "cannot be expressed on cron-job.org"),
-        ("0 0 1 * 1", "UTC", "only when both do"),
         ("0 3 * * *", "Mars/Olympus_Mons", "is not a known timezone"),
         ("0 3 * * *", "US/Eastern", "would run the job in UTC"),
     ],
@@ -227,6 +226,27 @@ async def test_what_cron_job_org_cannot_express_is_refused_before_any_request(
     with pytest.raises(InvalidInput, match=says):
         await client.create(spec(cron, timezone))
     assert sim.total_requests == 0
+
+
+def test_a_day_of_month_and_a_weekday_become_both_arrays() -> None:
+    arrays = cron_to_arrays("0 8 1 * 1")
+    assert (arrays["mdays"], arrays["wdays"]) == ([1], [1])
+
+
+async def test_a_job_on_day_1_and_on_mondays_runs_when_either_matches(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    created = await client.create(spec("0 8 1 * 1", "UTC", enabled=True))
+
+    listed = {job.id: job for job in await client.list_jobs()}[created.id]
+
+    assert sim.jobs[int(created.id)]["schedule"]["mdays"] == [1]
+    assert sim.jobs[int(created.id)]["schedule"]["wdays"] == [1]
+    assert listed.schedule is not None
+    assert listed.schedule.describe() == "At 08:00, on day 1 of the month and on Monday"
+    assert not any(label == "Days" for label, _ in listed.details)
+    # The server predicts the next Monday (9 March), not the next Monday the 1st (1 June).
+    assert listed.next_runs == (datetime(2026, 3, 9, 8, 0, tzinfo=UTC),)
 
 
 # -- changing -----------------------------------------------------------------------------------
