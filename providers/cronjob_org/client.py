@@ -38,7 +38,7 @@ from providers.cronjob_org.wire import (
     run_result,
     when,
 )
-from providers.errors import InvalidInput, NotFound
+from providers.errors import InvalidInput, NotFound, ProviderError
 from providers.http import ProviderHttp
 from providers.redact import safe_url
 from providers.schedule import ScheduleError
@@ -150,18 +150,24 @@ class CronJobOrg(Provider):
         # A create is never resent: a retry after a lost answer would make a second job.
         data = await self._json("PUT", "/jobs", op="create", json={"job": job}, idempotent=False)
         with self.http.mapping("created job"):
-            job_id = int(data["jobId"])
-        return self._remember({**job, "jobId": job_id, "type": 0, "lastStatus": 0})
+            job_id = str(int(data["jobId"]))
+        sent = {**job, "jobId": job_id, "type": 0, "lastStatus": 0}
+        return await self._stored(job_id, job["schedule"]["timezone"], sent)
 
     async def update(self, job_id: str, spec: JobSpec) -> Job:
         """Send every editable key (no GET to diff against: the quota is small).
 
         ``enabled`` is left alone: pausing and resuming are their own actions, and an edit
-        form that forgets the field must not resume a paused job.
+        form that forgets the field must not resume a paused job. A new timezone is read back
+        (one GET), since the server keeps the old one if it does not know the new one.
         """
         self.require(Capability.UPDATE, job_id)
         changes = self._job_body(spec)
         await self._patch(job_id, changes)
+        timezone = changes["schedule"]["timezone"]
+        seen = self._seen.get(job_id)
+        if seen is None or (seen.get("schedule") or {}).get("timezone") != timezone:
+            return await self._stored(job_id, timezone, None)
         return await self._after_change(job_id, changes)
 
     async def delete(self, job_id: str) -> None:
@@ -193,6 +199,25 @@ class CronJobOrg(Provider):
         # Absolute values only, so sending the PATCH twice is harmless.
         await self.http.request("PATCH", path, op="patch", json={"job": changes}, idempotent=True)
         self._predictions.pop(job_id, None)
+
+    async def _stored(self, job_id: str, timezone: str, sent: dict[str, Any] | None) -> Job:
+        """The job as the server stored it, noting a timezone it did not keep (one GET).
+
+        The change went through already: if that read fails, the job as sent stands in for it
+        (a create must never read as failed, or the person makes it again).
+        """
+        try:
+            job = await self.get_job(job_id)
+        except ProviderError as error:
+            if sent is None:
+                raise
+            log.info("%s: created job %s not read back: %s", self.account, job_id, error)
+            return self._remember(sent)
+        stored = job.schedule.timezone if job.schedule else timezone
+        if stored == timezone:
+            return job
+        note = ("Timezone", f"cron-job.org kept {stored}: it does not know {timezone}")
+        return job.model_copy(update={"details": (*job.details, note)})
 
     async def _after_change(self, job_id: str, changes: dict[str, Any]) -> Job:
         """The job as it is now: what we last read plus our change, or one GET if never read."""

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadDateError, croniter
 from starlette.applications import Starlette
@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.clock import Clock
-from providers.cronjob_org.schedule import PHP_REGIONS
+from providers.cronjob_org.schedule import php_timezones
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
 
 ARRAYS = ("minutes", "hours", "mdays", "months", "wdays")  # cron field order
@@ -38,9 +38,6 @@ RANGES = {"minutes": (0, 59), "hours": (0, 23), "mdays": (1, 31), "months": (1, 
 PRIVATE = ("auth", "notification", "extendedData")
 EDITABLE = ("enabled", "title", "saveResponses", "url", "requestTimeout", "redirectSuccess",
             "folderId", "requestMethod")  # fmt: skip
-_TIMEZONES = frozenset(
-    tz for tz in available_timezones() if tz.split("/", 1)[0] in PHP_REGIONS and "/" in tz
-) | {"UTC"}
 
 
 class Refused(Exception):
@@ -64,8 +61,9 @@ def blank_job(job_id: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def apply_job(job: dict[str, Any], given: dict[str, Any]) -> None:
-    """Copy the known keys that are present and not null, as the server does."""
+def apply_job(job: dict[str, Any], given: dict[str, Any], timezones: frozenset[str]) -> None:
+    """Copy the known keys that are present and not null, as the server does; a timezone only
+    if it is in ``timezones`` (PHP's list)."""
     try:
         _copy(job, given, EDITABLE)
         for group in PRIVATE:
@@ -75,7 +73,7 @@ def apply_job(job: dict[str, Any], given: dict[str, Any]) -> None:
                 if isinstance(part.get("headers"), dict) and group == "extendedData":
                     job[group]["headers"] = _headers(part["headers"])
         if isinstance(given.get("schedule"), dict):
-            _apply_schedule(job["schedule"], given["schedule"])
+            _apply_schedule(job["schedule"], given["schedule"], timezones)
     except (TypeError, ValueError):
         raise Refused(400) from None
     job["title"], job["url"] = job["title"].strip(), job["url"].strip()
@@ -91,9 +89,12 @@ def _copy(target: dict[str, Any], given: dict[str, Any], keys: Iterable[str]) ->
             target[key] = type(target[key])(given[key])  # the default's type: bool, int, str
 
 
-def _apply_schedule(schedule: dict[str, Any], given: dict[str, Any]) -> None:
-    if given.get("timezone") in _TIMEZONES:  # others are ignored: UTC on create
-        schedule["timezone"] = given["timezone"]
+def _apply_schedule(
+    schedule: dict[str, Any], given: dict[str, Any], timezones: frozenset[str]
+) -> None:
+    timezone = str(given.get("timezone") or "").strip()
+    if timezone in timezones:  # others are ignored: UTC on create, unchanged on PATCH
+        schedule["timezone"] = timezone
     if given.get("expiresAt") is not None:
         schedule["expiresAt"] = int(given["expiresAt"])
     for key in ARRAYS:
@@ -234,9 +235,13 @@ class CronJobOrgSim(Simulator):
         jobs: int | None = None,
         daily_quota: int | None = 100,
         rate_limits: bool = True,
+        timezones: Iterable[str] | None = None,
     ) -> None:
         self.daily_quota = daily_quota  # None: no quota (demo, benchmarks)
         self.rate_limits = rate_limits
+        # PHP's DateTimeZone::listIdentifiers() on the server: tzdata's today; pass an older
+        # list to play a server whose PHP predates a rename (Europe/Kyiv came in 2022b).
+        self.timezones = frozenset(timezones) if timezones is not None else php_timezones()
         self.jobs: dict[int, dict[str, Any]] = {}
         self.history: dict[int, deque[dict[str, Any]]] = {}
         self._next_id = 4242
@@ -320,7 +325,7 @@ class CronJobOrgSim(Simulator):
         ):
             raise Refused(500)  # the server copies each array unchecked and fails (§2.5)
         job = blank_job(self._next_id)
-        apply_job(job, given)
+        apply_job(job, given, self.timezones)
         return {"jobId": self._add(job)}
 
     def _patch(self, params: dict[str, Any], body: dict[str, Any]) -> Any:
@@ -329,7 +334,7 @@ class CronJobOrgSim(Simulator):
         if not isinstance(given, dict):
             raise Refused(400)
         updated = json.loads(json.dumps(job))
-        apply_job(updated, given)
+        apply_job(updated, given, self.timezones)
         self.jobs[job["jobId"]] = updated
         return {}
 

@@ -155,7 +155,8 @@ async def test_create_sends_the_full_schedule_and_enabled_explicitly(
     assert job.schedule is not None
     assert job.schedule.cron == "*/20 2-4 * * 1-5"
     assert not job.paused
-    assert dict(sim.requests) == {"PUT /jobs": 1}  # the answer is built, not fetched
+    # read back once: the server may keep another timezone than the one sent
+    assert dict(sim.requests) == {"PUT /jobs": 1, f"GET /jobs/{job.id}": 1}
 
 
 async def test_the_simulator_answers_500_and_creates_nothing_when_a_schedule_array_is_missing(
@@ -217,7 +218,7 @@ def test_an_empty_array_reads_as_a_job_that_never_runs() -> None:
         ("0 0 L * *", "UTC", "cannot be expressed on cron-job.org"),
         ("0 0 * * 1#2", "UTC", "cannot be expressed on cron-job.org"),
         ("0 3 * * *", "Mars/Olympus_Mons", "is not a known timezone"),
-        ("0 3 * * *", "US/Eastern", "would run the job in UTC"),
+        ("0 3 * * *", "Etc/GMT+5", "would run the job in UTC"),
     ],
 )
 async def test_what_cron_job_org_cannot_express_is_refused_before_any_request(
@@ -249,11 +250,61 @@ async def test_a_job_on_day_1_and_on_mondays_runs_when_either_matches(
     assert listed.next_runs == (datetime(2026, 3, 9, 8, 0, tzinfo=UTC),)
 
 
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [("Asia/Calcutta", "Asia/Kolkata"), ("Europe/Kiev", "Europe/Kyiv"),
+     ("US/Eastern", "America/New_York"), ("Etc/UTC", "UTC"), ("GMT", "UTC")],
+)  # fmt: skip
+async def test_a_timezone_alias_is_sent_as_its_canonical_name(
+    client: CronJobOrg, sim: CronJobOrgSim, given: str, canonical: str
+) -> None:
+    job = await client.create(spec("0 9 * * *", given))
+
+    assert sim.jobs[int(job.id)]["schedule"]["timezone"] == canonical
+    assert job.schedule is not None
+    assert job.schedule.timezone == canonical
+
+
+async def test_the_simulator_stores_a_timezone_outside_phps_list_as_utc(sim: CronJobOrgSim) -> None:
+    def timezone(name: str) -> dict[str, Any]:
+        return {"job": {"url": "https://x.test/", "schedule": {**ANY_TIME, "timezone": name}}}
+
+    async with raw(sim) as http:
+        answer = await http.put("/jobs", json=timezone("Asia/Calcutta"))
+        job_id = answer.json()["jobId"]
+        created = sim.jobs[job_id]["schedule"]["timezone"]
+        await http.patch(f"/jobs/{job_id}", json=timezone("Asia/Kolkata"))
+        kept = sim.jobs[job_id]["schedule"]["timezone"]
+        await http.patch(f"/jobs/{job_id}", json=timezone("Europe/Kiev"))
+    assert (answer.status_code, created, kept) == (200, "UTC", "Asia/Kolkata")
+    assert sim.jobs[job_id]["schedule"]["timezone"] == "Asia/Kolkata"  # PATCH ignores it
+
+
+async def test_a_job_shows_the_timezone_the_server_stored_not_the_one_sent(clock: Clock) -> None:
+    stale = CronJobOrgSim(
+        api_key=KEY,
+        clock=clock,
+        rate_limits=False,
+        jobs=0,
+        timezones=["UTC", "Europe/Berlin", "Europe/Kiev"],
+    )  # before 2022b
+    client = build(stale)
+
+    job = await client.create(spec("0 9 * * *", "Europe/Kiev"))
+    await client.aclose()
+
+    assert stale.jobs[int(job.id)]["schedule"]["timezone"] == "UTC"
+    assert job.schedule is not None
+    assert job.schedule.timezone == "UTC"
+    assert ("Timezone", "cron-job.org kept UTC: it does not know Europe/Kyiv") in job.details
+
+
 # -- changing -----------------------------------------------------------------------------------
 async def test_update_sends_the_editable_keys_and_leaves_pausing_alone(
     client: CronJobOrg, sim: CronJobOrgSim
 ) -> None:
     paused = seeded(sim, enabled=False)
+    paused["schedule"]["timezone"] = "Asia/Tokyo"
     job_id = str(paused["jobId"])
     await client.list_jobs()
 
@@ -270,6 +321,26 @@ async def test_update_sends_the_editable_keys_and_leaves_pausing_alone(
     assert (job.name, job.paused) == ("Renamed", True)
     assert job.schedule == Schedule.from_cron("0 6 * * *", "Asia/Tokyo")
     assert sim.requests[f"GET /jobs/{job_id}"] == 0  # rebuilt from the list, not fetched
+
+
+async def test_an_update_to_another_timezone_reads_back_what_the_server_kept(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    stored = seeded(sim, enabled=True)
+    stored["schedule"]["timezone"] = "Europe/Berlin"
+    job_id = str(stored["jobId"])
+    await client.list_jobs()
+    sim.timezones = sim.timezones - {"Asia/Kolkata"}  # a server whose PHP lacks the name
+
+    job = await client.update(job_id, spec("0 6 * * *", "Asia/Calcutta"))
+
+    assert sim.jobs[int(job_id)]["schedule"]["timezone"] == "Europe/Berlin"
+    assert job.schedule is not None
+    assert job.schedule.timezone == "Europe/Berlin"
+    assert ("Timezone", "cron-job.org kept Europe/Berlin: it does not know Asia/Kolkata") in (
+        job.details
+    )
+    assert sim.requests[f"GET /jobs/{job_id}"] == 1
 
 
 async def test_update_of_a_job_never_read_fetches_it_once(
