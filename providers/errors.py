@@ -9,7 +9,8 @@ JSON exceptions::
      ├── InvalidInput             the provider refused the data; .fields      permanent
      ├── Unsupported              the provider has no API for this action     permanent
      ├── BudgetExhausted          our daily request budget is spent           transient (UTC day)
-     ├── RateLimited              429; .retry_after in seconds if known        transient
+     ├── RateLimited              429, or held back by our own rate limits;    transient
+     │                            .retry_after in seconds if known
      ├── ProviderUnavailable      5xx, timeout, connection refused             transient
      └── BadResponse              a 2xx we cannot parse                        transient
 
@@ -109,11 +110,20 @@ class RateLimited(ProviderError):
         detail: str = "",
         *,
         retry_after: float | None = None,
+        not_sent: bool = False,
         account: str = "",
         provider: str = "",
     ) -> None:
         self.retry_after = retry_after
+        self.not_sent = not_sent  # held back by cronops' own limits: waiting is the caller's call
         super().__init__(detail, account=account, provider=provider)
+
+    @property
+    def user_message(self) -> str:
+        if not (self.not_sent and self.detail):
+            return super().user_message
+        who = self.provider_label
+        return f"{who}: {self.detail}" if who else self.detail
 
 
 class ProviderUnavailable(ProviderError):

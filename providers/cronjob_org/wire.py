@@ -47,8 +47,12 @@ def error_for(response: httpx.Response) -> ProviderError | None:
     if status == 422:
         return InvalidInput("cron-job.org's request filter (WAF) rejected the job")
     if status == 429:
-        # No Retry-After on either 429; the shared retry policy backs off on its own.
-        return RateLimited("per-method rate limit or the daily quota")
+        # The per-method 429 and the spent quota's are alike; providers.http has already tried
+        # once more in the next clock second, so this one is the quota (or the minute's creates).
+        return RateLimited(
+            "refused again in the next second: the daily request quota (or, for creates, "
+            "the 5 a minute) is used up"
+        )
     return None  # 401, 404 and 5xx: the default mapping says it right
 
 
