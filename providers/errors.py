@@ -12,6 +12,8 @@ JSON exceptions::
      ├── RateLimited              429, or held back by our own rate limits;    transient
      │                            .retry_after in seconds if known
      ├── ProviderUnavailable      5xx, timeout, connection refused             transient
+     │    ├── PartialListing      the provider listed only some jobs; .jobs    transient
+     │    └── JobUnreadable       a job the provider could not read just now   transient
      └── BadResponse              a 2xx we cannot parse                        transient
 
 ``permanent`` tells the caller whether trying the same call again later can help; the
@@ -20,6 +22,12 @@ Messages never contain secrets: they are built from status codes and field names
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from providers.base import Job
 
 
 class ProviderError(Exception):
@@ -135,6 +143,33 @@ class ProviderUnavailable(ProviderError):
     ) -> None:
         self.not_sent = not_sent  # the request never left (connection refused): safe to resend
         super().__init__(detail, account=account, provider=provider)
+
+
+class PartialListing(ProviderUnavailable):
+    """The provider answered a list but said it is incomplete (cron-job.org ``someFailed``: a
+    server holding some of the account's jobs is down).
+
+    Contract for callers: the list is a failed read, never a complete one. ``jobs`` holds the
+    jobs that *were* listed, to show with a warning; the ones missing are not gone. Nothing may
+    be concluded from their absence: no poll cursor moves, no job is taken as deleted or
+    recovered, and the account counts as failing to poll (an outage once it lasts). Raised by
+    ``list_jobs``, ``list_for_poll`` and ``check``.
+    """
+
+    summary = "some jobs could not be read (one of its servers is down); try again later"
+
+    def __init__(
+        self, jobs: Sequence[Job] = (), *, detail: str = "", account: str = "", provider: str = ""
+    ) -> None:
+        self.jobs: tuple[Job, ...] = tuple(jobs)
+        super().__init__(detail, account=account, provider=provider)
+
+
+class JobUnreadable(ProviderUnavailable):
+    """A job the provider answered 404 for while its last list was partial: its server is
+    down, so the job could not be read; it is not known to be gone (``detail`` names it)."""
+
+    summary = "a job could not be read (one of its servers is down); try again later"
 
 
 class BadResponse(ProviderError):

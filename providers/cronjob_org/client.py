@@ -7,6 +7,9 @@ API facts and quirks are in ``shared/providers.md`` §2 and §6. The ones this c
 - Schedules are five arrays, not cron text (see :mod:`providers.cronjob_org.schedule`).
 - Errors are a bare status line; :func:`providers.cronjob_org.wire.error_for` turns each
   into a sentence.
+- A server (node) holding some jobs can be down: the list then says ``someFailed`` and leaves
+  them out, and they answer 404. A partial list raises :class:`PartialListing` (never taken as
+  complete), and until a complete one, a 404 for a job it left out is :class:`JobUnreadable`.
 - Job basic-auth passwords and custom header values come back in job details; they are dropped
   the moment a response is read and never reach a model, a cache or a log.
 """
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar, Literal
@@ -38,7 +42,13 @@ from providers.cronjob_org.wire import (
     run_result,
     when,
 )
-from providers.errors import InvalidInput, NotFound, ProviderError
+from providers.errors import (
+    InvalidInput,
+    JobUnreadable,
+    NotFound,
+    PartialListing,
+    ProviderError,
+)
 from providers.http import ProviderHttp
 from providers.redact import safe_url
 from providers.schedule import ScheduleError
@@ -86,6 +96,9 @@ class CronJobOrg(Provider):
         self._seen: dict[str, dict[str, Any]] = {}
         # Predicted run times from the last history call (the job list gives only the next one).
         self._predictions: dict[str, tuple[int, ...]] = {}
+        # The ids the last job list held, when it was partial (a server was down); None when
+        # it was complete. A 404 for a job outside it is a job that could not be read.
+        self._partial: frozenset[str] | None = None
 
     @classmethod
     def from_config(cls, account: CronJobOrgAccount, ctx: BuildContext) -> CronJobOrg:
@@ -116,25 +129,43 @@ class CronJobOrg(Provider):
         return Listed(str(int(raw["jobId"])), last_run, result, True, partial(self._built, raw))
 
     async def _rows(self) -> list[dict[str, Any]]:
+        """The list's rows; PartialListing (with the jobs it did list) when ``someFailed``."""
         data = await self._json("GET", "/jobs", op="list")
         with self.http.mapping("job list"):
-            if data.get("someFailed"):
-                log.warning(
-                    "%s: cron-job.org could not read some jobs; list incomplete", self.account
-                )
-            return as_list(data["jobs"])
+            rows = as_list(data["jobs"])
+            if not data.get("someFailed"):
+                self._partial = None
+                return rows
+            self._partial = frozenset(str(int(raw["jobId"])) for raw in rows)
+            jobs = [self._remember(raw) for raw in rows]
+        log.warning("%s: cron-job.org could not read some jobs; list incomplete", self.account)
+        raise PartialListing(jobs, **self.error_context())
+
+    @contextmanager
+    def _readable(self, job_id: str) -> Iterator[None]:
+        """A 404 for a job the last list left out while it was partial: its server is down."""
+        try:
+            yield
+        except NotFound:
+            if self._partial is None or job_id in self._partial:
+                raise
+            raise JobUnreadable(f"job {job_id}", **self.error_context()) from None
 
     def _built(self, raw: dict[str, Any]) -> Job:
         with self.http.mapping("job list"):
             return self._remember(raw)
 
     async def get_job(self, job_id: str) -> Job:
-        data = await self._json("GET", f"/jobs/{self._path_id(job_id)}", op="get")
+        path = f"/jobs/{self._path_id(job_id)}"
+        with self._readable(job_id):
+            data = await self._json("GET", path, op="get")
         with self.http.mapping("job details"):
             return self._remember(dict(data["jobDetails"]))
 
     async def history(self, job_id: str, limit: int = 10) -> list[Execution]:
-        data = await self._json("GET", f"/jobs/{self._path_id(job_id)}/history", op="history")
+        path = f"/jobs/{self._path_id(job_id)}/history"
+        with self._readable(job_id):
+            data = await self._json("GET", path, op="history")
         with self.http.mapping("job history"):
             self._predictions[job_id] = tuple(
                 int(t) for t in as_list(data.get("predictions") or [])
@@ -176,7 +207,8 @@ class CronJobOrg(Provider):
         if self._seen.get(job_id, {}).get("type") == MONITORING:
             raise self._monitoring_refusal(job_id)
         try:
-            await self.http.request("DELETE", path, op="delete")
+            with self._readable(job_id):
+                await self.http.request("DELETE", path, op="delete")
         except InvalidInput:
             # The id is numeric, so the only 400 DELETE gives is for a monitoring job (§2.2).
             raise self._monitoring_refusal(job_id) from None
@@ -197,7 +229,9 @@ class CronJobOrg(Provider):
     async def _patch(self, job_id: str, changes: dict[str, Any]) -> None:
         path = f"/jobs/{self._path_id(job_id)}"
         # Absolute values only, so sending the PATCH twice is harmless.
-        await self.http.request("PATCH", path, op="patch", json={"job": changes}, idempotent=True)
+        with self._readable(job_id):
+            body = {"job": changes}
+            await self.http.request("PATCH", path, op="patch", json=body, idempotent=True)
         self._predictions.pop(job_id, None)
 
     async def _stored(self, job_id: str, timezone: str, sent: dict[str, Any] | None) -> Job:

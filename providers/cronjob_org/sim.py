@@ -7,6 +7,11 @@ server's create defaults and PATCH-what-is-given; predictions the server's way: 
 and a weekday both restricted match when either does, as in cron
 (``api/lib/ExecutionPredictor.php:227``).
 
+A server (node) holding some jobs can be taken down: ``sim.down(job_ids)`` / ``sim.up()``, or
+``POST /_sim/down {"jobs": [...]}`` / ``POST /_sim/up``. While it is down, ``GET /jobs`` leaves
+its jobs out and says ``"someFailed": true`` (``Job.php:418-446``), and their details, history,
+PATCH and DELETE answer a bare 404 (``Job.php:537-546``).
+
 In order: what the server makes of a request (bodies, job fields, predictions), the demo
 jobs, then the routes, auth, limits, handlers and executions.
 """
@@ -244,6 +249,7 @@ class CronJobOrgSim(Simulator):
         self.timezones = frozenset(timezones) if timezones is not None else php_timezones()
         self.jobs: dict[int, dict[str, Any]] = {}
         self.history: dict[int, deque[dict[str, Any]]] = {}
+        self.unreachable: set[int] = set()  # jobs on a node that is down
         self._next_id = 4242
         self._next_log_id = 90_000
         self._windows: dict[tuple[str, int], tuple[int, int]] = {}  # (op, period) -> (slot, n)
@@ -308,9 +314,10 @@ class CronJobOrgSim(Simulator):
 
     # -- handlers -------------------------------------------------------------------------------
     def _list(self, params: dict[str, Any], body: dict[str, Any]) -> Any:
-        items = [self._shown(job, details=False) for job in self.jobs.values()]
+        reachable = [job for job in self.jobs.values() if job["jobId"] not in self.unreachable]
+        items = [self._shown(job, details=False) for job in reachable]
         items.sort(key=lambda job: (not job["enabled"], job["lastStatus"], job["url"]))
-        return {"jobs": items, "someFailed": False}
+        return {"jobs": items, "someFailed": bool(self.unreachable)}
 
     def _get(self, params: dict[str, Any], body: dict[str, Any]) -> Any:
         return {"jobDetails": self._shown(self._job(params), details=True)}
@@ -365,8 +372,9 @@ class CronJobOrgSim(Simulator):
         raise Refused(404)
 
     def _job(self, params: dict[str, Any]) -> dict[str, Any]:
-        job = self.jobs.get(int(params["job_id"]))
-        if job is None:
+        job_id = int(params["job_id"])
+        job = self.jobs.get(job_id)
+        if job is None or job_id in self.unreachable:  # its node is down: as if it were not
             raise Refused(404)
         return job
 
@@ -390,6 +398,31 @@ class CronJobOrgSim(Simulator):
     # -- scenarios ------------------------------------------------------------------------------
     def job_ids(self) -> list[str]:
         return [str(job_id) for job_id in self.jobs]
+
+    def down(self, job_ids: Iterable[str]) -> None:
+        """The node holding these jobs goes down (until :meth:`up`)."""
+        self.unreachable.update(int(job_id) for job_id in job_ids)
+
+    def up(self) -> None:
+        """Every node is back."""
+        self.unreachable.clear()
+
+    def controls(self) -> list[BaseRoute]:
+        return [
+            Route("/_sim/down", self._control_down, methods=["POST"]),
+            Route("/_sim/up", self._control_up, methods=["POST"]),
+        ]
+
+    async def _control_down(self, request: Request) -> Response:
+        self.down(str(job_id) for job_id in (await request.json())["jobs"])
+        return self._nodes()
+
+    async def _control_up(self, request: Request) -> Response:
+        self.up()
+        return self._nodes()
+
+    def _nodes(self) -> Response:
+        return json_response({"down": [str(job_id) for job_id in sorted(self.unreachable)]})
 
     def run(self, job_id: str, ok: bool, *, at: datetime | None = None) -> None:
         when = int((at or self.now()).timestamp())

@@ -23,7 +23,15 @@ from providers.cronjob_org.sim import (
     SIM_URL_PASSWORD,
     CronJobOrgSim,
 )
-from providers.errors import AuthRejected, BudgetExhausted, InvalidInput, NotFound, RateLimited
+from providers.errors import (
+    AuthRejected,
+    BudgetExhausted,
+    InvalidInput,
+    NotFound,
+    PartialListing,
+    ProviderUnavailable,
+    RateLimited,
+)
 from providers.http import RetryPolicy
 from providers.schedule import Schedule
 
@@ -395,6 +403,84 @@ async def test_pause_and_resume_change_what_the_list_returns(
     assert not listed[job_id].paused
     assert sim.requests[f"PATCH /jobs/{job_id}"] == 2
     assert sim.requests[f"GET /jobs/{job_id}"] == 0
+
+
+# -- a node that holds jobs is down -------------------------------------------------------------
+async def test_the_simulator_answers_like_a_server_with_a_node_down(sim: CronJobOrgSim) -> None:
+    down, up = sim.job_ids()[:2], sim.job_ids()[2]
+    sim.down(down)
+    async with raw(sim) as http:
+        listed = (await http.get("/jobs")).json()
+        answers = [
+            await http.get(f"/jobs/{down[0]}"),
+            await http.get(f"/jobs/{down[0]}/history"),
+            await http.patch(f"/jobs/{down[0]}", json={"job": {"enabled": False}}),
+            await http.delete(f"/jobs/{down[1]}"),
+        ]
+        fine = await http.get(f"/jobs/{up}")
+        sim.up()
+        after = (await http.get("/jobs")).json()
+    assert listed["someFailed"] is True
+    assert {str(job["jobId"]) for job in listed["jobs"]} == set(sim.job_ids()) - set(down)
+    assert [(a.status_code, a.content) for a in answers] == [(404, b"")] * 4
+    assert fine.status_code == 200
+    assert (after["someFailed"], len(after["jobs"])) == (False, len(sim.jobs))
+
+
+async def test_a_node_goes_down_and_up_through_the_control_endpoints(sim: CronJobOrgSim) -> None:
+    job_id = sim.job_ids()[0]
+    async with raw(sim) as http:
+        downed = await http.post("/_sim/down", json={"jobs": [job_id]})
+        missing = await http.get(f"/jobs/{job_id}")
+        upped = await http.post("/_sim/up")
+        back = await http.get(f"/jobs/{job_id}")
+    assert downed.json() == {"down": [job_id]}
+    assert (missing.status_code, upped.json(), back.status_code) == (404, {"down": []}, 200)
+
+
+async def test_a_partial_list_is_never_taken_as_complete(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    down = sim.job_ids()[:3]
+    sim.down(down)
+
+    with pytest.raises(PartialListing) as listing:
+        await client.list_jobs()
+    with pytest.raises(PartialListing) as polling:
+        await client.list_for_poll()
+    with pytest.raises(PartialListing):
+        await client.check()
+
+    listed = {job.id for job in listing.value.jobs}
+    assert listed == set(sim.job_ids()) - set(down)
+    assert {job.id for job in polling.value.jobs} == listed
+    assert listing.value.user_message == (
+        "cron-job.org account `prod`: some jobs could not be read (one of its servers is down);"
+        " try again later"
+    )
+    assert isinstance(listing.value, ProviderUnavailable)
+    assert not listing.value.permanent
+
+
+async def test_while_a_node_is_down_its_jobs_read_as_unreadable_not_gone(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    down, listed = seeded(sim, type=0, enabled=True), sim.job_ids()[0]
+    job_id = str(down["jobId"])
+    sim.down([job_id])
+    with pytest.raises(PartialListing):
+        await client.list_jobs()
+
+    for call in (client.get_job, client.history, client.pause, client.delete):
+        with pytest.raises(ProviderUnavailable, match="could not be read") as caught:
+            await call(job_id)
+        assert not isinstance(caught.value, NotFound)
+    assert int(job_id) in sim.jobs
+    sim.up()
+    await client.list_jobs()
+    del sim.jobs[int(listed)]
+    with pytest.raises(NotFound):  # the last list was complete: a 404 is a job that is gone
+        await client.get_job(listed)
 
 
 # -- history ------------------------------------------------------------------------------------
