@@ -157,9 +157,10 @@ class ProviderHttp:
     async def get_json(self, path: str, *, op: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.json_of(await self.request("GET", path, op=op, params=params))
 
-    def json_of(self, response: httpx.Response) -> Any:
+    def json_of(self, response: httpx.Response, content: bytes | None = None) -> Any:
+        """The response's JSON; ``content`` is its body when the provider had to trim it."""
         try:
-            return orjson.loads(response.content)  # UTF-8, as every provider sends it
+            return orjson.loads(response.content if content is None else content)  # UTF-8
         except ValueError:  # orjson.JSONDecodeError is one
             raise BadResponse(
                 f"HTTP {response.status_code} was not JSON",

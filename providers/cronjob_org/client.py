@@ -31,6 +31,7 @@ from providers.budget import RateSpec
 from providers.config import Account, BuildContext
 from providers.cronjob_org.schedule import job_schedule, schedule_body
 from providers.cronjob_org.wire import (
+    CREATE_DEFAULTS,
     METHODS,
     MONITORING,
     PRIVATE_KEYS,
@@ -41,6 +42,7 @@ from providers.cronjob_org.wire import (
     execution,
     run_result,
     when,
+    without_php_messages,
 )
 from providers.errors import (
     InvalidInput,
@@ -177,7 +179,10 @@ class CronJobOrg(Provider):
     # -- changing -----------------------------------------------------------------------------
     async def create(self, spec: JobSpec) -> Job:
         self.require(Capability.CREATE, None, spec.kind)
-        job = {**self._job_body(spec), "enabled": spec.enabled}  # the server defaults to off
+        body = self._job_body(spec)
+        extended = {**CREATE_DEFAULTS["extendedData"], **body.get("extendedData", {})}
+        # Every key the server reads, and enabled (it defaults to off).
+        job = {**CREATE_DEFAULTS, **body, "extendedData": extended, "enabled": spec.enabled}
         # A create is never resent: a retry after a lost answer would make a second job.
         data = await self._json("PUT", "/jobs", op="create", json={"job": job}, idempotent=False)
         with self.http.mapping("created job"):
@@ -332,7 +337,11 @@ class CronJobOrg(Provider):
 
     # -- plumbing -----------------------------------------------------------------------------
     async def _json(self, method: str, path: str, *, op: str, **kwargs: Any) -> dict[str, Any]:
-        data = self.http.json_of(await self.http.request(method, path, op=op, **kwargs))
+        response = await self.http.request(method, path, op=op, **kwargs)
+        content, printed = without_php_messages(response.content)
+        if printed:  # the call went through (200); a create must not read as failed
+            log.warning("%s: cron-job.org printed %d PHP warnings (%s)", self.account, printed, op)
+        data = self.http.json_of(response, content)
         with self.http.mapping(f"answer to {op}"):
             if not isinstance(data, dict):
                 raise TypeError("not an object")

@@ -7,6 +7,11 @@ server's create defaults and PATCH-what-is-given; predictions the server's way: 
 and a weekday both restricted match when either does, as in cron
 (``api/lib/ExecutionPredictor.php:227``).
 
+A create body that leaves out a key the server reads unguarded (``saveResponses``, ``auth``,
+``notification``, ``extendedData``, ...; ``Job.php:207-253``) still creates the job, but first
+prints PHP's warnings, as a server with ``display_errors`` on does: the 200 body is warning
+lines, then the JSON (:data:`UNGUARDED_READS`).
+
 A server (node) holding some jobs can be taken down: ``sim.down(job_ids)`` / ``sim.up()``, or
 ``POST /_sim/down {"jobs": [...]}`` / ``POST /_sim/up``. While it is down, ``GET /jobs`` leaves
 its jobs out and says ``"someFailed": true`` (``Job.php:418-446``), and their details, history,
@@ -23,6 +28,7 @@ import random
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,6 +49,14 @@ RANGES = {"minutes": (0, 59), "hours": (0, 23), "mdays": (1, 31), "months": (1, 
 PRIVATE = ("auth", "notification", "extendedData")
 EDITABLE = ("enabled", "title", "saveResponses", "url", "requestTimeout", "redirectSuccess",
             "folderId", "requestMethod")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Printed:
+    """An answer with text PHP printed before its JSON (warnings, with display_errors on)."""
+
+    text: str
+    data: Any
 
 
 class Refused(Exception):
@@ -110,6 +124,42 @@ def _apply_schedule(
             raise TypeError(key)
         low, high = RANGES[key]
         schedule[key] = [-1] if -1 in values else sorted({min(high, max(low, v)) for v in values})
+
+
+#: What ``Job::updateFromRequest`` reads from a create body without ``isset``, by line of
+#: ``api/resources/Job.php``: each one missing is a PHP warning.
+UNGUARDED_READS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (207, ("enabled",)), (209, ("saveResponses",)),
+    (223, ("auth", "enable")), (224, ("auth", "user")), (225, ("auth", "password")),
+    (227, ("notification", "onFailure")), (231, ("notification", "onSuccess")),
+    (232, ("notification", "onDisable")), (233, ("notification", "onSslCertExpiry")),
+    (239, ("requestMethod",)), (241, ("extendedData", "body")),
+    (244, ("extendedData", "headers")), (253, ("schedule", "timezone")),
+)  # fmt: skip
+JOB_PHP = "/var/www/html/resources/Job.php"  # where the api/ Dockerfile copies it
+
+
+def php_warnings(given: dict[str, Any]) -> list[str]:
+    """The warnings PHP 8 prints reading a create body (display_errors on, text format)."""
+    lines = []
+    for line, path in UNGUARDED_READS:
+        value: Any = given
+        for key in path:
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+                continue
+            if isinstance(value, dict):
+                message = f"Undefined property: stdClass::${key}"
+            else:
+                message = f'Attempt to read property "{key}" on {_php_type(value)}'
+            lines.append(f"\nWarning: {message} in {JOB_PHP} on line {line}\n")
+            value = None
+    return lines
+
+
+def _php_type(value: Any) -> str:
+    kinds = {type(None): "null", bool: "bool", int: "int", float: "float", str: "string"}
+    return kinds.get(type(value), "array")
 
 
 def _headers(given: dict[str, Any]) -> dict[str, str]:
@@ -250,6 +300,7 @@ class CronJobOrgSim(Simulator):
         self.jobs: dict[int, dict[str, Any]] = {}
         self.history: dict[int, deque[dict[str, Any]]] = {}
         self.unreachable: set[int] = set()  # jobs on a node that is down
+        self.php_warnings = 0  # warnings printed before a JSON body, all told
         self._next_id = 4242
         self._next_log_id = 90_000
         self._windows: dict[tuple[str, int], tuple[int, int]] = {}  # (op, period) -> (slot, n)
@@ -280,9 +331,13 @@ class CronJobOrgSim(Simulator):
             try:
                 self._authenticate(request)
                 self._admit(op)
-                return json_response(handler(request.path_params, await read_body(request)))
+                answer = handler(request.path_params, await read_body(request))
             except Refused as refused:
                 return Response(status_code=refused.status)
+            if isinstance(answer, Printed):  # output before the JSON: still 200, still JSON's type
+                body = answer.text.encode() + json_response(answer.data).body
+                return Response(body, media_type="application/json")
+            return json_response(answer)
 
         return endpoint
 
@@ -333,7 +388,10 @@ class CronJobOrgSim(Simulator):
             raise Refused(500)  # the server copies each array unchecked and fails (§2.5)
         job = blank_job(self._next_id)
         apply_job(job, given, self.timezones)
-        return {"jobId": self._add(job)}
+        warnings = php_warnings(given)
+        self.php_warnings += len(warnings)
+        created = {"jobId": self._add(job)}
+        return Printed("".join(warnings), created) if warnings else created
 
     def _patch(self, params: dict[str, Any], body: dict[str, Any]) -> Any:
         job = self._job(params)

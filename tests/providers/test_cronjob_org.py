@@ -34,6 +34,7 @@ from providers.errors import (
 )
 from providers.http import RetryPolicy
 from providers.schedule import Schedule
+from providers.sim.serve import LoopbackServer
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday; Berlin is UTC+1 until 29 March
 KEY = "canary-cjo-key-5f3a9e"  # the API key, also a canary for the secret checks
@@ -62,7 +63,9 @@ def sim(clock: Clock) -> CronJobOrgSim:
 
 def build(sim: CronJobOrgSim, *, key: str = KEY, **account: Any) -> CronJobOrg:
     ledger = account.pop("ledger", None) or MemoryLedger()
-    transport = account.pop("transport", None) or httpx.ASGITransport(app=sim.app)
+    transport = account.pop("transport", None)
+    if transport is None and "base_url" not in account:  # else: over loopback to base_url
+        transport = httpx.ASGITransport(app=sim.app)
     return CronJobOrg.from_config(
         CronJobOrgAccount(name="prod", provider="cronjob-org", api_key=key, **account),
         BuildContext(ledger=ledger, transport_for=lambda _: transport, retry=FAST),
@@ -180,6 +183,59 @@ async def test_the_simulator_answers_500_and_creates_nothing_when_a_schedule_arr
     assert len(sim.jobs) == before
 
 
+async def test_the_simulator_prints_php_warnings_before_the_json_when_create_keys_are_missing(
+    sim: CronJobOrgSim,
+) -> None:
+    job = {"url": "https://x.test/", "enabled": True, "requestMethod": 0, "schedule": ANY_TIME,
+           "notification": {"onFailure": True}}  # fmt: skip
+    async with raw(sim) as http:
+        answer = await http.put("/jobs", json={"job": job})
+    text = answer.text
+    warnings, _, body = text.rpartition("\n")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert text.startswith(
+        "\nWarning: Undefined property: stdClass::$saveResponses in "
+        "/var/www/html/resources/Job.php on line 209\n"
+    )
+    assert 'Warning: Attempt to read property "enable" on null in' in warnings
+    assert "Undefined property: stdClass::$onSuccess" in warnings  # the group is there, not it
+    assert "onFailure" not in warnings
+    assert json.loads(body) == {"jobId": max(sim.jobs)}
+    assert sim.jobs[max(sim.jobs)]["notification"]["onFailure"] is True
+
+
+async def test_create_sends_every_key_the_server_reads_and_makes_exactly_one_job(
+    sim: CronJobOrgSim,
+) -> None:
+    before = len(sim.jobs)
+    async with LoopbackServer(sim.app) as server:
+        client = build(sim, transport=None, base_url=server.url)
+        job = await client.create(spec(http_body="ping"))
+        await client.aclose()
+
+    stored = sim.jobs[int(job.id)]
+    assert len(sim.jobs) == before + 1
+    assert sim.php_warnings == 0
+    assert job.name == "Nightly export"
+    assert stored["extendedData"] == {"headers": {}, "body": "ping"}
+    assert stored["auth"] == {"enable": False, "user": "", "password": ""}
+
+
+async def test_a_created_job_reads_as_created_even_after_php_warnings(sim: CronJobOrgSim) -> None:
+    def warned(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            warning = "\nWarning: Undefined property: stdClass::$x in /a/Job.php on line 1\n"
+            return httpx.Response(200, content=f'{warning}{{"jobId":77}}'.encode())
+        return httpx.Response(200, json={"jobDetails": {"jobId": 77, "title": "t", "url": "u"}})
+
+    client = build(sim, transport=httpx.MockTransport(warned))
+    job = await client.create(spec())
+    await client.aclose()
+
+    assert job.id == "77"
+
+
 @pytest.mark.parametrize(
     ("cron", "minutes", "hours", "mdays", "months", "wdays"),
     [
@@ -279,7 +335,7 @@ async def test_the_simulator_stores_a_timezone_outside_phps_list_as_utc(sim: Cro
 
     async with raw(sim) as http:
         answer = await http.put("/jobs", json=timezone("Asia/Calcutta"))
-        job_id = answer.json()["jobId"]
+        job_id = max(sim.jobs)  # the answer is PHP warnings, then the JSON: keys were left out
         created = sim.jobs[job_id]["schedule"]["timezone"]
         await http.patch(f"/jobs/{job_id}", json=timezone("Asia/Kolkata"))
         kept = sim.jobs[job_id]["schedule"]["timezone"]
