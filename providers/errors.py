@@ -5,6 +5,7 @@ JSON exceptions::
 
     ProviderError                 any provider failure; .user_message is safe to show in Slack
      ├── AuthRejected             401/403, or Djinn's 404-for-bad-token      permanent
+     │    └── MissingScope        the token works but lacks .scope            permanent
      ├── NotFound                 the job (or route) does not exist           permanent
      ├── InvalidInput             the provider refused the data; .fields      permanent
      ├── Unsupported              the provider has no API for this action     permanent
@@ -68,6 +69,24 @@ class ProviderError(Exception):
 class AuthRejected(ProviderError):
     permanent = True
     summary = "the API key was rejected; check the key in cronops.yml"
+
+
+class MissingScope(AuthRejected):
+    """The token is accepted but lacks a scope the call needs: ``scope`` names it, e.g.
+    ``build:read``. Djinn CI answers such a call 404, like a missing cron; the client tells
+    them apart by reading the cron.
+
+    Contract for callers: the whole account's token is short of the scope, so every cron gets
+    the same answer; it is a configuration problem (permanent), not a job that is gone.
+    """
+
+    def __init__(self, scope: str, *, account: str = "", provider: str = "") -> None:
+        self.scope = scope
+        self.summary = (
+            f"the token lacks the {scope} scope; give it that scope (or make a new token) "
+            "and put it in cronops.yml"
+        )
+        super().__init__(account=account, provider=provider)
 
 
 class NotFound(ProviderError):

@@ -6,6 +6,16 @@ validation errors are 400 ``{"field": [...]}``; an unknown schedule or malformed
 list in name order, builds newest first, and ``status=passed`` also matches
 ``passed_with_failures``. ``run_status`` adds a build with any status for scenarios.
 
+Tokens carry scopes (``DjinnSim(tokens={"tok": {"cron:read"}})``; the simulator's own key has
+them all): a call short of one is answered 404 like a missing cron (``server/server.go:506-511``,
+``cron/http/api.go:47-50``): ``cron:read`` to list and get, ``cron:write`` to create and update,
+``cron:delete`` to delete, and ``build:read`` as well for a cron's builds.
+
+JSON or HTML (``server/server.go:329-340, 487-495``): the server answers JSON when ``Accept`` or
+``Content-Type`` says JSON or the request names its configured URL (``api_url``; unset, every
+request does). Otherwise a bad token, or a cron that is not there, is ``303 -> /login`` and a
+missing scope an HTML 404 page.
+
 In order: the records, their JSON, paging, request and error bodies; then the state, the
 seeded demo crons and the routes.
 """
@@ -14,12 +24,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, TypeVar, cast
-from urllib.parse import urlencode
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import urlencode, urlsplit
 
 import yaml
 from starlette.applications import Starlette
@@ -33,6 +43,8 @@ from providers.schedule import Period, Schedule
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
 
 T = TypeVar("T")
+SCOPES = frozenset({"cron:read", "cron:write", "cron:delete", "build:read"})
+NOT_FOUND_PAGE = "<!DOCTYPE html>\n<title>Not Found</title>\n<h1>404</h1><p>Not Found</p>\n"
 PAGE_SIZE = 25
 USERNAME = "ops"
 BUILD_PARTS = ("objects", "variables", "jobs", "artifacts", "tags")
@@ -240,7 +252,11 @@ class DjinnSim(Simulator):
         clock: Clock = real_clock,
         seed: int = 0,
         jobs: int | None = None,
+        tokens: Mapping[str, Iterable[str]] | None = None,
+        api_url: str | None = None,
     ) -> None:
+        self.tokens = {api_key: SCOPES, **{t: frozenset(s) for t, s in (tokens or {}).items()}}
+        self.api_url = api_url  # DJINN_API_SERVER; None: whatever host the request names
         self.crons: dict[int, SimCron] = {}
         self.builds: dict[int, list[SimBuild]] = {}  # per cron, oldest first
         self._last_cron = self._last_build = 0
@@ -344,35 +360,42 @@ class DjinnSim(Simulator):
         return json.dumps({"message": phrase}).encode(), "application/json"
 
     async def _crons(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return error("Not Found", 404)
-        if request.method == "POST":
+        store = request.method == "POST"
+        refused = self._refusal(request, {"cron:write"} if store else {"cron:read"})
+        if refused is not None:
+            return refused
+        if store:
             return await self._store(request)
         crons = self._sorted()
         search = request.query_params.get("search", "").lower()
         if search:
             crons = [cron for cron in crons if search in cron.name.lower()]
-        api = api_root(request)
+        api = self._api(request)
         return paged(request, crons, lambda cron: cron_json(cron, self._namespace_ids, api))
 
     async def _cron(self, request: Request) -> Response:
         cron = self.crons.get(request.path_params["cron"])
-        if not self._authorized(request) or cron is None:
-            return error("Not Found", 404)
+        needs = {"PATCH": "cron:write", "DELETE": "cron:delete"}.get(request.method, "cron:read")
+        refused = self._refusal(request, {needs}, cron)
+        if refused is not None:
+            return refused
+        assert cron is not None
         if request.method == "PATCH":
             return await self._update(request, cron)
         if request.method == "DELETE":
             del self.crons[cron.id], self.builds[cron.id]
             self._by_name = None
             return Response(status_code=204)
-        return json_response(cron_json(cron, self._namespace_ids, api_root(request)))
+        return json_response(cron_json(cron, self._namespace_ids, self._api(request)))
 
     async def _builds(self, request: Request) -> Response:
         cron = self.crons.get(request.path_params["cron"])
-        if not self._authorized(request) or cron is None:
-            return error("Not Found", 404)
+        refused = self._refusal(request, {"cron:read", "build:read"}, cron)
+        if refused is not None:
+            return refused
+        assert cron is not None
         builds = [b for b in reversed(self.builds[cron.id]) if matches(b, request)]
-        api = api_root(request)
+        api = self._api(request)
         return paged(request, builds, lambda build: build_json(build, self._namespace_ids, api))
 
     async def _store(self, request: Request) -> Response:
@@ -385,7 +408,7 @@ class DjinnSim(Simulator):
             return json_response(problems, 400)
         schedule = body.get("schedule") or "daily"
         cron = self._new_cron(name, schedule, manifest, namespace_of(manifest))
-        return json_response(cron_json(cron, self._namespace_ids, api_root(request)), 201)
+        return json_response(cron_json(cron, self._namespace_ids, self._api(request)), 201)
 
     async def _update(self, request: Request, cron: SimCron) -> Response:
         body = await json_body(request)
@@ -402,7 +425,7 @@ class DjinnSim(Simulator):
         cron.name, cron.schedule, cron.manifest = name, schedule, manifest
         cron.namespace = namespace_of(manifest)
         self._by_name = None
-        return json_response(cron_json(cron, self._namespace_ids, api_root(request)))
+        return json_response(cron_json(cron, self._namespace_ids, self._api(request)))
 
     def _problems(self, name: str, manifest: str, current: SimCron | None) -> dict[str, list[str]]:
         problems: dict[str, list[str]] = {}
@@ -414,8 +437,44 @@ class DjinnSim(Simulator):
             problems["manifest"] = manifest_errors
         return problems
 
-    def _authorized(self, request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+    # -- who may do what, and how a refusal looks ------------------------------------------
+    def _refusal(
+        self, request: Request, needs: set[str], cron: SimCron | Literal[False] | None = False
+    ) -> Response | None:
+        """The server's answer to a call the token may not make, or None to serve it.
+
+        ``cron`` is the cron the route names (None: not there; False: the route names none).
+        A bad token or a missing cron is an auth failure; a missing scope is a plain 404.
+        """
+        header = request.headers.get("authorization", "")
+        scopes = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        if scopes is None or cron is None:
+            if self._expects_json(request):
+                return error("Not Found", 404)
+            return Response(status_code=303, headers={"Location": "/login"})
+        if needs <= scopes:
+            return None
+        if self._expects_json(request):
+            return error("Not Found", 404)
+        return Response(NOT_FOUND_PAGE, status_code=404, media_type="text/html")
+
+    def _expects_json(self, request: Request) -> bool:
+        """``server.ExpectsJSON``: JSON asked for, JSON sent, or the configured API URL named."""
+        asked = request.headers.get("accept", "").startswith("application/json")
+        sent = request.headers.get("content-type", "").startswith("application/json")
+        return asked or sent or self._names_api(request)
+
+    def _names_api(self, request: Request) -> bool:
+        if self.api_url is None:
+            return True
+        api = urlsplit(self.api_url)
+        host = request.headers.get("host", request.url.netloc)
+        named = (request.url.scheme, host) == (api.scheme, api.netloc)
+        return named and request.url.path.startswith(api.path)
+
+    def _api(self, request: Request) -> str:
+        """The API URL the server puts in ``url`` fields: the configured one if set."""
+        return self.api_url.rstrip("/") if self.api_url else api_root(request)
 
     def _sorted(self) -> list[SimCron]:
         if self._by_name is None:

@@ -1,0 +1,204 @@
+"""Djinn CI as its real server answers (djinn-ci/djinn at 13949bde; providers.md §6).
+
+Token scopes answered with 404 (``server/server.go:506-511``, ``cron/http/api.go:47-50``), the
+HTML redirect a request that does not ask for JSON gets (``server/server.go:329-340, 487-495``),
+PATCH and ``daily`` (``cron/http/form.go:47-49``), manifests (``manifest/manifest.go``) and
+when schedules fire (``cron/cron.go:45-60``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from providers.base import JobKind, JobSpec, RunResult
+from providers.config import BuildContext
+from providers.djinn.client import Djinn, DjinnAccount
+from providers.djinn.sim import DjinnSim
+from providers.errors import AuthRejected, MissingScope, NotFound
+from providers.http import RetryPolicy
+from providers.sim.base import SIM_KEY
+from providers.sim.serve import LoopbackServer
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
+MANIFEST = "driver:\n  type: qemu\n  image: centos/7"
+READER = "djinn-reader-token"  # may read crons, not their builds; may not write or delete
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def make_client(
+    sim: DjinnSim | None = None, *, token: str = SIM_KEY, base_url: str | None = None
+) -> Djinn:
+    transport = httpx.ASGITransport(app=sim.app) if sim is not None else None
+    account = DjinnAccount(name="ci", provider="djinn", token=token, base_url=base_url)
+    return Djinn.from_config(
+        account, BuildContext(transport_for=lambda _: transport, retry=NO_RETRY)
+    )
+
+
+@pytest.fixture
+def sim() -> DjinnSim:
+    return DjinnSim(jobs=0, clock=lambda: NOW, tokens={READER: {"cron:read"}})
+
+
+@pytest.fixture
+async def reader(sim: DjinnSim) -> AsyncIterator[Djinn]:
+    client = make_client(sim, token=READER)
+    yield client
+    await client.aclose()
+
+
+def add_cron(sim: DjinnSim, name: str = "nightly", schedule: str = "daily") -> str:
+    cron_id = str(sim._new_cron(name, schedule, MANIFEST, None).id)
+    sim.run(cron_id, ok=False, at=NOW)
+    return cron_id
+
+
+def spec(**fields: object) -> JobSpec:
+    values: dict[str, object] = {"kind": JobKind.CRON, "name": "nightly", "manifest": MANIFEST}
+    return JobSpec.model_validate(values | fields)
+
+
+async def call(
+    sim: DjinnSim, method: str, path: str, token: str, **kwargs: object
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    transport = httpx.ASGITransport(app=sim.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://djinn.test") as http:
+        return await http.request(method, path, headers=headers, **kwargs)
+
+
+# -- scopes -----------------------------------------------------------------------------------
+async def test_the_sim_answers_a_missing_scope_with_the_404_of_a_missing_cron(
+    sim: DjinnSim,
+) -> None:
+    cron_id = add_cron(sim)
+    body = {"name": "other", "manifest": MANIFEST}
+
+    allowed = [await call(sim, "GET", p, READER) for p in ("/cron", f"/cron/{cron_id}")]
+    refused = [
+        await call(sim, "GET", f"/cron/{cron_id}/builds", READER),
+        await call(sim, "POST", "/cron", READER, json=body),
+        await call(sim, "PATCH", f"/cron/{cron_id}", READER, json={"name": "renamed"}),
+        await call(sim, "DELETE", f"/cron/{cron_id}", READER),
+    ]
+    everything = await call(sim, "GET", f"/cron/{cron_id}/builds", SIM_KEY)
+
+    assert [r.status_code for r in allowed] == [200, 200]
+    assert [(r.status_code, r.json()) for r in refused] == [(404, {"message": "Not Found"})] * 4
+    assert everything.status_code == 200
+    assert sim.crons[int(cron_id)].name == "nightly"
+    assert len(sim.crons) == 1
+
+
+async def test_builds_unreadable_for_the_token_name_the_missing_scope(
+    sim: DjinnSim, reader: Djinn
+) -> None:
+    cron_id = add_cron(sim)
+
+    with pytest.raises(MissingScope) as missing:
+        await reader.history(cron_id)
+    with pytest.raises(MissingScope):
+        await reader.executions_since(cron_id, None)
+    with pytest.raises(NotFound):  # a cron that is not there is still not there
+        await reader.history("999")
+
+    assert missing.value.scope == "build:read"
+    assert isinstance(missing.value, AuthRejected)
+    assert missing.value.user_message.startswith(
+        "Djinn CI account `ci`: the token lacks the build:read scope"
+    )
+
+
+async def test_check_reads_one_cron_s_builds_and_reports_the_missing_scope(
+    sim: DjinnSim, reader: Djinn
+) -> None:
+    add_cron(sim)
+
+    with pytest.raises(MissingScope, match="build:read"):
+        await reader.check()
+
+
+async def test_a_cron_shows_without_its_builds_when_the_token_cannot_read_them(
+    sim: DjinnSim, reader: Djinn
+) -> None:
+    cron_id = add_cron(sim)
+
+    job = await reader.get_job(cron_id)
+
+    assert job.last_result is RunResult.UNKNOWN
+    assert ("Builds", "not readable: the token lacks the build:read scope") in job.details
+
+
+@pytest.mark.parametrize(("action", "scope"), [("update", "cron:write"), ("delete", "cron:delete")])
+async def test_a_change_refused_for_scope_says_so_for_a_cron_that_exists(
+    sim: DjinnSim, reader: Djinn, action: str, scope: str
+) -> None:
+    cron_id = add_cron(sim)
+    args = (cron_id, spec(name="renamed")) if action == "update" else (cron_id,)
+
+    with pytest.raises(MissingScope) as missing:
+        await getattr(reader, action)(*args)
+    with pytest.raises(NotFound):
+        await getattr(reader, action)("999", *args[1:])
+
+    assert missing.value.scope == scope
+    assert sim.crons[int(cron_id)].name == "nightly"
+
+
+async def test_a_create_refused_for_scope_says_so(sim: DjinnSim, reader: Djinn) -> None:
+    with pytest.raises(MissingScope) as missing:
+        await reader.create(spec())
+
+    assert missing.value.scope == "cron:write"
+    assert not sim.crons
+
+
+# -- JSON or a redirect -----------------------------------------------------------------------
+@pytest.fixture
+async def elsewhere(sim: DjinnSim) -> AsyncIterator[str]:
+    """The sim on loopback at 127.0.0.1, its configured API URL naming localhost."""
+    async with LoopbackServer(sim.app) as server:
+        sim.api_url = f"http://localhost:{server.port}"
+        yield server.url
+
+
+async def test_a_bad_token_reads_as_rejected_on_a_host_other_than_the_configured_one(
+    sim: DjinnSim, elsewhere: str
+) -> None:
+    add_cron(sim)
+    client = make_client(token="not-the-token", base_url=elsewhere)
+    good = make_client(base_url=elsewhere)
+
+    with pytest.raises(AuthRejected, match="rejects a missing or wrong token"):
+        await client.list_jobs()
+    jobs = await good.list_jobs()
+    await client.aclose()
+    await good.aclose()
+
+    assert [job.name for job in jobs] == ["nightly"]
+    assert jobs[0].link == f"{sim.api_url}/cron/{jobs[0].id}"  # the configured URL, as Djinn
+
+
+async def test_the_sim_redirects_a_request_not_asking_for_json_to_the_login(
+    sim: DjinnSim, elsewhere: str
+) -> None:
+    cron_id = add_cron(sim)
+    async with httpx.AsyncClient(base_url=elsewhere) as http:
+        bad = await http.get("/cron", headers={"Authorization": "Bearer nope"})
+        json = await http.get("/cron", headers={"Authorization": "Bearer nope",
+                                                "Accept": "application/json"})  # fmt: skip
+        scope = await http.get(
+            f"/cron/{cron_id}/builds", headers={"Authorization": f"Bearer {READER}"}
+        )
+    async with httpx.AsyncClient(base_url=sim.api_url or "") as configured:
+        same_host = await configured.get("/cron", headers={"Authorization": "Bearer nope"})
+
+    assert (bad.status_code, bad.headers["location"]) == (303, "/login")
+    assert (json.status_code, json.json()) == (404, {"message": "Not Found"})
+    assert scope.status_code == 404
+    assert scope.headers["content-type"].startswith("text/html")
+    assert (same_host.status_code, same_host.json()) == (404, {"message": "Not Found"})
