@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 
 PAGE_CAP = 1000  # 25 000 items; a pager that gets further is looping
 NO_BUILDS = ("Builds", "not readable: the token lacks the build:read scope")
+NO_DAILY = (
+    'Djinn CI cannot switch a cron to daily through its API: it reads `daily` as "no change"'
+    " and would keep this cron {current}. Delete the cron and create it again as daily"
+    " (it gets a new id)."
+)
 TOKEN_404 = (
     "Djinn CI answered 404 to the cron list, which is how it rejects a missing or wrong token"
 )
@@ -174,6 +179,12 @@ class Djinn(Provider):
         return self._job(self._object(response, "created cron"), builds=[])
 
     async def update(self, job_id: str, spec: JobSpec) -> Job:
+        """PATCH the cron. Switching it to daily is refused first: Djinn takes ``daily`` (Go's
+        zero value) as "not given" and answers 200 with the old schedule (``form.go:47-49``).
+
+        Refused rather than recreated: a new cron has a new id, so refs, alert history and the
+        link to its builds would silently change; a person can choose that knowing it.
+        """
         self.require(Capability.UPDATE, job_id)
         self._check_id(job_id)
         body: dict[str, str] = {"name": self._valid_name(spec.name)}
@@ -181,11 +192,21 @@ class Djinn(Provider):
             body["schedule"] = self._valid_period(spec.schedule)
         if spec.manifest:  # a blank field keeps the cron's manifest (Djinn fills it in)
             body["manifest"] = self._valid_manifest(spec.manifest)
+        if body.get("schedule") == "daily":
+            current = str((await self._cron(job_id)).get("schedule"))
+            if current != "daily":
+                raise self._unsupported(NO_DAILY.format(current=current))
         try:
             response = await self.http.request("PATCH", f"cron/{job_id}", op="update", json=body)
         except NotFound:
             raise await self._refused("cron:write", job_id) from None
-        return await self._with_latest_build(self._object(response, "updated cron"))
+        cron = self._object(response, "updated cron")
+        sent, kept = body.get("schedule"), cron.get("schedule")
+        if sent is not None and kept != sent:  # changed by someone between our read and PATCH
+            said = f"Djinn CI saved the other changes but the schedule is {kept}, not {sent}."
+            why = NO_DAILY.format(current=kept) if sent == "daily" else "Try the edit again."
+            raise self._unsupported(f"{said} {why}")
+        return await self._with_latest_build(cron)
 
     async def delete(self, job_id: str) -> None:
         self.require(Capability.DELETE, job_id)
@@ -210,10 +231,10 @@ class Djinn(Provider):
         return MissingScope(scope, **self.error_context())
 
     async def pause(self, job_id: str) -> Job:
-        raise self._no_pause("Djinn CI has no pause for crons; a cron can only be deleted.")
+        raise self._unsupported("Djinn CI has no pause for crons; a cron can only be deleted.")
 
     async def resume(self, job_id: str) -> Job:
-        raise self._no_pause("Djinn CI has no pause for crons, so there is nothing to resume.")
+        raise self._unsupported("Djinn CI has no pause for crons, so there is nothing to resume.")
 
     # -- paging ----------------------------------------------------------------------------
     async def _pages(
@@ -321,5 +342,5 @@ class Djinn(Provider):
     def _invalid(self, field: str, message: str) -> InvalidInput:
         return InvalidInput(message, fields={field: [message]}, **self.error_context())
 
-    def _no_pause(self, sentence: str) -> Unsupported:
+    def _unsupported(self, sentence: str) -> Unsupported:
         return Unsupported(sentence, **self.error_context())

@@ -4,7 +4,9 @@ Faithful to the server's quirks: a missing or wrong token is 404 ``{"message": "
 validation errors are 400 ``{"field": [...]}``; an unknown schedule or malformed JSON is 500;
 ``Link`` always carries both ``prev`` and ``next`` as relative URLs, clamped at the ends; crons
 list in name order, builds newest first, and ``status=passed`` also matches
-``passed_with_failures``. ``run_status`` adds a build with any status for scenarios.
+``passed_with_failures``. ``run_status`` adds a build with any status for scenarios. PATCH
+fills blank fields from the cron and takes ``daily`` as blank (it is Go's zero value), so a
+cron cannot be switched to daily; it never recomputes ``next_run``.
 
 Tokens carry scopes (``DjinnSim(tokens={"tok": {"cron:read"}})``; the simulator's own key has
 them all): a call short of one is answered 404 like a missing cron (``server/server.go:506-511``,
@@ -419,9 +421,11 @@ class DjinnSim(Simulator):
         problems = self._problems(name, manifest, cron)
         if problems:
             return json_response(problems, 400)
-        schedule = body.get("schedule") or cron.schedule
-        if schedule != cron.schedule:
-            cron.next_run = _next_run(schedule, self.now())
+        # daily is the zero value, so it reads as "not given" (cron/http/form.go:47-49), and
+        # next_run stays as it was whatever the schedule (cron/http/handler.go:123-127)
+        schedule = body.get("schedule") or "daily"
+        if schedule == "daily":
+            schedule = cron.schedule
         cron.name, cron.schedule, cron.manifest = name, schedule, manifest
         cron.namespace = namespace_of(manifest)
         self._by_name = None

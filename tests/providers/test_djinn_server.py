@@ -18,8 +18,9 @@ from providers.base import JobKind, JobSpec, RunResult
 from providers.config import BuildContext
 from providers.djinn.client import Djinn, DjinnAccount
 from providers.djinn.sim import DjinnSim
-from providers.errors import AuthRejected, MissingScope, NotFound
+from providers.errors import AuthRejected, MissingScope, NotFound, Unsupported
 from providers.http import RetryPolicy
+from providers.schedule import Schedule
 from providers.sim.base import SIM_KEY
 from providers.sim.serve import LoopbackServer
 
@@ -202,3 +203,51 @@ async def test_the_sim_redirects_a_request_not_asking_for_json_to_the_login(
     assert scope.status_code == 404
     assert scope.headers["content-type"].startswith("text/html")
     assert (same_host.status_code, same_host.json()) == (404, {"message": "Not Found"})
+
+
+# -- PATCH and "daily" ------------------------------------------------------------------------
+async def test_the_sim_takes_daily_as_no_change_and_never_moves_next_run(sim: DjinnSim) -> None:
+    cron_id = add_cron(sim, schedule="weekly")
+    next_run = sim.crons[int(cron_id)].next_run
+
+    daily = await call(sim, "PATCH", f"/cron/{cron_id}", SIM_KEY, json={"schedule": "daily"})
+    monthly = await call(sim, "PATCH", f"/cron/{cron_id}", SIM_KEY, json={"schedule": "monthly"})
+
+    assert (daily.status_code, daily.json()["schedule"]) == (200, "weekly")
+    assert monthly.json()["schedule"] == "monthly"
+    assert sim.crons[int(cron_id)].next_run == next_run  # PATCH never recomputes it
+
+
+async def test_switching_a_cron_to_daily_is_refused_before_anything_changes(sim: DjinnSim) -> None:
+    cron_id = add_cron(sim, schedule="weekly")
+    client = make_client(sim)
+
+    with pytest.raises(Unsupported) as refused:
+        await client.update(cron_id, spec(name="renamed", schedule=Schedule.of_period("daily")))
+    await client.aclose()
+
+    assert refused.value.user_message == (
+        "Djinn CI cannot switch a cron to daily through its API: it reads `daily` as"
+        ' "no change" and would keep this cron weekly. Delete the cron and create it again as'
+        " daily (it gets a new id)."
+    )
+    assert (sim.crons[int(cron_id)].name, sim.crons[int(cron_id)].schedule) == ("nightly", "weekly")
+    assert sim.requests[f"PATCH /cron/{cron_id}"] == 0
+
+
+async def test_an_update_whose_schedule_did_not_take_says_what_happened() -> None:
+    def raced(request: httpx.Request) -> httpx.Response:
+        schedule = "weekly" if request.method == "PATCH" else "daily"  # changed in between
+        cron = {"id": 7, "name": "renamed", "schedule": schedule, "manifest": MANIFEST}
+        link = '</cron/7/builds?page=1>; rel="prev", </cron/7/builds?page=1>; rel="next"'
+        if request.url.path.endswith("/builds"):
+            return httpx.Response(200, json=[], headers={"Link": link})
+        return httpx.Response(200, json=cron)
+
+    account = DjinnAccount(name="ci", provider="djinn", token=SIM_KEY)
+    transport = httpx.MockTransport(raced)
+    client = Djinn.from_config(account, BuildContext(transport_for=lambda _: transport))
+
+    with pytest.raises(Unsupported, match="saved the other changes but the schedule is weekly"):
+        await client.update("7", spec(name="renamed", schedule=Schedule.of_period("daily")))
+    await client.aclose()
