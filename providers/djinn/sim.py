@@ -13,6 +13,9 @@ them all): a call short of one is answered 404 like a missing cron (``server/ser
 ``cron/http/api.go:47-50``): ``cron:read`` to list and get, ``cron:write`` to create and update,
 ``cron:delete`` to delete, and ``build:read`` as well for a cron's builds.
 
+Manifests are stored as the server re-encodes them, and one Go's YAML cannot read is a 500
+with a Go error chain (:mod:`providers.djinn.gomanifest`).
+
 JSON or HTML (``server/server.go:329-340, 487-495``): the server answers JSON when ``Accept`` or
 ``Content-Type`` says JSON or the request names its configured URL (``api_url``; unset, every
 request does). Otherwise a bad token, or a cron that is not there, is ``303 -> /login`` and a
@@ -40,7 +43,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.clock import Clock
-from providers.djinn.wire import PERIODS, manifest_problems
+from providers.djinn.gomanifest import GoYamlError, decode, go_chain, server_problem, stored
+from providers.djinn.wire import PERIODS
 from providers.schedule import Period, Schedule
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
 
@@ -297,7 +301,7 @@ class DjinnSim(Simulator):
                 name = f"{base}-{uses[base] + 1}"
             names.add(name)
             namespace = project if self.rng.random() < 0.3 else None
-            manifest = _manifest(self.rng.choice(DRIVERS), namespace)
+            manifest = stored(_manifest(self.rng.choice(DRIVERS), namespace))
             cron = self._new_cron(name, schedule, manifest, namespace)
             cron.created_at = now - timedelta(days=self.rng.randint(40, 400))
             self._seed_builds(cron, now, self.rng.randint(*builds), index in failing)
@@ -404,7 +408,10 @@ class DjinnSim(Simulator):
         body = await json_body(request)
         if isinstance(body, Response):
             return body
-        name, manifest = body.get("name") or "", body.get("manifest") or ""
+        manifest = self._read_manifest(body.get("manifest") or "", "Store")
+        if isinstance(manifest, Response):
+            return manifest
+        name = body.get("name") or ""
         problems = self._problems(name, manifest, None)
         if problems:
             return json_response(problems, 400)
@@ -416,8 +423,11 @@ class DjinnSim(Simulator):
         body = await json_body(request)
         if isinstance(body, Response):
             return body
+        manifest = self._read_manifest(body.get("manifest") or "", "Update")
+        if isinstance(manifest, Response):
+            return manifest
         name = body.get("name") or cron.name
-        manifest = body.get("manifest") or cron.manifest
+        manifest = manifest or cron.manifest  # blank (or nothing Djinn knows): kept
         problems = self._problems(name, manifest, cron)
         if problems:
             return json_response(problems, 400)
@@ -437,9 +447,18 @@ class DjinnSim(Simulator):
             problems["name"] = ["Name is required"]
         elif any(c.name == name and c is not current for c in self.crons.values()):
             problems["name"] = ["Name already exists"]
-        if manifest_errors := manifest_problems(manifest):
-            problems["manifest"] = manifest_errors
+        refusal = server_problem(decode(manifest)) if manifest else "Manifest is required"
+        if refusal:
+            problems["manifest"] = [refusal]
         return problems
+
+    def _read_manifest(self, text: str, handler: str) -> str | Response:
+        """The manifest as the server stores it, or the 500 it answers when Go's YAML cannot
+        read it (decoded before any validation, so even a blank name gets this 500)."""
+        try:
+            return stored(text) if text else ""
+        except GoYamlError as refused:
+            return error(go_chain(handler, str(refused)), 500)
 
     # -- who may do what, and how a refusal looks ------------------------------------------
     def _refusal(

@@ -8,6 +8,7 @@ when schedules fire (``cron/cron.go:45-60``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -18,7 +19,15 @@ from providers.base import JobKind, JobSpec, RunResult
 from providers.config import BuildContext
 from providers.djinn.client import Djinn, DjinnAccount
 from providers.djinn.sim import DjinnSim
-from providers.errors import AuthRejected, MissingScope, NotFound, Unsupported
+from providers.djinn.wire import djinn_error, manifest_problems
+from providers.errors import (
+    AuthRejected,
+    InvalidInput,
+    MissingScope,
+    NotFound,
+    ProviderUnavailable,
+    Unsupported,
+)
 from providers.http import RetryPolicy
 from providers.schedule import Schedule
 from providers.sim.base import SIM_KEY
@@ -251,3 +260,108 @@ async def test_an_update_whose_schedule_did_not_take_says_what_happened() -> Non
     with pytest.raises(Unsupported, match="saved the other changes but the schedule is weekly"):
         await client.update("7", spec(name="renamed", schedule=Schedule.of_period("daily")))
     await client.aclose()
+
+
+# -- manifests --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("manifest", "problem"),
+    [
+        (f"{MANIFEST}\njob:\n- commands: [make]", "`job` is not a manifest key, so Djinn CI would"
+         " drop it; did you mean `jobs`?"),
+        (f"{MANIFEST}\njobs:\n- command: [make]", "job 1: `command` is not a job key, so Djinn CI"
+         " would drop it; did you mean `commands`?"),
+        ("driver:\n  type: qemu\n  imgae: centos/7", "driver qemu requires image"),
+        ("driver:\n  type: qemu\n  image: centos/7\n  imgae: x", "driver: `imgae` is not a qemu"
+         " driver key, so Djinn CI would ignore it; did you mean `image`?"),
+    ],
+)  # fmt: skip
+async def test_a_typo_d_manifest_key_is_refused_before_sending(
+    sim: DjinnSim, manifest: str, problem: str
+) -> None:
+    client = make_client(sim)
+
+    with pytest.raises(InvalidInput) as refused:
+        await client.create(spec(manifest=manifest))
+    await client.aclose()
+
+    assert problem in refused.value.fields["manifest"]
+    assert sim.total_requests == 0
+
+
+def test_every_key_djinn_reads_is_taken() -> None:
+    manifest = (
+        "namespace: infra\ndriver:\n  type: ssh\n  address: 10.0.0.5\n  addr: 10.0.0.5:22\n"
+        "env: [A=1]\nobjects: [data.tar]\nsources: [https://example.com/r.git]\n"
+        "stages: [test]\nallow_failures: [test]\n"
+        "jobs:\n- stage: test\n  name: unit\n  commands: [make]\n  artifacts: [out.log]"
+    )
+    assert manifest_problems(manifest) == []
+
+
+GO_CHAIN = re.compile(r"\(\*Handler\)\.(Store|Update) - \S+/cron/http/handler\.go:\d+: yaml: ")
+
+
+async def test_the_sim_answers_a_manifest_go_cannot_read_with_a_500_go_error_chain(
+    sim: DjinnSim,
+) -> None:
+    body = {"name": "x", "manifest": "driver:\n  type: os\njobs: hello"}
+
+    response = await call(sim, "POST", "/cron", SIM_KEY, json=body)
+
+    message = response.json()["message"]
+    assert response.status_code == 500
+    assert GO_CHAIN.search(message)
+    assert message.endswith(
+        "yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str `hello` into []manifest.Job"
+    )
+    assert not sim.crons
+
+
+async def test_the_sim_stores_manifests_as_djinn_re_serializes_them(sim: DjinnSim) -> None:
+    manifest = (
+        "# nightly\njobs:\n- commands:\n  - make test\n  stage: test\n  timeout: 5\n"
+        "stages: [test]\njob: typo\ndriver:\n  image: centos/7\n  type: qemu\n"
+    )
+
+    response = await call(sim, "POST", "/cron", SIM_KEY, json={"name": "x", "manifest": manifest})
+
+    assert response.json()["manifest"] == (
+        "driver:\n  arch: x86_64\n  image: centos/7\n  type: qemu\nstages:\n- test\n"
+        "jobs:\n- stage: test\n  commands:\n  - make test"
+    )
+
+
+async def test_a_manifest_djinn_cannot_read_is_refused_never_try_again_later(
+    sim: DjinnSim,
+) -> None:
+    client = make_client(sim)
+    cron_id = add_cron(sim)
+    unreadable = f"{MANIFEST}\njobs: hello"
+
+    with pytest.raises(InvalidInput) as created:
+        await client.create(spec(name="other", manifest=unreadable))
+    with pytest.raises(InvalidInput) as updated:
+        await client.update(cron_id, spec(manifest=unreadable))
+    await client.aclose()
+
+    for refused in (created.value, updated.value):
+        assert refused.permanent
+        assert refused.user_message == (
+            "Djinn CI account `ci`: the provider refused the input (Djinn CI refused the"
+            " manifest: line 4: text (`hello`) where Djinn CI expects a list of jobs)"
+        )
+    assert sim.requests["POST /cron"] == 1
+
+
+def test_a_server_error_never_shows_a_go_error_chain() -> None:
+    chain = (
+        "djinn-ci.com/cron.Store.Create - /home/djinn/src/cron/cron.go:230: "
+        "djinn-ci.com/database.(*Store).Create - /home/djinn/src/database/store.go:88: "
+        "pq: connection refused"
+    )
+    error = djinn_error(httpx.Response(500, json={"message": chain}))
+
+    assert isinstance(error, ProviderUnavailable)
+    assert error.user_message == (
+        "The provider is unreachable or failing; try again later (HTTP 500: pq: connection refused)"
+    )
