@@ -302,7 +302,7 @@ class Djinn(Provider):
                 kind=JobKind.CRON,
                 id=cron_id,
                 name=str(cron["name"]),
-                schedule=Schedule.of_period(schedule) if schedule in PERIODS else None,
+                schedule=Schedule.of_period(schedule, next_run) if schedule in PERIODS else None,
                 next_runs=(next_run,) if next_run else (),
                 last_run=parse_time(cron.get("prev_run")) or (latest.time if latest else None),
                 last_result=last_result(builds),

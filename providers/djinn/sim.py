@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import yaml
@@ -45,7 +45,6 @@ from starlette.routing import BaseRoute, Route
 from providers.clock import Clock
 from providers.djinn.gomanifest import GoYamlError, decode, go_chain, server_problem, stored
 from providers.djinn.wire import PERIODS
-from providers.schedule import Period, Schedule
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
 
 T = TypeVar("T")
@@ -307,19 +306,23 @@ class DjinnSim(Simulator):
             self._seed_builds(cron, now, self.rng.randint(*builds), index in failing)
 
     def _seed_builds(self, cron: SimCron, now: datetime, count: int, failing: bool) -> None:
-        day = datetime(now.year, now.month, now.day, tzinfo=UTC)
-        back_to = {"daily": 0, "weekly": day.weekday(), "monthly": day.day - 1}[cron.schedule]
-        fired = day - timedelta(days=back_to)
-        step = timedelta(days=PERIOD_DAYS[cron.schedule])
+        """The cron's last ``count`` runs, on the days the server's schedule chain gives."""
+        days = PERIOD_DAYS[cron.schedule] * (count + 1) + self.rng.randint(0, 6)
+        fired, at = [], _next_run(cron.schedule, now - timedelta(days=days))
+        while at <= now:
+            fired.append(at)
+            at = _next_run(cron.schedule, at)
         latest = self.rng.choice(FAILED) if failing else "passed"
-        for back in range(count - 1, -1, -1):
-            status = latest if back == 0 else self.rng.choices(OLDER, OLDER_WEIGHTS)[0]
-            created = fired - back * step + timedelta(seconds=self.rng.randint(1, 30))
+        runs = fired[-count:]
+        for number, when in enumerate(runs, 1):  # oldest first: build ids grow with time
+            last = number == len(runs)
+            status = latest if last else self.rng.choices(OLDER, OLDER_WEIGHTS)[0]
+            created = when + timedelta(seconds=self.rng.randint(1, 30))
             took = timedelta(seconds=self.rng.randint(40, 1800))
             if created + QUEUED_FOR + took > now:
                 status = "running"
             self._add_build(cron, status, created, took)
-        cron.prev_run = fired
+        cron.prev_run, cron.next_run = fired[-1], at
 
     def _new_cron(self, name: str, schedule: str, manifest: str, namespace: str | None) -> SimCron:
         now = self.now().astimezone(UTC)
@@ -505,8 +508,18 @@ class DjinnSim(Simulator):
         return self._by_name
 
 
-def _next_run(period: str, after: datetime) -> datetime:
-    return Schedule.of_period(cast(Period, period)).next_runs(after, 1)[0]
+def _next_run(period: str, now: datetime) -> datetime:
+    """``Schedule.Next`` (``cron/cron.go:45-60``), from ``now``'s date: daily tomorrow, weekly
+    today + (weekday + 1) days with Sunday 0, monthly ``time.Date(y, m+1, d)``, which lets the
+    day run over the month (31 January -> 3 March), all at 00:00 UTC."""
+    today = now.astimezone(UTC)
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    if period == "weekly":
+        return midnight + timedelta(days=today.isoweekday() % 7 + 1)
+    if period == "monthly":
+        year, month = divmod(today.year * 12 + today.month, 12)  # the next month, 0-based
+        return datetime(year, month + 1, 1, tzinfo=UTC) + timedelta(days=today.day - 1)
+    return midnight + timedelta(days=1)
 
 
 def _manifest(driver: str, namespace: str | None) -> str:

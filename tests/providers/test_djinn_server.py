@@ -365,3 +365,29 @@ def test_a_server_error_never_shows_a_go_error_chain() -> None:
     assert error.user_message == (
         "The provider is unreachable or failing; try again later (HTTP 500: pq: connection refused)"
     )
+
+
+# -- when schedules fire ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("schedule", "now", "next_run", "words"),
+    [
+        ("weekly", NOW, "2026-03-08T00:00:00Z", "Weekly, next Sunday 00:00 UTC"),
+        ("monthly", datetime(2026, 1, 31, 9, tzinfo=UTC), "2026-03-03T00:00:00Z",
+         "Monthly on day 3, 00:00 UTC"),
+        ("daily", NOW, "2026-03-05T00:00:00Z", "Daily, at the start of each UTC day"),
+    ],
+)  # fmt: skip
+async def test_next_run_is_the_server_s_and_the_words_read_from_it(
+    schedule: str, now: datetime, next_run: str, words: str
+) -> None:
+    sim = DjinnSim(jobs=0, clock=lambda: now)
+    client = make_client(sim)
+    body = {"name": "x", "schedule": schedule, "manifest": MANIFEST}
+
+    created = await call(sim, "POST", "/cron", SIM_KEY, json=body)
+    job = await client.get_job(str(created.json()["id"]))
+    await client.aclose()
+
+    assert created.json()["next_run"] == next_run
+    assert job.schedule is not None
+    assert job.schedule.describe() == words
