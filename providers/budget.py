@@ -3,22 +3,22 @@
 The count is kept in a :class:`BudgetLedger` (the bot's database in production, so a restart
 does not reset it), written a lease at a time (:attr:`DailyBudget.lease`). Poll requests
 (:data:`request_purpose` set to ``"poll"``) leave the reserve, by default a fifth of the budget,
-to people's commands. Also here: the per-operation :class:`RateLimits` that pace requests within
-seconds or minutes. :mod:`providers.http` applies both to every request it sends.
+to people's commands. Also here: the per-operation :class:`RateLimits` that pace requests in
+fixed windows of clock seconds or minutes. :mod:`providers.http` applies both to every request
+it sends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Literal, Protocol
 
-from aiolimiter import AsyncLimiter
-
 from providers.clock import Clock, utcnow
-from providers.errors import BudgetExhausted
+from providers.errors import BudgetExhausted, RateLimited
 
 Purpose = Literal["command", "poll"]
 #: Who a request is for. The poller sets "poll"; poll requests leave the budget's reserve
@@ -107,24 +107,90 @@ class DailyBudget:
 
 # -- rate limits ----------------------------------------------------------------------------
 RateSpec = Mapping[str, Sequence[tuple[float, float]]]
+Sleep = Callable[[float], Awaitable[None]]
+#: Past a window's start, so a call woken there is counted in it (timers may wake a hair early).
+MARGIN = 0.01
 
 
 class RateLimits:
-    """Per-operation limits, e.g. ``{"*": [(5, 1)], "create": [(1, 1), (5, 60)]}``.
+    """Per-operation limits in fixed windows of the wall clock, e.g.
+    ``{"*": [(5, 1)], "create": [(1, 1), (5, 60)]}``.
 
-    Each operation gets its own limiters (cron-job.org counts per API method); ``"*"`` is the
-    limit for operations not named.
+    A window is a clock second (or minute): ``floor(time / period)``, as cron-job.org counts
+    (``RateLimiter.php``): 5 calls of a method between 12:00:00 and 12:00:01, not "5 in any
+    1 s" (a leaky bucket lets about 9 through in one clock second). Each operation has its own
+    windows (the server counts per API method); ``"*"`` is the limit of operations not named.
+
+    A call takes the earliest moment at which every window of its operation has room, in
+    arrival order. A wait up to ``max_wait`` is waited; a longer one (the sixth create of a
+    minute) is refused at once with :class:`RateLimited` naming the time to try again: a person
+    gets an answer now instead of a command that hangs for a minute, and nothing is sent.
     """
 
-    def __init__(self, spec: RateSpec | None = None) -> None:
+    def __init__(
+        self,
+        spec: RateSpec | None = None,
+        *,
+        clock: Clock = utcnow,
+        sleep: Sleep = asyncio.sleep,
+        max_wait: float = 5.0,
+    ) -> None:
         self.spec = dict(spec or {})
-        self._limiters: dict[str, list[AsyncLimiter]] = {}
+        self.clock = clock
+        self.sleep = sleep
+        self.max_wait = max_wait
+        self._taken: dict[tuple[str, float], dict[int, int]] = {}  # (op, period) -> window: n
+
+    def rates(self, op: str) -> Sequence[tuple[float, float]]:
+        return self.spec.get(op, self.spec.get("*", ()))
 
     async def acquire(self, op: str) -> None:
-        limiters = self._limiters.get(op)
-        if limiters is None:
-            rates = self.spec.get(op, self.spec.get("*", ()))
-            limiters = [AsyncLimiter(count, period) for count, period in rates]
-            self._limiters[op] = limiters
-        for limiter in limiters:
-            await limiter.acquire()
+        """Wait for room in ``op``'s windows and count the call, or raise RateLimited."""
+        rates = self.rates(op)
+        if not rates:
+            return
+        now = self.clock().timestamp()
+        at = self._earliest(op, rates, now)
+        if at - now > self.max_wait:
+            raise self._refusal(op, rates, at, now)
+        for _, period in rates:
+            taken = self._taken.setdefault((op, period), {})
+            window = int(at // period)
+            for old in [w for w in taken if w < int(now // period)]:
+                del taken[old]
+            taken[window] = taken.get(window, 0) + 1
+        if at > now:
+            await self.sleep(at - now + MARGIN)
+
+    async def next_window(self, op: str) -> None:
+        """Wait for the start of ``op``'s next shortest window, then take a place as usual."""
+        rates = self.rates(op)
+        if rates:
+            period = min(period for _, period in rates)
+            now = self.clock().timestamp()
+            await self.sleep((now // period + 1) * period - now + MARGIN)
+        await self.acquire(op)
+
+    def _earliest(self, op: str, rates: Sequence[tuple[float, float]], now: float) -> float:
+        at = now
+        while True:
+            full = [
+                period
+                for count, period in rates
+                if self._taken.get((op, period), {}).get(int(at // period), 0) >= count
+            ]
+            if not full:
+                return at
+            at = max((at // period + 1) * period for period in full)
+
+    def _refusal(
+        self, op: str, rates: Sequence[tuple[float, float]], at: float, now: float
+    ) -> RateLimited:
+        count, period = max(rates, key=lambda rate: rate[1])
+        unit = {1: "second", 60: "minute", 3600: "hour"}.get(int(period), f"{period:g} s")
+        when = datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S")
+        return RateLimited(
+            f"{count:g} {op} calls a {unit} are used up; try again at {when} UTC",
+            retry_after=at - now,
+            not_sent=True,
+        )

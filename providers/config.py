@@ -8,6 +8,7 @@ ignored.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, ClassVar
@@ -15,7 +16,7 @@ from typing import Annotated, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveFloat, PositiveInt, SecretStr
 
-from providers.budget import BudgetLedger, DailyBudget, MemoryLedger, RateSpec
+from providers.budget import BudgetLedger, DailyBudget, MemoryLedger, RateSpec, Sleep
 from providers.clock import Clock, utcnow
 from providers.http import ErrorHook, Observer, ProviderHttp, RetryPolicy, make_http
 
@@ -54,6 +55,7 @@ class BuildContext:
     clock: Clock = utcnow
     retry: RetryPolicy | None = None
     budget_reserve: int | None = None
+    sleep: Sleep = asyncio.sleep  # how rate limits wait: tests pass one that moves their clock
 
     def http(
         self,
@@ -88,4 +90,6 @@ class BuildContext:
             retry=self.retry,
             error_hook=error_hook,
             observer=self.observer,
+            clock=self.clock,
+            sleep=self.sleep,
         )

@@ -5,12 +5,16 @@ JSON exceptions::
 
     ProviderError                 any provider failure; .user_message is safe to show in Slack
      ├── AuthRejected             401/403, or Djinn's 404-for-bad-token      permanent
+     │    └── MissingScope        the token works but lacks .scope            permanent
      ├── NotFound                 the job (or route) does not exist           permanent
      ├── InvalidInput             the provider refused the data; .fields      permanent
      ├── Unsupported              the provider has no API for this action     permanent
      ├── BudgetExhausted          our daily request budget is spent           transient (UTC day)
-     ├── RateLimited              429; .retry_after in seconds if known        transient
+     ├── RateLimited              429, or held back by our own rate limits;    transient
+     │                            .retry_after in seconds if known
      ├── ProviderUnavailable      5xx, timeout, connection refused             transient
+     │    ├── PartialListing      the provider listed only some jobs; .jobs    transient
+     │    └── JobUnreadable       a job the provider could not read just now   transient
      └── BadResponse              a 2xx we cannot parse                        transient
 
 ``permanent`` tells the caller whether trying the same call again later can help; the
@@ -19,6 +23,12 @@ Messages never contain secrets: they are built from status codes and field names
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from providers.base import Job
 
 
 class ProviderError(Exception):
@@ -59,6 +69,24 @@ class ProviderError(Exception):
 class AuthRejected(ProviderError):
     permanent = True
     summary = "the API key was rejected; check the key in cronops.yml"
+
+
+class MissingScope(AuthRejected):
+    """The token is accepted but lacks a scope the call needs: ``scope`` names it, e.g.
+    ``build:read``. Djinn CI answers such a call 404, like a missing cron; the client tells
+    them apart by reading the cron.
+
+    Contract for callers: the whole account's token is short of the scope, so every cron gets
+    the same answer; it is a configuration problem (permanent), not a job that is gone.
+    """
+
+    def __init__(self, scope: str, *, account: str = "", provider: str = "") -> None:
+        self.scope = scope
+        self.summary = (
+            f"the token lacks the {scope} scope; give it that scope (or make a new token) "
+            "and put it in cronops.yml"
+        )
+        super().__init__(account=account, provider=provider)
 
 
 class NotFound(ProviderError):
@@ -109,11 +137,20 @@ class RateLimited(ProviderError):
         detail: str = "",
         *,
         retry_after: float | None = None,
+        not_sent: bool = False,
         account: str = "",
         provider: str = "",
     ) -> None:
         self.retry_after = retry_after
+        self.not_sent = not_sent  # held back by cronops' own limits: waiting is the caller's call
         super().__init__(detail, account=account, provider=provider)
+
+    @property
+    def user_message(self) -> str:
+        if not (self.not_sent and self.detail):
+            return super().user_message
+        who = self.provider_label
+        return f"{who}: {self.detail}" if who else self.detail
 
 
 class ProviderUnavailable(ProviderError):
@@ -125,6 +162,33 @@ class ProviderUnavailable(ProviderError):
     ) -> None:
         self.not_sent = not_sent  # the request never left (connection refused): safe to resend
         super().__init__(detail, account=account, provider=provider)
+
+
+class PartialListing(ProviderUnavailable):
+    """The provider answered a list but said it is incomplete (cron-job.org ``someFailed``: a
+    server holding some of the account's jobs is down).
+
+    Contract for callers: the list is a failed read, never a complete one. ``jobs`` holds the
+    jobs that *were* listed, to show with a warning; the ones missing are not gone. Nothing may
+    be concluded from their absence: no poll cursor moves, no job is taken as deleted or
+    recovered, and the account counts as failing to poll (an outage once it lasts). Raised by
+    ``list_jobs``, ``list_for_poll`` and ``check``.
+    """
+
+    summary = "some jobs could not be read (one of its servers is down); try again later"
+
+    def __init__(
+        self, jobs: Sequence[Job] = (), *, detail: str = "", account: str = "", provider: str = ""
+    ) -> None:
+        self.jobs: tuple[Job, ...] = tuple(jobs)
+        super().__init__(detail, account=account, provider=provider)
+
+
+class JobUnreadable(ProviderUnavailable):
+    """A job the provider answered 404 for while its last list was partial: its server is
+    down, so the job could not be read; it is not known to be gone (``detail`` names it)."""
+
+    summary = "a job could not be read (one of its servers is down); try again later"
 
 
 class BadResponse(ProviderError):

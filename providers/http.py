@@ -1,19 +1,25 @@
 """One way to talk HTTP to a provider: client, timeouts, retries, rate limits, budget, errors.
 
 Each account gets one :class:`ProviderHttp` wrapping one ``httpx.AsyncClient``. A request goes
-through, in order: the per-operation rate limits (``aiolimiter``), the account's daily request
-budget (persistent, via a ledger; both defined in :mod:`providers.budget`), the wire, and the
-error mapping (a default by status code that each provider can refine with one hook). Transient
-failures are retried with ``tenacity``: 5xx and timeouts only for idempotent calls (a create is
-never sent twice); a 429 only after the ``Retry-After`` the provider names; one without it
-(cron-job.org's spent daily quota) is reported at once, so retries never spend the budget for
-nothing.
+through, in order: the per-operation rate limits (fixed windows of clock seconds and minutes),
+the account's daily request budget (persistent, via a ledger; both defined in
+:mod:`providers.budget`), the wire, and the error mapping (a default by status code that each
+provider can refine with one hook). Transient failures are retried with ``tenacity``: 5xx and
+timeouts only for idempotent calls (a create is never sent twice); a 429 only after the
+``Retry-After`` the provider names.
+
+A 429 without ``Retry-After`` on a rate-limited operation is tried once more at the start of the
+operation's next window: our clock and the server's never agree to the millisecond, and
+cron-job.org's per-method 429 is byte-identical to its spent-quota 429 (``RESTDispatcher.php``),
+so only a second refusal means the quota. That is reported at once, so retries never spend the
+budget for nothing.
 
 Credentials passed in ``headers`` are registered with :mod:`providers.redact` and never logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +39,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from providers.budget import DailyBudget, RateLimits, RateSpec
+from providers.budget import DailyBudget, RateLimits, RateSpec, Sleep
+from providers.clock import Clock, utcnow
 from providers.errors import (
     AuthRejected,
     BadResponse,
@@ -150,9 +157,10 @@ class ProviderHttp:
     async def get_json(self, path: str, *, op: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.json_of(await self.request("GET", path, op=op, params=params))
 
-    def json_of(self, response: httpx.Response) -> Any:
+    def json_of(self, response: httpx.Response, content: bytes | None = None) -> Any:
+        """The response's JSON; ``content`` is its body when the provider had to trim it."""
         try:
-            return orjson.loads(response.content)  # UTF-8, as every provider sends it
+            return orjson.loads(response.content if content is None else content)  # UTF-8
         except ValueError:  # orjson.JSONDecodeError is one
             raise BadResponse(
                 f"HTTP {response.status_code} was not JSON",
@@ -183,10 +191,9 @@ class ProviderHttp:
         await self.client.aclose()
 
     def _should_retry(self, error: BaseException, idempotent: bool) -> bool:
-        if isinstance(
-            error, RateLimited
-        ):  # no Retry-After (cron-job.org's quota): don't spend more
-            return error.retry_after is not None and error.retry_after <= self.retry.max_retry_after
+        if isinstance(error, RateLimited):  # no Retry-After (cron-job.org's quota): spend no more
+            after = error.retry_after
+            return after is not None and after <= self.retry.max_retry_after and not error.not_sent
         if isinstance(error, ProviderUnavailable):
             return idempotent or error.not_sent
         return False
@@ -203,6 +210,31 @@ class ProviderHttp:
         await self.limits.acquire(op)
         if self.budget is not None:
             await self.budget.spend()
+        response = await self._wire(method, path, params, json, data)
+        if self._window_refusal(op, response):
+            # Refused before it counted at the server, so the budget is not spent again.
+            await self.limits.next_window(op)
+            response = await self._wire(method, path, params, json, data)
+        if response.status_code >= 400:
+            raise self._error_for(response)
+        return response
+
+    def _window_refusal(self, op: str, response: httpx.Response) -> bool:
+        """A 429 that may be our window disagreeing with the server's: try once more."""
+        return (
+            response.status_code == 429
+            and "Retry-After" not in response.headers
+            and bool(self.limits.rates(op))
+        )
+
+    async def _wire(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+    ) -> httpx.Response:
         started = time.perf_counter()
         try:
             self.requests_sent += 1
@@ -218,8 +250,6 @@ class ProviderHttp:
             raise ProviderUnavailable("could not connect", not_sent=not_sent) from None
         self._observe(str(response.status_code), started)
         log.debug("%s %s %s -> %s", self.account, method, path, response.status_code)
-        if response.status_code >= 400:
-            raise self._error_for(response)
         return response
 
     def _error_for(self, response: httpx.Response) -> ProviderError:
@@ -255,8 +285,13 @@ def make_http(
     retry: RetryPolicy | None = None,
     error_hook: ErrorHook | None = None,
     observer: Observer | None = None,
+    clock: Clock = utcnow,
+    sleep: Sleep = asyncio.sleep,
 ) -> ProviderHttp:
-    """Build the one AsyncClient an account uses. ``credentials`` are scrubbed from logs."""
+    """Build the one AsyncClient an account uses. ``credentials`` are scrubbed from logs.
+
+    ``clock`` and ``sleep`` are what the rate limits read and wait on (tests pass their own).
+    """
     for value in credentials:
         secrets.add(value)
     client = httpx.AsyncClient(
@@ -270,7 +305,7 @@ def make_http(
         account=account,
         provider=provider,
         client=client,
-        limits=RateLimits(rate_limits),
+        limits=RateLimits(rate_limits, clock=clock, sleep=sleep),
         budget=budget,
         retry=retry or RetryPolicy(),
         error_hook=error_hook,

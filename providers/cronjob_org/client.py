@@ -7,6 +7,9 @@ API facts and quirks are in ``shared/providers.md`` §2 and §6. The ones this c
 - Schedules are five arrays, not cron text (see :mod:`providers.cronjob_org.schedule`).
 - Errors are a bare status line; :func:`providers.cronjob_org.wire.error_for` turns each
   into a sentence.
+- A server (node) holding some jobs can be down: the list then says ``someFailed`` and leaves
+  them out, and they answer 404. A partial list raises :class:`PartialListing` (never taken as
+  complete), and until a complete one, a 404 for a job it left out is :class:`JobUnreadable`.
 - Job basic-auth passwords and custom header values come back in job details; they are dropped
   the moment a response is read and never reach a model, a cache or a log.
 """
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar, Literal
@@ -25,8 +29,9 @@ from pydantic import PositiveInt, SecretStr
 from providers.base import Capability, Execution, Job, JobKind, JobSpec, Listed, Provider
 from providers.budget import RateSpec
 from providers.config import Account, BuildContext
-from providers.cronjob_org.schedule import both_days_restricted, job_schedule, schedule_body
+from providers.cronjob_org.schedule import job_schedule, schedule_body
 from providers.cronjob_org.wire import (
+    CREATE_DEFAULTS,
     METHODS,
     MONITORING,
     PRIVATE_KEYS,
@@ -37,8 +42,15 @@ from providers.cronjob_org.wire import (
     execution,
     run_result,
     when,
+    without_php_messages,
 )
-from providers.errors import InvalidInput, NotFound
+from providers.errors import (
+    InvalidInput,
+    JobUnreadable,
+    NotFound,
+    PartialListing,
+    ProviderError,
+)
 from providers.http import ProviderHttp
 from providers.redact import safe_url
 from providers.schedule import ScheduleError
@@ -86,6 +98,9 @@ class CronJobOrg(Provider):
         self._seen: dict[str, dict[str, Any]] = {}
         # Predicted run times from the last history call (the job list gives only the next one).
         self._predictions: dict[str, tuple[int, ...]] = {}
+        # The ids the last job list held, when it was partial (a server was down); None when
+        # it was complete. A 404 for a job outside it is a job that could not be read.
+        self._partial: frozenset[str] | None = None
 
     @classmethod
     def from_config(cls, account: CronJobOrgAccount, ctx: BuildContext) -> CronJobOrg:
@@ -116,25 +131,43 @@ class CronJobOrg(Provider):
         return Listed(str(int(raw["jobId"])), last_run, result, True, partial(self._built, raw))
 
     async def _rows(self) -> list[dict[str, Any]]:
+        """The list's rows; PartialListing (with the jobs it did list) when ``someFailed``."""
         data = await self._json("GET", "/jobs", op="list")
         with self.http.mapping("job list"):
-            if data.get("someFailed"):
-                log.warning(
-                    "%s: cron-job.org could not read some jobs; list incomplete", self.account
-                )
-            return as_list(data["jobs"])
+            rows = as_list(data["jobs"])
+            if not data.get("someFailed"):
+                self._partial = None
+                return rows
+            self._partial = frozenset(str(int(raw["jobId"])) for raw in rows)
+            jobs = [self._remember(raw) for raw in rows]
+        log.warning("%s: cron-job.org could not read some jobs; list incomplete", self.account)
+        raise PartialListing(jobs, **self.error_context())
+
+    @contextmanager
+    def _readable(self, job_id: str) -> Iterator[None]:
+        """A 404 for a job the last list left out while it was partial: its server is down."""
+        try:
+            yield
+        except NotFound:
+            if self._partial is None or job_id in self._partial:
+                raise
+            raise JobUnreadable(f"job {job_id}", **self.error_context()) from None
 
     def _built(self, raw: dict[str, Any]) -> Job:
         with self.http.mapping("job list"):
             return self._remember(raw)
 
     async def get_job(self, job_id: str) -> Job:
-        data = await self._json("GET", f"/jobs/{self._path_id(job_id)}", op="get")
+        path = f"/jobs/{self._path_id(job_id)}"
+        with self._readable(job_id):
+            data = await self._json("GET", path, op="get")
         with self.http.mapping("job details"):
             return self._remember(dict(data["jobDetails"]))
 
     async def history(self, job_id: str, limit: int = 10) -> list[Execution]:
-        data = await self._json("GET", f"/jobs/{self._path_id(job_id)}/history", op="history")
+        path = f"/jobs/{self._path_id(job_id)}/history"
+        with self._readable(job_id):
+            data = await self._json("GET", path, op="history")
         with self.http.mapping("job history"):
             self._predictions[job_id] = tuple(
                 int(t) for t in as_list(data.get("predictions") or [])
@@ -146,22 +179,31 @@ class CronJobOrg(Provider):
     # -- changing -----------------------------------------------------------------------------
     async def create(self, spec: JobSpec) -> Job:
         self.require(Capability.CREATE, None, spec.kind)
-        job = {**self._job_body(spec), "enabled": spec.enabled}  # the server defaults to off
+        body = self._job_body(spec)
+        extended = {**CREATE_DEFAULTS["extendedData"], **body.get("extendedData", {})}
+        # Every key the server reads, and enabled (it defaults to off).
+        job = {**CREATE_DEFAULTS, **body, "extendedData": extended, "enabled": spec.enabled}
         # A create is never resent: a retry after a lost answer would make a second job.
         data = await self._json("PUT", "/jobs", op="create", json={"job": job}, idempotent=False)
         with self.http.mapping("created job"):
-            job_id = int(data["jobId"])
-        return self._remember({**job, "jobId": job_id, "type": 0, "lastStatus": 0})
+            job_id = str(int(data["jobId"]))
+        sent = {**job, "jobId": job_id, "type": 0, "lastStatus": 0}
+        return await self._stored(job_id, job["schedule"]["timezone"], sent)
 
     async def update(self, job_id: str, spec: JobSpec) -> Job:
         """Send every editable key (no GET to diff against: the quota is small).
 
         ``enabled`` is left alone: pausing and resuming are their own actions, and an edit
-        form that forgets the field must not resume a paused job.
+        form that forgets the field must not resume a paused job. A new timezone is read back
+        (one GET), since the server keeps the old one if it does not know the new one.
         """
         self.require(Capability.UPDATE, job_id)
         changes = self._job_body(spec)
         await self._patch(job_id, changes)
+        timezone = changes["schedule"]["timezone"]
+        seen = self._seen.get(job_id)
+        if seen is None or (seen.get("schedule") or {}).get("timezone") != timezone:
+            return await self._stored(job_id, timezone, None)
         return await self._after_change(job_id, changes)
 
     async def delete(self, job_id: str) -> None:
@@ -170,7 +212,8 @@ class CronJobOrg(Provider):
         if self._seen.get(job_id, {}).get("type") == MONITORING:
             raise self._monitoring_refusal(job_id)
         try:
-            await self.http.request("DELETE", path, op="delete")
+            with self._readable(job_id):
+                await self.http.request("DELETE", path, op="delete")
         except InvalidInput:
             # The id is numeric, so the only 400 DELETE gives is for a monitoring job (§2.2).
             raise self._monitoring_refusal(job_id) from None
@@ -191,8 +234,29 @@ class CronJobOrg(Provider):
     async def _patch(self, job_id: str, changes: dict[str, Any]) -> None:
         path = f"/jobs/{self._path_id(job_id)}"
         # Absolute values only, so sending the PATCH twice is harmless.
-        await self.http.request("PATCH", path, op="patch", json={"job": changes}, idempotent=True)
+        with self._readable(job_id):
+            body = {"job": changes}
+            await self.http.request("PATCH", path, op="patch", json=body, idempotent=True)
         self._predictions.pop(job_id, None)
+
+    async def _stored(self, job_id: str, timezone: str, sent: dict[str, Any] | None) -> Job:
+        """The job as the server stored it, noting a timezone it did not keep (one GET).
+
+        The change went through already: if that read fails, the job as sent stands in for it
+        (a create must never read as failed, or the person makes it again).
+        """
+        try:
+            job = await self.get_job(job_id)
+        except ProviderError as error:
+            if sent is None:
+                raise
+            log.info("%s: created job %s not read back: %s", self.account, job_id, error)
+            return self._remember(sent)
+        stored = job.schedule.timezone if job.schedule else timezone
+        if stored == timezone:
+            return job
+        note = ("Timezone", f"cron-job.org kept {stored}: it does not know {timezone}")
+        return job.model_copy(update={"details": (*job.details, note)})
 
     async def _after_change(self, job_id: str, changes: dict[str, Any]) -> Job:
         """The job as it is now: what we last read plus our change, or one GET if never read."""
@@ -243,8 +307,6 @@ class CronJobOrg(Provider):
             caps -= {Capability.DELETE}
             details.append(("Type", "Monitoring job (used by a status page)"))
         schedule = raw.get("schedule") or {}
-        if both_days_restricted(schedule):
-            details.append(("Days", "only days matching both the day of month and the weekday"))
         method = as_int(raw.get("requestMethod"))
         return Job(
             account=self.account,
@@ -275,7 +337,11 @@ class CronJobOrg(Provider):
 
     # -- plumbing -----------------------------------------------------------------------------
     async def _json(self, method: str, path: str, *, op: str, **kwargs: Any) -> dict[str, Any]:
-        data = self.http.json_of(await self.http.request(method, path, op=op, **kwargs))
+        response = await self.http.request(method, path, op=op, **kwargs)
+        content, printed = without_php_messages(response.content)
+        if printed:  # the call went through (200); a create must not read as failed
+            log.warning("%s: cron-job.org printed %d PHP warnings (%s)", self.account, printed, op)
+        data = self.http.json_of(response, content)
         with self.http.mapping(f"answer to {op}"):
             if not isinstance(data, dict):
                 raise TypeError("not an object")

@@ -6,13 +6,15 @@ a cron expression is expanded to explicit lists on the way in and compressed bac
 steps on the way out. :func:`schedule_body` and :func:`job_schedule` do the same for a whole
 :class:`~providers.schedule.Schedule` and a job's ``schedule`` object.
 
-Two differences from cron that the conversion must respect:
+When both the day of month and the weekday are restricted, cron-job.org runs a job when
+**either** matches, as cron does (since 2025-09: ``api/lib/ExecutionPredictor.php:227``,
+``chronos/App.cpp:362-365``), so ``0 8 1 * 1`` is the 1st of each month and every Monday.
 
-- cron-job.org runs a job only on days matching the day of month **and** the weekday, where cron
-  runs it when **either** matches if both are restricted (``api/lib/ExecutionPredictor.php`` in
-  the cron-job.org server). A cron expression restricting both is refused.
-- The server silently replaces a timezone outside PHP's ``DateTimeZone::listIdentifiers()`` with
-  UTC (§2.5, §6); those are the IANA ``Area/Location`` names of the regions below plus ``UTC``.
+One difference from cron that the conversion must respect: the server keeps only timezone
+names in PHP's ``DateTimeZone::listIdentifiers()`` and silently stores any other as UTC
+(``Job.php:253-256, 357-360``; §6). That list leaves out aliases such as ``Asia/Calcutta`` and
+``Europe/Kiev``, so :func:`check_timezone` sends each alias as its canonical IANA name
+(``Asia/Kolkata``, ``Europe/Kyiv``; :mod:`providers.timezones`) and refuses what has none.
 """
 
 from __future__ import annotations
@@ -29,22 +31,9 @@ from providers.schedule import (
     validate_cron,
     validate_timezone,
 )
+from providers.timezones import canonical, country_zones
 
 EVERY = [-1]
-PHP_REGIONS = frozenset(
-    {
-        "Africa",
-        "America",
-        "Antarctica",
-        "Arctic",
-        "Asia",
-        "Atlantic",
-        "Australia",
-        "Europe",
-        "Indian",
-        "Pacific",
-    }
-)
 
 
 class Field(NamedTuple):
@@ -70,30 +59,36 @@ FIELDS = (
 )
 
 
+@lru_cache(maxsize=1)
+def php_timezones() -> frozenset[str]:
+    """The names PHP's ``DateTimeZone::listIdentifiers()`` gives: the only ones the server keeps."""
+    return country_zones() | {"UTC"}
+
+
 def check_timezone(name: str) -> str:
-    """The timezone name cron-job.org will keep, or ScheduleError (it would fall back to UTC)."""
+    """The name cron-job.org keeps for ``name``: the name itself, or the canonical name of an
+    alias (``Asia/Calcutta`` -> ``Asia/Kolkata``); ScheduleError where there is none, since the
+    server would silently run the job in UTC."""
     name = validate_timezone(name.strip())
-    if name != "UTC" and name.split("/", 1)[0] not in PHP_REGIONS:
-        raise ScheduleError(
-            f"cron-job.org does not know the timezone `{name}` and would run the job in UTC; "
-            "use a region name such as `America/New_York` or `Europe/Berlin`"
-        )
-    return name
+    listed = php_timezones()
+    if name in listed:
+        return name
+    target = canonical(name)
+    if target in listed:
+        return target
+    also = f" (another name for `{target}`, not listed either)" if target != name else ""
+    raise ScheduleError(
+        f"cron-job.org does not know the timezone `{name}`{also} and would run the job in UTC; "
+        "use a region name such as `America/New_York` or `Europe/Berlin`, or `UTC`"
+    )
 
 
 def cron_to_arrays(expr: str) -> dict[str, list[int]]:
     """The five arrays for a 5-field cron expression, or ScheduleError saying what cannot be."""
     parts = validate_cron(expr).split()
-    arrays = {
+    return {
         field.key: _field_values(text, field) for text, field in zip(parts, FIELDS, strict=True)
     }
-    if arrays["mdays"] != EVERY and arrays["wdays"] != EVERY:
-        raise ScheduleError(
-            f"`{expr}` restricts both the day of month and the day of week. Cron runs it when "
-            "either matches, cron-job.org only when both do; set one of them to `*` "
-            "(or create two jobs)"
-        )
-    return arrays
 
 
 def arrays_to_cron(schedule: Mapping[str, Any]) -> str | None:
@@ -110,11 +105,6 @@ def _cron_text(arrays: tuple[tuple[Any, ...], ...]) -> str:
     return " ".join(
         _field_text(values, field) for values, field in zip(arrays, FIELDS, strict=True)
     )
-
-
-def both_days_restricted(schedule: Mapping[str, Any]) -> bool:
-    """True when the arrays mean "day of month AND weekday", which cron cannot say."""
-    return all(schedule.get(key) not in (None, [], EVERY) for key in ("mdays", "wdays"))
 
 
 def schedule_body(schedule: Schedule | None) -> dict[str, Any]:
@@ -134,7 +124,7 @@ def job_schedule(raw: dict[str, Any]) -> Schedule | None:
     expr = arrays_to_cron(raw)
     if expr is None:
         return None  # an empty array: the job never runs
-    # The server keeps only timezones it knows (else UTC), so the name needs no check here.
+    # What the server stored: a name in its list, or UTC (it keeps no other).
     timezone = str(raw.get("timezone") or "UTC")
     return Schedule.as_given(expr, timezone)
 

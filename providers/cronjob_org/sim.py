@@ -3,8 +3,19 @@
 Bare-status errors; routing before auth (unknown path or method: 404, never 405); bodies read
 only with ``Content-Type`` exactly ``application/json`` or ``text/json``; fixed-window limits
 per method and a daily quota per UTC day, refused calls not counted, no ``Retry-After``; the
-server's create defaults and PATCH-what-is-given; predictions the server's way, matching the
-day of month AND the weekday (``api/lib/ExecutionPredictor.php``).
+server's create defaults and PATCH-what-is-given; predictions the server's way: a day of month
+and a weekday both restricted match when either does, as in cron
+(``api/lib/ExecutionPredictor.php:227``).
+
+A create body that leaves out a key the server reads unguarded (``saveResponses``, ``auth``,
+``notification``, ``extendedData``, ...; ``Job.php:207-253``) still creates the job, but first
+prints PHP's warnings, as a server with ``display_errors`` on does: the 200 body is warning
+lines, then the JSON (:data:`UNGUARDED_READS`).
+
+A server (node) holding some jobs can be taken down: ``sim.down(job_ids)`` / ``sim.up()``, or
+``POST /_sim/down {"jobs": [...]}`` / ``POST /_sim/up``. While it is down, ``GET /jobs`` leaves
+its jobs out and says ``"someFailed": true`` (``Job.php:418-446``), and their details, history,
+PATCH and DELETE answer a bare 404 (``Job.php:537-546``).
 
 In order: what the server makes of a request (bodies, job fields, predictions), the demo
 jobs, then the routes, auth, limits, handlers and executions.
@@ -17,9 +28,10 @@ import random
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadDateError, croniter
 from starlette.applications import Starlette
@@ -28,7 +40,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.clock import Clock
-from providers.cronjob_org.schedule import PHP_REGIONS
+from providers.cronjob_org.schedule import php_timezones
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
 
 ARRAYS = ("minutes", "hours", "mdays", "months", "wdays")  # cron field order
@@ -37,9 +49,14 @@ RANGES = {"minutes": (0, 59), "hours": (0, 23), "mdays": (1, 31), "months": (1, 
 PRIVATE = ("auth", "notification", "extendedData")
 EDITABLE = ("enabled", "title", "saveResponses", "url", "requestTimeout", "redirectSuccess",
             "folderId", "requestMethod")  # fmt: skip
-_TIMEZONES = frozenset(
-    tz for tz in available_timezones() if tz.split("/", 1)[0] in PHP_REGIONS and "/" in tz
-) | {"UTC"}
+
+
+@dataclass(frozen=True)
+class Printed:
+    """An answer with text PHP printed before its JSON (warnings, with display_errors on)."""
+
+    text: str
+    data: Any
 
 
 class Refused(Exception):
@@ -63,8 +80,9 @@ def blank_job(job_id: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def apply_job(job: dict[str, Any], given: dict[str, Any]) -> None:
-    """Copy the known keys that are present and not null, as the server does."""
+def apply_job(job: dict[str, Any], given: dict[str, Any], timezones: frozenset[str]) -> None:
+    """Copy the known keys that are present and not null, as the server does; a timezone only
+    if it is in ``timezones`` (PHP's list)."""
     try:
         _copy(job, given, EDITABLE)
         for group in PRIVATE:
@@ -74,7 +92,7 @@ def apply_job(job: dict[str, Any], given: dict[str, Any]) -> None:
                 if isinstance(part.get("headers"), dict) and group == "extendedData":
                     job[group]["headers"] = _headers(part["headers"])
         if isinstance(given.get("schedule"), dict):
-            _apply_schedule(job["schedule"], given["schedule"])
+            _apply_schedule(job["schedule"], given["schedule"], timezones)
     except (TypeError, ValueError):
         raise Refused(400) from None
     job["title"], job["url"] = job["title"].strip(), job["url"].strip()
@@ -90,9 +108,12 @@ def _copy(target: dict[str, Any], given: dict[str, Any], keys: Iterable[str]) ->
             target[key] = type(target[key])(given[key])  # the default's type: bool, int, str
 
 
-def _apply_schedule(schedule: dict[str, Any], given: dict[str, Any]) -> None:
-    if given.get("timezone") in _TIMEZONES:  # others are ignored: UTC on create
-        schedule["timezone"] = given["timezone"]
+def _apply_schedule(
+    schedule: dict[str, Any], given: dict[str, Any], timezones: frozenset[str]
+) -> None:
+    timezone = str(given.get("timezone") or "").strip()
+    if timezone in timezones:  # others are ignored: UTC on create, unchanged on PATCH
+        schedule["timezone"] = timezone
     if given.get("expiresAt") is not None:
         schedule["expiresAt"] = int(given["expiresAt"])
     for key in ARRAYS:
@@ -103,6 +124,42 @@ def _apply_schedule(schedule: dict[str, Any], given: dict[str, Any]) -> None:
             raise TypeError(key)
         low, high = RANGES[key]
         schedule[key] = [-1] if -1 in values else sorted({min(high, max(low, v)) for v in values})
+
+
+#: What ``Job::updateFromRequest`` reads from a create body without ``isset``, by line of
+#: ``api/resources/Job.php``: each one missing is a PHP warning.
+UNGUARDED_READS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (207, ("enabled",)), (209, ("saveResponses",)),
+    (223, ("auth", "enable")), (224, ("auth", "user")), (225, ("auth", "password")),
+    (227, ("notification", "onFailure")), (231, ("notification", "onSuccess")),
+    (232, ("notification", "onDisable")), (233, ("notification", "onSslCertExpiry")),
+    (239, ("requestMethod",)), (241, ("extendedData", "body")),
+    (244, ("extendedData", "headers")), (253, ("schedule", "timezone")),
+)  # fmt: skip
+JOB_PHP = "/var/www/html/resources/Job.php"  # where the api/ Dockerfile copies it
+
+
+def php_warnings(given: dict[str, Any]) -> list[str]:
+    """The warnings PHP 8 prints reading a create body (display_errors on, text format)."""
+    lines = []
+    for line, path in UNGUARDED_READS:
+        value: Any = given
+        for key in path:
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+                continue
+            if isinstance(value, dict):
+                message = f"Undefined property: stdClass::${key}"
+            else:
+                message = f'Attempt to read property "{key}" on {_php_type(value)}'
+            lines.append(f"\nWarning: {message} in {JOB_PHP} on line {line}\n")
+            value = None
+    return lines
+
+
+def _php_type(value: Any) -> str:
+    kinds = {type(None): "null", bool: "bool", int: "int", float: "float", str: "string"}
+    return kinds.get(type(value), "array")
 
 
 def _headers(given: dict[str, Any]) -> dict[str, str]:
@@ -126,7 +183,7 @@ def predict(arrays: tuple[tuple[int, ...], ...], timezone: str, now: int, count:
             return []
     expr = " ".join("*" if values == (-1,) else ",".join(map(str, values)) for values in arrays)
     start = datetime.fromtimestamp(now, ZoneInfo(timezone))
-    it = croniter(expr, start, day_or=False)  # cron-job.org: day of month AND weekday
+    it = croniter(expr, start)  # day of month OR weekday when both are restricted, as cron
     try:
         return [int(it.get_next(float)) for _ in range(count)]
     except CroniterBadDateError:
@@ -233,11 +290,17 @@ class CronJobOrgSim(Simulator):
         jobs: int | None = None,
         daily_quota: int | None = 100,
         rate_limits: bool = True,
+        timezones: Iterable[str] | None = None,
     ) -> None:
         self.daily_quota = daily_quota  # None: no quota (demo, benchmarks)
         self.rate_limits = rate_limits
+        # PHP's DateTimeZone::listIdentifiers() on the server: tzdata's today; pass an older
+        # list to play a server whose PHP predates a rename (Europe/Kyiv came in 2022b).
+        self.timezones = frozenset(timezones) if timezones is not None else php_timezones()
         self.jobs: dict[int, dict[str, Any]] = {}
         self.history: dict[int, deque[dict[str, Any]]] = {}
+        self.unreachable: set[int] = set()  # jobs on a node that is down
+        self.php_warnings = 0  # warnings printed before a JSON body, all told
         self._next_id = 4242
         self._next_log_id = 90_000
         self._windows: dict[tuple[str, int], tuple[int, int]] = {}  # (op, period) -> (slot, n)
@@ -268,9 +331,13 @@ class CronJobOrgSim(Simulator):
             try:
                 self._authenticate(request)
                 self._admit(op)
-                return json_response(handler(request.path_params, await read_body(request)))
+                answer = handler(request.path_params, await read_body(request))
             except Refused as refused:
                 return Response(status_code=refused.status)
+            if isinstance(answer, Printed):  # output before the JSON: still 200, still JSON's type
+                body = answer.text.encode() + json_response(answer.data).body
+                return Response(body, media_type="application/json")
+            return json_response(answer)
 
         return endpoint
 
@@ -302,9 +369,10 @@ class CronJobOrgSim(Simulator):
 
     # -- handlers -------------------------------------------------------------------------------
     def _list(self, params: dict[str, Any], body: dict[str, Any]) -> Any:
-        items = [self._shown(job, details=False) for job in self.jobs.values()]
+        reachable = [job for job in self.jobs.values() if job["jobId"] not in self.unreachable]
+        items = [self._shown(job, details=False) for job in reachable]
         items.sort(key=lambda job: (not job["enabled"], job["lastStatus"], job["url"]))
-        return {"jobs": items, "someFailed": False}
+        return {"jobs": items, "someFailed": bool(self.unreachable)}
 
     def _get(self, params: dict[str, Any], body: dict[str, Any]) -> Any:
         return {"jobDetails": self._shown(self._job(params), details=True)}
@@ -319,8 +387,11 @@ class CronJobOrgSim(Simulator):
         ):
             raise Refused(500)  # the server copies each array unchecked and fails (§2.5)
         job = blank_job(self._next_id)
-        apply_job(job, given)
-        return {"jobId": self._add(job)}
+        apply_job(job, given, self.timezones)
+        warnings = php_warnings(given)
+        self.php_warnings += len(warnings)
+        created = {"jobId": self._add(job)}
+        return Printed("".join(warnings), created) if warnings else created
 
     def _patch(self, params: dict[str, Any], body: dict[str, Any]) -> Any:
         job = self._job(params)
@@ -328,7 +399,7 @@ class CronJobOrgSim(Simulator):
         if not isinstance(given, dict):
             raise Refused(400)
         updated = json.loads(json.dumps(job))
-        apply_job(updated, given)
+        apply_job(updated, given, self.timezones)
         self.jobs[job["jobId"]] = updated
         return {}
 
@@ -359,8 +430,9 @@ class CronJobOrgSim(Simulator):
         raise Refused(404)
 
     def _job(self, params: dict[str, Any]) -> dict[str, Any]:
-        job = self.jobs.get(int(params["job_id"]))
-        if job is None:
+        job_id = int(params["job_id"])
+        job = self.jobs.get(job_id)
+        if job is None or job_id in self.unreachable:  # its node is down: as if it were not
             raise Refused(404)
         return job
 
@@ -384,6 +456,31 @@ class CronJobOrgSim(Simulator):
     # -- scenarios ------------------------------------------------------------------------------
     def job_ids(self) -> list[str]:
         return [str(job_id) for job_id in self.jobs]
+
+    def down(self, job_ids: Iterable[str]) -> None:
+        """The node holding these jobs goes down (until :meth:`up`)."""
+        self.unreachable.update(int(job_id) for job_id in job_ids)
+
+    def up(self) -> None:
+        """Every node is back."""
+        self.unreachable.clear()
+
+    def controls(self) -> list[BaseRoute]:
+        return [
+            Route("/_sim/down", self._control_down, methods=["POST"]),
+            Route("/_sim/up", self._control_up, methods=["POST"]),
+        ]
+
+    async def _control_down(self, request: Request) -> Response:
+        self.down(str(job_id) for job_id in (await request.json())["jobs"])
+        return self._nodes()
+
+    async def _control_up(self, request: Request) -> Response:
+        self.up()
+        return self._nodes()
+
+    def _nodes(self) -> Response:
+        return json_response({"down": [str(job_id) for job_id in sorted(self.unreachable)]})
 
     def run(self, job_id: str, ok: bool, *, at: datetime | None = None) -> None:
         when = int((at or self.now()).timestamp())

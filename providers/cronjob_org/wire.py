@@ -7,6 +7,7 @@ schedule arrays are read and written by :mod:`providers.cronjob_org.schedule`.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,22 @@ METHODS = ("GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE", "TRACE", "CONNECT"
 MONITORING = 1  # JobType: used by a status page; the API refuses to delete it
 #: Keys of a job that may carry secrets (basic-auth password, header values) or nothing we show.
 PRIVATE_KEYS = ("auth", "notification", "extendedData")
+#: Keys the server reads from every create body whether sent or not (``Job.php:207-246``): left
+#: out, PHP warns, and a server with display_errors on prints the warnings before the JSON.
+CREATE_DEFAULTS: dict[str, Any] = {
+    "saveResponses": False,
+    "auth": {"enable": False, "user": "", "password": ""},
+    "notification": {
+        "onFailure": False,
+        "onSuccess": False,
+        "onDisable": False,
+        "onSslCertExpiry": False,
+    },
+    "extendedData": {"headers": {}, "body": ""},
+}
+_PHP_MESSAGE = re.compile(
+    rb"\s*(?:<br />\s*)?(?:<b>)?(?:PHP )?(?:Warning|Notice|Deprecated)(?:</b>)?:[^\n]*\n"
+)
 
 
 def error_for(response: httpx.Response) -> ProviderError | None:
@@ -47,9 +64,22 @@ def error_for(response: httpx.Response) -> ProviderError | None:
     if status == 422:
         return InvalidInput("cron-job.org's request filter (WAF) rejected the job")
     if status == 429:
-        # No Retry-After on either 429; the shared retry policy backs off on its own.
-        return RateLimited("per-method rate limit or the daily quota")
+        # The per-method 429 and the spent quota's are alike; providers.http has already tried
+        # once more in the next clock second, so this one is the quota (or the minute's creates).
+        return RateLimited(
+            "refused again in the next second: the daily request quota (or, for creates, "
+            "the 5 a minute) is used up"
+        )
     return None  # 401, 404 and 5xx: the default mapping says it right
+
+
+def without_php_messages(content: bytes) -> tuple[bytes, int]:
+    """The body without the PHP warnings a server with display_errors on prints before its JSON,
+    and how many there were."""
+    count, start = 0, 0
+    while found := _PHP_MESSAGE.match(content, start):
+        count, start = count + 1, found.end()
+    return content[start:], count
 
 
 def execution(item: dict[str, Any]) -> Execution:

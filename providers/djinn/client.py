@@ -4,6 +4,11 @@ Quirks the client copes with (providers.md §4 and §6, Djinn's server code):
 
 - a missing or wrong token is answered **404** ``{"message": "Not Found"}``, not 401, so a 404
   on the cron list means the token was rejected, while on one cron it means the cron is gone;
+- a token short of a scope gets the same 404 (``build:read`` for a cron's builds,
+  ``cron:write`` to create or update, ``cron:delete`` to delete): after a 404 the client reads
+  the cron (or the list), and if that answers, raises :class:`MissingScope` naming the scope;
+- every request says ``Accept: application/json``: without it, on a host other than the
+  server's configured URL, a bad token is a ``303`` to the login page instead of the JSON 404;
 - ``Link`` always carries both ``prev`` and ``next``, as relative URLs clamped at the ends: the
   last page's ``next`` is the last page, so paging stops when ``next`` points back;
 - there is no pause: a cron can only be deleted;
@@ -22,7 +27,7 @@ from typing import Any, ClassVar, Literal, Self
 import httpx
 from pydantic import SecretStr
 
-from providers.base import Capability, Execution, Job, JobKind, JobSpec, Provider
+from providers.base import AccountCheck, Capability, Execution, Job, JobKind, JobSpec, Provider
 from providers.config import Account, BuildContext
 from providers.djinn.wire import (
     PERIODS,
@@ -35,12 +40,25 @@ from providers.djinn.wire import (
     parse_time,
     reached,
 )
-from providers.errors import AuthRejected, InvalidInput, NotFound, Unsupported
+from providers.errors import (
+    AuthRejected,
+    InvalidInput,
+    MissingScope,
+    NotFound,
+    ProviderError,
+    Unsupported,
+)
 from providers.schedule import Schedule, ScheduleKind
 
 log = logging.getLogger(__name__)
 
 PAGE_CAP = 1000  # 25 000 items; a pager that gets further is looping
+NO_BUILDS = ("Builds", "not readable: the token lacks the build:read scope")
+NO_DAILY = (
+    'Djinn CI cannot switch a cron to daily through its API: it reads `daily` as "no change"'
+    " and would keep this cron {current}. Delete the cron and create it again as daily"
+    " (it gets a new id)."
+)
 TOKEN_404 = (
     "Djinn CI answered 404 to the cron list, which is how it rejects a missing or wrong token"
 )
@@ -77,7 +95,10 @@ class Djinn(Provider):
             account,
             provider=cls.label,
             default_base_url=cls.default_base_url,
-            headers={"Authorization": f"Bearer {account.token.get_secret_value()}"},
+            headers={
+                "Authorization": f"Bearer {account.token.get_secret_value()}",
+                "Accept": "application/json",  # else a bad token may be an HTML redirect
+            },
             error_hook=djinn_error,
         )
         return cls(account.name, http)
@@ -103,8 +124,20 @@ class Djinn(Provider):
     async def builds_since(
         self, job_id: str, after_id: str | None, status: str | None = None, limit: int = 25
     ) -> list[Execution]:
-        """The cron's builds newer than ``after_id``, newest first; stops paging at it."""
+        """The cron's builds newer than ``after_id``, newest first; stops paging at it.
+
+        MissingScope (``build:read``) when the builds answer 404 but the cron is there.
+        """
         self._check_id(job_id)
+        try:
+            return await self._builds(job_id, after_id, status, limit)
+        except NotFound:
+            await self._cron(job_id)  # NotFound again: the cron is gone
+            raise MissingScope("build:read", **self.error_context()) from None
+
+    async def _builds(
+        self, job_id: str, after_id: str | None, status: str | None, limit: int
+    ) -> list[Execution]:
         found: list[Execution] = []
         if limit < 1:
             return found
@@ -124,6 +157,14 @@ class Djinn(Provider):
     ) -> list[Execution]:
         return await self.builds_since(job_id, after_id, limit=limit)
 
+    async def check(self) -> AccountCheck:
+        """The crons, and one cron's builds: a token without ``build:read`` lists crons but
+        cannot see a build result, so nothing it polls could ever alert."""
+        jobs = await self.list_jobs()
+        if jobs:
+            await self.builds_since(jobs[0].id, None, limit=1)
+        return AccountCheck(jobs=len(jobs))
+
     # -- changing --------------------------------------------------------------------------
     async def create(self, spec: JobSpec) -> Job:
         self.require(Capability.CREATE, None, spec.kind)
@@ -131,10 +172,19 @@ class Djinn(Provider):
         if spec.schedule is not None:
             body["schedule"] = self._valid_period(spec.schedule)
         body["manifest"] = self._valid_manifest(spec.manifest)
-        response = await self.http.request("POST", "cron", op="create", json=body)
+        try:
+            response = await self.http.request("POST", "cron", op="create", json=body)
+        except NotFound:
+            raise await self._refused("cron:write", None) from None
         return self._job(self._object(response, "created cron"), builds=[])
 
     async def update(self, job_id: str, spec: JobSpec) -> Job:
+        """PATCH the cron. Switching it to daily is refused first: Djinn takes ``daily`` (Go's
+        zero value) as "not given" and answers 200 with the old schedule (``form.go:47-49``).
+
+        Refused rather than recreated: a new cron has a new id, so refs, alert history and the
+        link to its builds would silently change; a person can choose that knowing it.
+        """
         self.require(Capability.UPDATE, job_id)
         self._check_id(job_id)
         body: dict[str, str] = {"name": self._valid_name(spec.name)}
@@ -142,19 +192,49 @@ class Djinn(Provider):
             body["schedule"] = self._valid_period(spec.schedule)
         if spec.manifest:  # a blank field keeps the cron's manifest (Djinn fills it in)
             body["manifest"] = self._valid_manifest(spec.manifest)
-        response = await self.http.request("PATCH", f"cron/{job_id}", op="update", json=body)
-        return await self._with_latest_build(self._object(response, "updated cron"))
+        if body.get("schedule") == "daily":
+            current = str((await self._cron(job_id)).get("schedule"))
+            if current != "daily":
+                raise self._unsupported(NO_DAILY.format(current=current))
+        try:
+            response = await self.http.request("PATCH", f"cron/{job_id}", op="update", json=body)
+        except NotFound:
+            raise await self._refused("cron:write", job_id) from None
+        cron = self._object(response, "updated cron")
+        sent, kept = body.get("schedule"), cron.get("schedule")
+        if sent is not None and kept != sent:  # changed by someone between our read and PATCH
+            said = f"Djinn CI saved the other changes but the schedule is {kept}, not {sent}."
+            why = NO_DAILY.format(current=kept) if sent == "daily" else "Try the edit again."
+            raise self._unsupported(f"{said} {why}")
+        return await self._with_latest_build(cron)
 
     async def delete(self, job_id: str) -> None:
         self.require(Capability.DELETE, job_id)
         self._check_id(job_id)
-        await self.http.request("DELETE", f"cron/{job_id}", op="delete")
+        try:
+            await self.http.request("DELETE", f"cron/{job_id}", op="delete")
+        except NotFound:
+            raise await self._refused("cron:delete", job_id) from None
+
+    async def _refused(self, scope: str, job_id: str | None) -> ProviderError:
+        """Why a change got 404 (Djinn says it for all three): no such cron, a rejected token,
+        or a token without ``scope``. One read tells them apart: the cron, or the list."""
+        try:
+            if job_id is None:
+                await self.http.request("GET", "cron", op="list", params={"page": 1})
+            else:
+                await self._cron(job_id)
+        except NotFound:
+            if job_id is None:
+                return AuthRejected(TOKEN_404, **self.error_context())
+            return NotFound("HTTP 404", **self.error_context())
+        return MissingScope(scope, **self.error_context())
 
     async def pause(self, job_id: str) -> Job:
-        raise self._no_pause("Djinn CI has no pause for crons; a cron can only be deleted.")
+        raise self._unsupported("Djinn CI has no pause for crons; a cron can only be deleted.")
 
     async def resume(self, job_id: str) -> Job:
-        raise self._no_pause("Djinn CI has no pause for crons, so there is nothing to resume.")
+        raise self._unsupported("Djinn CI has no pause for crons, so there is nothing to resume.")
 
     # -- paging ----------------------------------------------------------------------------
     async def _pages(
@@ -199,9 +279,10 @@ class Djinn(Provider):
 
     async def _with_latest_build(self, cron: dict[str, Any]) -> Job:
         try:
-            builds = await self.builds_since(str(cron.get("id")), None, limit=1)
-        except NotFound:  # a token without build:read gets 404 on builds
-            return self._job(cron)
+            builds = await self._builds(str(cron.get("id")), None, None, 1)
+        except NotFound:  # the cron was just read: a token without build:read
+            job = self._job(cron)
+            return job.model_copy(update={"details": (*job.details, NO_BUILDS)})
         return self._job(cron, builds=builds)
 
     def _executions(self, builds: list[dict[str, Any]]) -> list[Execution]:
@@ -221,7 +302,7 @@ class Djinn(Provider):
                 kind=JobKind.CRON,
                 id=cron_id,
                 name=str(cron["name"]),
-                schedule=Schedule.of_period(schedule) if schedule in PERIODS else None,
+                schedule=Schedule.of_period(schedule, next_run) if schedule in PERIODS else None,
                 next_runs=(next_run,) if next_run else (),
                 last_run=parse_time(cron.get("prev_run")) or (latest.time if latest else None),
                 last_result=last_result(builds),
@@ -261,5 +342,5 @@ class Djinn(Provider):
     def _invalid(self, field: str, message: str) -> InvalidInput:
         return InvalidInput(message, fields={field: [message]}, **self.error_context())
 
-    def _no_pause(self, sentence: str) -> Unsupported:
+    def _unsupported(self, sentence: str) -> Unsupported:
         return Unsupported(sentence, **self.error_context())

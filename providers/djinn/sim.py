@@ -4,7 +4,22 @@ Faithful to the server's quirks: a missing or wrong token is 404 ``{"message": "
 validation errors are 400 ``{"field": [...]}``; an unknown schedule or malformed JSON is 500;
 ``Link`` always carries both ``prev`` and ``next`` as relative URLs, clamped at the ends; crons
 list in name order, builds newest first, and ``status=passed`` also matches
-``passed_with_failures``. ``run_status`` adds a build with any status for scenarios.
+``passed_with_failures``. ``run_status`` adds a build with any status for scenarios. PATCH
+fills blank fields from the cron and takes ``daily`` as blank (it is Go's zero value), so a
+cron cannot be switched to daily; it never recomputes ``next_run``.
+
+Tokens carry scopes (``DjinnSim(tokens={"tok": {"cron:read"}})``; the simulator's own key has
+them all): a call short of one is answered 404 like a missing cron (``server/server.go:506-511``,
+``cron/http/api.go:47-50``): ``cron:read`` to list and get, ``cron:write`` to create and update,
+``cron:delete`` to delete, and ``build:read`` as well for a cron's builds.
+
+Manifests are stored as the server re-encodes them, and one Go's YAML cannot read is a 500
+with a Go error chain (:mod:`providers.djinn.gomanifest`).
+
+JSON or HTML (``server/server.go:329-340, 487-495``): the server answers JSON when ``Accept`` or
+``Content-Type`` says JSON or the request names its configured URL (``api_url``; unset, every
+request does). Otherwise a bad token, or a cron that is not there, is ``303 -> /login`` and a
+missing scope an HTML 404 page.
 
 In order: the records, their JSON, paging, request and error bodies; then the state, the
 seeded demo crons and the routes.
@@ -14,12 +29,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, TypeVar, cast
-from urllib.parse import urlencode
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import yaml
 from starlette.applications import Starlette
@@ -28,11 +43,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.clock import Clock
-from providers.djinn.wire import PERIODS, manifest_problems
-from providers.schedule import Period, Schedule
+from providers.djinn.gomanifest import GoYamlError, decode, go_chain, server_problem, stored
+from providers.djinn.wire import PERIODS
 from providers.sim.base import SIM_KEY, Simulator, json_response, real_clock
 
 T = TypeVar("T")
+SCOPES = frozenset({"cron:read", "cron:write", "cron:delete", "build:read"})
+NOT_FOUND_PAGE = "<!DOCTYPE html>\n<title>Not Found</title>\n<h1>404</h1><p>Not Found</p>\n"
 PAGE_SIZE = 25
 USERNAME = "ops"
 BUILD_PARTS = ("objects", "variables", "jobs", "artifacts", "tags")
@@ -240,7 +257,11 @@ class DjinnSim(Simulator):
         clock: Clock = real_clock,
         seed: int = 0,
         jobs: int | None = None,
+        tokens: Mapping[str, Iterable[str]] | None = None,
+        api_url: str | None = None,
     ) -> None:
+        self.tokens = {api_key: SCOPES, **{t: frozenset(s) for t, s in (tokens or {}).items()}}
+        self.api_url = api_url  # DJINN_API_SERVER; None: whatever host the request names
         self.crons: dict[int, SimCron] = {}
         self.builds: dict[int, list[SimBuild]] = {}  # per cron, oldest first
         self._last_cron = self._last_build = 0
@@ -279,25 +300,29 @@ class DjinnSim(Simulator):
                 name = f"{base}-{uses[base] + 1}"
             names.add(name)
             namespace = project if self.rng.random() < 0.3 else None
-            manifest = _manifest(self.rng.choice(DRIVERS), namespace)
+            manifest = stored(_manifest(self.rng.choice(DRIVERS), namespace))
             cron = self._new_cron(name, schedule, manifest, namespace)
             cron.created_at = now - timedelta(days=self.rng.randint(40, 400))
             self._seed_builds(cron, now, self.rng.randint(*builds), index in failing)
 
     def _seed_builds(self, cron: SimCron, now: datetime, count: int, failing: bool) -> None:
-        day = datetime(now.year, now.month, now.day, tzinfo=UTC)
-        back_to = {"daily": 0, "weekly": day.weekday(), "monthly": day.day - 1}[cron.schedule]
-        fired = day - timedelta(days=back_to)
-        step = timedelta(days=PERIOD_DAYS[cron.schedule])
+        """The cron's last ``count`` runs, on the days the server's schedule chain gives."""
+        days = PERIOD_DAYS[cron.schedule] * (count + 1) + self.rng.randint(0, 6)
+        fired, at = [], _next_run(cron.schedule, now - timedelta(days=days))
+        while at <= now:
+            fired.append(at)
+            at = _next_run(cron.schedule, at)
         latest = self.rng.choice(FAILED) if failing else "passed"
-        for back in range(count - 1, -1, -1):
-            status = latest if back == 0 else self.rng.choices(OLDER, OLDER_WEIGHTS)[0]
-            created = fired - back * step + timedelta(seconds=self.rng.randint(1, 30))
+        runs = fired[-count:]
+        for number, when in enumerate(runs, 1):  # oldest first: build ids grow with time
+            last = number == len(runs)
+            status = latest if last else self.rng.choices(OLDER, OLDER_WEIGHTS)[0]
+            created = when + timedelta(seconds=self.rng.randint(1, 30))
             took = timedelta(seconds=self.rng.randint(40, 1800))
             if created + QUEUED_FOR + took > now:
                 status = "running"
             self._add_build(cron, status, created, took)
-        cron.prev_run = fired
+        cron.prev_run, cron.next_run = fired[-1], at
 
     def _new_cron(self, name: str, schedule: str, manifest: str, namespace: str | None) -> SimCron:
         now = self.now().astimezone(UTC)
@@ -344,65 +369,80 @@ class DjinnSim(Simulator):
         return json.dumps({"message": phrase}).encode(), "application/json"
 
     async def _crons(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return error("Not Found", 404)
-        if request.method == "POST":
+        store = request.method == "POST"
+        refused = self._refusal(request, {"cron:write"} if store else {"cron:read"})
+        if refused is not None:
+            return refused
+        if store:
             return await self._store(request)
         crons = self._sorted()
         search = request.query_params.get("search", "").lower()
         if search:
             crons = [cron for cron in crons if search in cron.name.lower()]
-        api = api_root(request)
+        api = self._api(request)
         return paged(request, crons, lambda cron: cron_json(cron, self._namespace_ids, api))
 
     async def _cron(self, request: Request) -> Response:
         cron = self.crons.get(request.path_params["cron"])
-        if not self._authorized(request) or cron is None:
-            return error("Not Found", 404)
+        needs = {"PATCH": "cron:write", "DELETE": "cron:delete"}.get(request.method, "cron:read")
+        refused = self._refusal(request, {needs}, cron)
+        if refused is not None:
+            return refused
+        assert cron is not None
         if request.method == "PATCH":
             return await self._update(request, cron)
         if request.method == "DELETE":
             del self.crons[cron.id], self.builds[cron.id]
             self._by_name = None
             return Response(status_code=204)
-        return json_response(cron_json(cron, self._namespace_ids, api_root(request)))
+        return json_response(cron_json(cron, self._namespace_ids, self._api(request)))
 
     async def _builds(self, request: Request) -> Response:
         cron = self.crons.get(request.path_params["cron"])
-        if not self._authorized(request) or cron is None:
-            return error("Not Found", 404)
+        refused = self._refusal(request, {"cron:read", "build:read"}, cron)
+        if refused is not None:
+            return refused
+        assert cron is not None
         builds = [b for b in reversed(self.builds[cron.id]) if matches(b, request)]
-        api = api_root(request)
+        api = self._api(request)
         return paged(request, builds, lambda build: build_json(build, self._namespace_ids, api))
 
     async def _store(self, request: Request) -> Response:
         body = await json_body(request)
         if isinstance(body, Response):
             return body
-        name, manifest = body.get("name") or "", body.get("manifest") or ""
+        manifest = self._read_manifest(body.get("manifest") or "", "Store")
+        if isinstance(manifest, Response):
+            return manifest
+        name = body.get("name") or ""
         problems = self._problems(name, manifest, None)
         if problems:
             return json_response(problems, 400)
         schedule = body.get("schedule") or "daily"
         cron = self._new_cron(name, schedule, manifest, namespace_of(manifest))
-        return json_response(cron_json(cron, self._namespace_ids, api_root(request)), 201)
+        return json_response(cron_json(cron, self._namespace_ids, self._api(request)), 201)
 
     async def _update(self, request: Request, cron: SimCron) -> Response:
         body = await json_body(request)
         if isinstance(body, Response):
             return body
+        manifest = self._read_manifest(body.get("manifest") or "", "Update")
+        if isinstance(manifest, Response):
+            return manifest
         name = body.get("name") or cron.name
-        manifest = body.get("manifest") or cron.manifest
+        manifest = manifest or cron.manifest  # blank (or nothing Djinn knows): kept
         problems = self._problems(name, manifest, cron)
         if problems:
             return json_response(problems, 400)
-        schedule = body.get("schedule") or cron.schedule
-        if schedule != cron.schedule:
-            cron.next_run = _next_run(schedule, self.now())
+        # daily is the zero value, so it reads as "not given" (cron/http/form.go:47-49), and
+        # next_run stays as it was whatever the schedule (cron/http/handler.go:123-127)
+        schedule = body.get("schedule") or "daily"
+        if schedule == "daily":
+            schedule = cron.schedule
         cron.name, cron.schedule, cron.manifest = name, schedule, manifest
         cron.namespace = namespace_of(manifest)
         self._by_name = None
-        return json_response(cron_json(cron, self._namespace_ids, api_root(request)))
+        return json_response(cron_json(cron, self._namespace_ids, self._api(request)))
 
     def _problems(self, name: str, manifest: str, current: SimCron | None) -> dict[str, list[str]]:
         problems: dict[str, list[str]] = {}
@@ -410,12 +450,57 @@ class DjinnSim(Simulator):
             problems["name"] = ["Name is required"]
         elif any(c.name == name and c is not current for c in self.crons.values()):
             problems["name"] = ["Name already exists"]
-        if manifest_errors := manifest_problems(manifest):
-            problems["manifest"] = manifest_errors
+        refusal = server_problem(decode(manifest)) if manifest else "Manifest is required"
+        if refusal:
+            problems["manifest"] = [refusal]
         return problems
 
-    def _authorized(self, request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+    def _read_manifest(self, text: str, handler: str) -> str | Response:
+        """The manifest as the server stores it, or the 500 it answers when Go's YAML cannot
+        read it (decoded before any validation, so even a blank name gets this 500)."""
+        try:
+            return stored(text) if text else ""
+        except GoYamlError as refused:
+            return error(go_chain(handler, str(refused)), 500)
+
+    # -- who may do what, and how a refusal looks ------------------------------------------
+    def _refusal(
+        self, request: Request, needs: set[str], cron: SimCron | Literal[False] | None = False
+    ) -> Response | None:
+        """The server's answer to a call the token may not make, or None to serve it.
+
+        ``cron`` is the cron the route names (None: not there; False: the route names none).
+        A bad token or a missing cron is an auth failure; a missing scope is a plain 404.
+        """
+        header = request.headers.get("authorization", "")
+        scopes = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        if scopes is None or cron is None:
+            if self._expects_json(request):
+                return error("Not Found", 404)
+            return Response(status_code=303, headers={"Location": "/login"})
+        if needs <= scopes:
+            return None
+        if self._expects_json(request):
+            return error("Not Found", 404)
+        return Response(NOT_FOUND_PAGE, status_code=404, media_type="text/html")
+
+    def _expects_json(self, request: Request) -> bool:
+        """``server.ExpectsJSON``: JSON asked for, JSON sent, or the configured API URL named."""
+        asked = request.headers.get("accept", "").startswith("application/json")
+        sent = request.headers.get("content-type", "").startswith("application/json")
+        return asked or sent or self._names_api(request)
+
+    def _names_api(self, request: Request) -> bool:
+        if self.api_url is None:
+            return True
+        api = urlsplit(self.api_url)
+        host = request.headers.get("host", request.url.netloc)
+        named = (request.url.scheme, host) == (api.scheme, api.netloc)
+        return named and request.url.path.startswith(api.path)
+
+    def _api(self, request: Request) -> str:
+        """The API URL the server puts in ``url`` fields: the configured one if set."""
+        return self.api_url.rstrip("/") if self.api_url else api_root(request)
 
     def _sorted(self) -> list[SimCron]:
         if self._by_name is None:
@@ -423,8 +508,18 @@ class DjinnSim(Simulator):
         return self._by_name
 
 
-def _next_run(period: str, after: datetime) -> datetime:
-    return Schedule.of_period(cast(Period, period)).next_runs(after, 1)[0]
+def _next_run(period: str, now: datetime) -> datetime:
+    """``Schedule.Next`` (``cron/cron.go:45-60``), from ``now``'s date: daily tomorrow, weekly
+    today + (weekday + 1) days with Sunday 0, monthly ``time.Date(y, m+1, d)``, which lets the
+    day run over the month (31 January -> 3 March), all at 00:00 UTC."""
+    today = now.astimezone(UTC)
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    if period == "weekly":
+        return midnight + timedelta(days=today.isoweekday() % 7 + 1)
+    if period == "monthly":
+        year, month = divmod(today.year * 12 + today.month, 12)  # the next month, 0-based
+        return datetime(year, month + 1, 1, tzinfo=UTC) + timedelta(days=today.day - 1)
+    return midnight + timedelta(days=1)
 
 
 def _manifest(driver: str, namespace: str | None) -> str:

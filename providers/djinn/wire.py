@@ -6,6 +6,7 @@ jobs from these.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -28,6 +29,14 @@ DRIVER_KEYS: dict[str, tuple[str, ...]] = {
     "ssh": ("address",),
     "os": (),
 }
+#: Keys a driver reads besides those (``driver/*/driver.go``: qemu's arch, which the server
+#: sets to x86_64; ssh's addr, which it reads although Validate asks for address).
+DRIVER_EXTRA_KEYS: dict[str, tuple[str, ...]] = {"qemu": ("arch",), "ssh": ("addr",)}
+#: A manifest's keys and a job's, in the order of ``manifest.Manifest`` and ``manifest.Job``
+#: (``manifest/manifest.go``): the server drops any other without a word.
+MANIFEST_KEYS = ("namespace", "driver", "env", "objects", "sources", "stages", "allow_failures",
+                 "jobs")  # fmt: skip
+JOB_KEYS = ("stage", "name", "commands", "artifacts")
 STATUS_RESULTS: dict[str, RunResult] = {
     "passed": RunResult.OK,
     "passed_with_failures": RunResult.WARNING,
@@ -42,7 +51,8 @@ _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
 
 
 def manifest_problems(text: str | None) -> list[str]:
-    """Why Djinn CI would refuse this build manifest; empty when it would take it."""
+    """Why Djinn CI would refuse this build manifest, or silently drop part of it (a key it
+    does not know, such as ``job:`` for ``jobs:``); empty when it would take it whole."""
     if not text or not text.strip():
         return ["Manifest is required"]
     try:
@@ -55,7 +65,28 @@ def manifest_problems(text: str | None) -> list[str]:
     kind = driver.get("type")
     if not isinstance(kind, str) or kind not in DRIVER_KEYS:
         return ["driver type must be docker, qemu, ssh or os"]
-    return [f"driver {kind} requires {key}" for key in DRIVER_KEYS[kind] if not driver.get(key)]
+    problems = [f"driver {kind} requires {key}" for key in DRIVER_KEYS[kind] if not driver.get(key)]
+    driver_keys = ("type", *DRIVER_KEYS[kind], *DRIVER_EXTRA_KEYS.get(kind, ()))
+    problems += _unknown(
+        driver, driver_keys, f"driver: `{{}}` is not a {kind} driver key", "ignore"
+    )
+    problems += _unknown(doc, MANIFEST_KEYS, "`{}` is not a manifest key", "drop")
+    jobs = doc.get("jobs")
+    for number, job in enumerate(jobs if isinstance(jobs, list) else [], 1):
+        if isinstance(job, dict):
+            problems += _unknown(job, JOB_KEYS, f"job {number}: `{{}}` is not a job key", "drop")
+    return problems
+
+
+def _unknown(given: dict[Any, Any], known: tuple[str, ...], what: str, fate: str) -> list[str]:
+    problems = []
+    for key in given:
+        if str(key) in known:
+            continue
+        near = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"did you mean `{near[0]}`?" if near else f"it takes {', '.join(known)}"
+        problems.append(f"{what.format(key)}, so Djinn CI would {fate} it; {hint}")
+    return problems
 
 
 def next_page(link: str | None) -> int | None:
@@ -84,10 +115,55 @@ def djinn_error(response: httpx.Response) -> ProviderError | None:
     if status == 422:
         return InvalidInput(said or "HTTP 422")
     if status >= 500:
-        # Djinn answers 500 to unknown schedules and malformed JSON too, but the client never
-        # sends either (it validates first), so a 500 is the server's trouble.
-        return ProviderUnavailable(f"HTTP {status}: {said}" if said else f"HTTP {status}")
+        return server_error(status, secrets.scrub(message) if isinstance(message, str) else "")
     return None
+
+
+def server_error(status: int, message: str) -> ProviderError:
+    """A 5xx. Djinn's message is often a Go error chain (``pkg.Func - /path/file.go:86: ...``)
+    with the server's file names: never shown. A chain about the manifest's YAML is a refusal
+    of the manifest (create and update answer 500 to one Go's YAML cannot read), permanent; any
+    other 5xx is the server's trouble (unknown schedules and malformed JSON also get 500, but
+    the client never sends either)."""
+    plain = _GO_FRAME.sub("", message).strip()[:300]
+    if plain.startswith("yaml:"):
+        reasons = yaml_reasons(plain)
+        detail = "Djinn CI refused the manifest: " + "; ".join(reasons)
+        return InvalidInput(detail, fields={"manifest": reasons})
+    return ProviderUnavailable(f"HTTP {status}: {plain}" if plain else f"HTTP {status}")
+
+
+def yaml_reasons(message: str) -> list[str]:
+    """Go's YAML errors in words: ``line 3: cannot unmarshal !!str `hello` into
+    []manifest.Job`` reads ``line 3: text (`hello`) where Djinn CI expects a list of jobs``."""
+    lines = [line.strip() for line in message.removeprefix("yaml:").splitlines()]
+    found = []
+    for line in lines:
+        if not line or line == "unmarshal errors:":
+            continue
+        match = _UNMARSHAL.fullmatch(line)
+        if match is None:
+            found.append(line)
+            continue
+        number, tag, value, into = match.groups()
+        what = GO_TAGS.get(tag, "a value") + (f" (`{value}`)" if value else "")
+        found.append(f"line {number}: {what} where Djinn CI expects {GO_TYPES.get(into, into)}")
+    return found or ["its YAML does not fit Djinn CI's manifest format"]
+
+
+_GO_FRAME = re.compile(r"\S+ - \S+\.go:\d+: ")
+_UNMARSHAL = re.compile(r"line (\d+): cannot unmarshal !!(\w+)(?: `(.*)`)? into (\S+)")
+GO_TAGS = {"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
+           "null": "nothing", "seq": "a list", "map": "a mapping"}  # fmt: skip
+GO_TYPES = {
+    "[]manifest.Job": "a list of jobs",
+    "manifest.Job": "a job (a mapping of stage, name, commands, artifacts)",
+    "[]manifest.Source": "a list of sources (`url [ref] [=> dir]`)",
+    "[]string": "a list",
+    "string": "a single value",
+    "map[string]string": "a mapping of names to values",
+    "manifest.Manifest": "a manifest (a mapping of namespace, driver, jobs, ...)",
+}
 
 
 def parse_time(value: Any) -> datetime | None:

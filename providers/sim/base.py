@@ -7,7 +7,10 @@ end-to-end tests over loopback (uvicorn) and the demo. Scenarios drive it two wa
 - in Python: ``sim.run(job_id, ok=False)``, ``sim.fault = 500``, ``sim.latency = 2.0``;
 - over HTTP, for another process: ``POST /_sim/run {"job": ID, "ok": false}``,
   ``POST /_sim/fault {"status": 500}`` / ``{"malformed": true}`` / ``{"status": null}``,
-  ``POST /_sim/latency {"seconds": 2}``, ``GET /_sim/jobs``, ``GET /_sim/stats``.
+  ``POST /_sim/latency {"seconds": 2}``, ``GET /_sim/jobs``, ``GET /_sim/stats``;
+- scenarios one provider has (its :meth:`Simulator.controls`), e.g. cron-job.org's server that
+  holds some jobs going down: ``sim.down(["4242"])`` / ``sim.up()``, over HTTP
+  ``POST /_sim/down {"jobs": ["4242"]}`` / ``POST /_sim/up``.
 
 Job ids in scenarios are the ids the client uses in refs (``"4242"``, ``"monitor/<uuid>"``,
 ``"APP/CRONJOB"``), so one scenario drives any provider.
@@ -83,6 +86,10 @@ class Simulator(ABC):
         """Keys of this provider's account, beyond name, base URL and key, that reach the sim."""
         return {}
 
+    def controls(self) -> list[BaseRoute]:
+        """Scenario endpoints of this provider only, under ``/_sim/`` like the shared ones."""
+        return []
+
     def fault_body(self, status: int) -> tuple[bytes, str]:
         """Body and content type of a forced error; cron-job.org-style bare status by default."""
         return b"", "text/plain"
@@ -97,6 +104,7 @@ class Simulator(ABC):
                 Route("/_sim/latency", self._control_latency, methods=["POST"]),
                 Route("/_sim/jobs", self._control_jobs, methods=["GET"]),
                 Route("/_sim/stats", self._control_stats, methods=["GET"]),
+                *self.controls(),
             ]
             api: list[BaseRoute] = (
                 [Mount(self.api_prefix, routes=self.routes())] if self.api_prefix else self.routes()

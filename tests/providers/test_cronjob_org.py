@@ -23,9 +23,18 @@ from providers.cronjob_org.sim import (
     SIM_URL_PASSWORD,
     CronJobOrgSim,
 )
-from providers.errors import AuthRejected, BudgetExhausted, InvalidInput, NotFound, RateLimited
+from providers.errors import (
+    AuthRejected,
+    BudgetExhausted,
+    InvalidInput,
+    NotFound,
+    PartialListing,
+    ProviderUnavailable,
+    RateLimited,
+)
 from providers.http import RetryPolicy
 from providers.schedule import Schedule
+from providers.sim.serve import LoopbackServer
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday; Berlin is UTC+1 until 29 March
 KEY = "canary-cjo-key-5f3a9e"  # the API key, also a canary for the secret checks
@@ -54,7 +63,9 @@ def sim(clock: Clock) -> CronJobOrgSim:
 
 def build(sim: CronJobOrgSim, *, key: str = KEY, **account: Any) -> CronJobOrg:
     ledger = account.pop("ledger", None) or MemoryLedger()
-    transport = account.pop("transport", None) or httpx.ASGITransport(app=sim.app)
+    transport = account.pop("transport", None)
+    if transport is None and "base_url" not in account:  # else: over loopback to base_url
+        transport = httpx.ASGITransport(app=sim.app)
     return CronJobOrg.from_config(
         CronJobOrgAccount(name="prod", provider="cronjob-org", api_key=key, **account),
         BuildContext(ledger=ledger, transport_for=lambda _: transport, retry=FAST),
@@ -155,7 +166,8 @@ async def test_create_sends_the_full_schedule_and_enabled_explicitly(
     assert job.schedule is not None
     assert job.schedule.cron == "*/20 2-4 * * 1-5"
     assert not job.paused
-    assert dict(sim.requests) == {"PUT /jobs": 1}  # the answer is built, not fetched
+    # read back once: the server may keep another timezone than the one sent
+    assert dict(sim.requests) == {"PUT /jobs": 1, f"GET /jobs/{job.id}": 1}
 
 
 async def test_the_simulator_answers_500_and_creates_nothing_when_a_schedule_array_is_missing(
@@ -169,6 +181,59 @@ async def test_the_simulator_answers_500_and_creates_nothing_when_a_schedule_arr
         )
     assert (answer.status_code, answer.content) == (500, b"")
     assert len(sim.jobs) == before
+
+
+async def test_the_simulator_prints_php_warnings_before_the_json_when_create_keys_are_missing(
+    sim: CronJobOrgSim,
+) -> None:
+    job = {"url": "https://x.test/", "enabled": True, "requestMethod": 0, "schedule": ANY_TIME,
+           "notification": {"onFailure": True}}  # fmt: skip
+    async with raw(sim) as http:
+        answer = await http.put("/jobs", json={"job": job})
+    text = answer.text
+    warnings, _, body = text.rpartition("\n")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert text.startswith(
+        "\nWarning: Undefined property: stdClass::$saveResponses in "
+        "/var/www/html/resources/Job.php on line 209\n"
+    )
+    assert 'Warning: Attempt to read property "enable" on null in' in warnings
+    assert "Undefined property: stdClass::$onSuccess" in warnings  # the group is there, not it
+    assert "onFailure" not in warnings
+    assert json.loads(body) == {"jobId": max(sim.jobs)}
+    assert sim.jobs[max(sim.jobs)]["notification"]["onFailure"] is True
+
+
+async def test_create_sends_every_key_the_server_reads_and_makes_exactly_one_job(
+    sim: CronJobOrgSim,
+) -> None:
+    before = len(sim.jobs)
+    async with LoopbackServer(sim.app) as server:
+        client = build(sim, transport=None, base_url=server.url)
+        job = await client.create(spec(http_body="ping"))
+        await client.aclose()
+
+    stored = sim.jobs[int(job.id)]
+    assert len(sim.jobs) == before + 1
+    assert sim.php_warnings == 0
+    assert job.name == "Nightly export"
+    assert stored["extendedData"] == {"headers": {}, "body": "ping"}
+    assert stored["auth"] == {"enable": False, "user": "", "password": ""}
+
+
+async def test_a_created_job_reads_as_created_even_after_php_warnings(sim: CronJobOrgSim) -> None:
+    def warned(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            warning = "\nWarning: Undefined property: stdClass::$x in /a/Job.php on line 1\n"
+            return httpx.Response(200, content=f'{warning}{{"jobId":77}}'.encode())
+        return httpx.Response(200, json={"jobDetails": {"jobId": 77, "title": "t", "url": "u"}})
+
+    client = build(sim, transport=httpx.MockTransport(warned))
+    job = await client.create(spec())
+    await client.aclose()
+
+    assert job.id == "77"
 
 
 @pytest.mark.parametrize(
@@ -216,9 +281,8 @@ def test_an_empty_array_reads_as_a_job_that_never_runs() -> None:
     [
         ("0 0 L * *", "UTC", "cannot be expressed on cron-job.org"),
         ("0 0 * * 1#2", "UTC", "cannot be expressed on cron-job.org"),
-        ("0 0 1 * 1", "UTC", "only when both do"),
         ("0 3 * * *", "Mars/Olympus_Mons", "is not a known timezone"),
-        ("0 3 * * *", "US/Eastern", "would run the job in UTC"),
+        ("0 3 * * *", "Etc/GMT+5", "would run the job in UTC"),
     ],
 )
 async def test_what_cron_job_org_cannot_express_is_refused_before_any_request(
@@ -229,11 +293,82 @@ async def test_what_cron_job_org_cannot_express_is_refused_before_any_request(
     assert sim.total_requests == 0
 
 
+def test_a_day_of_month_and_a_weekday_become_both_arrays() -> None:
+    arrays = cron_to_arrays("0 8 1 * 1")
+    assert (arrays["mdays"], arrays["wdays"]) == ([1], [1])
+
+
+async def test_a_job_on_day_1_and_on_mondays_runs_when_either_matches(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    created = await client.create(spec("0 8 1 * 1", "UTC", enabled=True))
+
+    listed = {job.id: job for job in await client.list_jobs()}[created.id]
+
+    assert sim.jobs[int(created.id)]["schedule"]["mdays"] == [1]
+    assert sim.jobs[int(created.id)]["schedule"]["wdays"] == [1]
+    assert listed.schedule is not None
+    assert listed.schedule.describe() == "At 08:00, on day 1 of the month and on Monday"
+    assert not any(label == "Days" for label, _ in listed.details)
+    # The server predicts the next Monday (9 March), not the next Monday the 1st (1 June).
+    assert listed.next_runs == (datetime(2026, 3, 9, 8, 0, tzinfo=UTC),)
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [("Asia/Calcutta", "Asia/Kolkata"), ("Europe/Kiev", "Europe/Kyiv"),
+     ("US/Eastern", "America/New_York"), ("Etc/UTC", "UTC"), ("GMT", "UTC")],
+)  # fmt: skip
+async def test_a_timezone_alias_is_sent_as_its_canonical_name(
+    client: CronJobOrg, sim: CronJobOrgSim, given: str, canonical: str
+) -> None:
+    job = await client.create(spec("0 9 * * *", given))
+
+    assert sim.jobs[int(job.id)]["schedule"]["timezone"] == canonical
+    assert job.schedule is not None
+    assert job.schedule.timezone == canonical
+
+
+async def test_the_simulator_stores_a_timezone_outside_phps_list_as_utc(sim: CronJobOrgSim) -> None:
+    def timezone(name: str) -> dict[str, Any]:
+        return {"job": {"url": "https://x.test/", "schedule": {**ANY_TIME, "timezone": name}}}
+
+    async with raw(sim) as http:
+        answer = await http.put("/jobs", json=timezone("Asia/Calcutta"))
+        job_id = max(sim.jobs)  # the answer is PHP warnings, then the JSON: keys were left out
+        created = sim.jobs[job_id]["schedule"]["timezone"]
+        await http.patch(f"/jobs/{job_id}", json=timezone("Asia/Kolkata"))
+        kept = sim.jobs[job_id]["schedule"]["timezone"]
+        await http.patch(f"/jobs/{job_id}", json=timezone("Europe/Kiev"))
+    assert (answer.status_code, created, kept) == (200, "UTC", "Asia/Kolkata")
+    assert sim.jobs[job_id]["schedule"]["timezone"] == "Asia/Kolkata"  # PATCH ignores it
+
+
+async def test_a_job_shows_the_timezone_the_server_stored_not_the_one_sent(clock: Clock) -> None:
+    stale = CronJobOrgSim(
+        api_key=KEY,
+        clock=clock,
+        rate_limits=False,
+        jobs=0,
+        timezones=["UTC", "Europe/Berlin", "Europe/Kiev"],
+    )  # before 2022b
+    client = build(stale)
+
+    job = await client.create(spec("0 9 * * *", "Europe/Kiev"))
+    await client.aclose()
+
+    assert stale.jobs[int(job.id)]["schedule"]["timezone"] == "UTC"
+    assert job.schedule is not None
+    assert job.schedule.timezone == "UTC"
+    assert ("Timezone", "cron-job.org kept UTC: it does not know Europe/Kyiv") in job.details
+
+
 # -- changing -----------------------------------------------------------------------------------
 async def test_update_sends_the_editable_keys_and_leaves_pausing_alone(
     client: CronJobOrg, sim: CronJobOrgSim
 ) -> None:
     paused = seeded(sim, enabled=False)
+    paused["schedule"]["timezone"] = "Asia/Tokyo"
     job_id = str(paused["jobId"])
     await client.list_jobs()
 
@@ -250,6 +385,26 @@ async def test_update_sends_the_editable_keys_and_leaves_pausing_alone(
     assert (job.name, job.paused) == ("Renamed", True)
     assert job.schedule == Schedule.from_cron("0 6 * * *", "Asia/Tokyo")
     assert sim.requests[f"GET /jobs/{job_id}"] == 0  # rebuilt from the list, not fetched
+
+
+async def test_an_update_to_another_timezone_reads_back_what_the_server_kept(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    stored = seeded(sim, enabled=True)
+    stored["schedule"]["timezone"] = "Europe/Berlin"
+    job_id = str(stored["jobId"])
+    await client.list_jobs()
+    sim.timezones = sim.timezones - {"Asia/Kolkata"}  # a server whose PHP lacks the name
+
+    job = await client.update(job_id, spec("0 6 * * *", "Asia/Calcutta"))
+
+    assert sim.jobs[int(job_id)]["schedule"]["timezone"] == "Europe/Berlin"
+    assert job.schedule is not None
+    assert job.schedule.timezone == "Europe/Berlin"
+    assert ("Timezone", "cron-job.org kept Europe/Berlin: it does not know Asia/Kolkata") in (
+        job.details
+    )
+    assert sim.requests[f"GET /jobs/{job_id}"] == 1
 
 
 async def test_update_of_a_job_never_read_fetches_it_once(
@@ -304,6 +459,84 @@ async def test_pause_and_resume_change_what_the_list_returns(
     assert not listed[job_id].paused
     assert sim.requests[f"PATCH /jobs/{job_id}"] == 2
     assert sim.requests[f"GET /jobs/{job_id}"] == 0
+
+
+# -- a node that holds jobs is down -------------------------------------------------------------
+async def test_the_simulator_answers_like_a_server_with_a_node_down(sim: CronJobOrgSim) -> None:
+    down, up = sim.job_ids()[:2], sim.job_ids()[2]
+    sim.down(down)
+    async with raw(sim) as http:
+        listed = (await http.get("/jobs")).json()
+        answers = [
+            await http.get(f"/jobs/{down[0]}"),
+            await http.get(f"/jobs/{down[0]}/history"),
+            await http.patch(f"/jobs/{down[0]}", json={"job": {"enabled": False}}),
+            await http.delete(f"/jobs/{down[1]}"),
+        ]
+        fine = await http.get(f"/jobs/{up}")
+        sim.up()
+        after = (await http.get("/jobs")).json()
+    assert listed["someFailed"] is True
+    assert {str(job["jobId"]) for job in listed["jobs"]} == set(sim.job_ids()) - set(down)
+    assert [(a.status_code, a.content) for a in answers] == [(404, b"")] * 4
+    assert fine.status_code == 200
+    assert (after["someFailed"], len(after["jobs"])) == (False, len(sim.jobs))
+
+
+async def test_a_node_goes_down_and_up_through_the_control_endpoints(sim: CronJobOrgSim) -> None:
+    job_id = sim.job_ids()[0]
+    async with raw(sim) as http:
+        downed = await http.post("/_sim/down", json={"jobs": [job_id]})
+        missing = await http.get(f"/jobs/{job_id}")
+        upped = await http.post("/_sim/up")
+        back = await http.get(f"/jobs/{job_id}")
+    assert downed.json() == {"down": [job_id]}
+    assert (missing.status_code, upped.json(), back.status_code) == (404, {"down": []}, 200)
+
+
+async def test_a_partial_list_is_never_taken_as_complete(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    down = sim.job_ids()[:3]
+    sim.down(down)
+
+    with pytest.raises(PartialListing) as listing:
+        await client.list_jobs()
+    with pytest.raises(PartialListing) as polling:
+        await client.list_for_poll()
+    with pytest.raises(PartialListing):
+        await client.check()
+
+    listed = {job.id for job in listing.value.jobs}
+    assert listed == set(sim.job_ids()) - set(down)
+    assert {job.id for job in polling.value.jobs} == listed
+    assert listing.value.user_message == (
+        "cron-job.org account `prod`: some jobs could not be read (one of its servers is down);"
+        " try again later"
+    )
+    assert isinstance(listing.value, ProviderUnavailable)
+    assert not listing.value.permanent
+
+
+async def test_while_a_node_is_down_its_jobs_read_as_unreadable_not_gone(
+    client: CronJobOrg, sim: CronJobOrgSim
+) -> None:
+    down, listed = seeded(sim, type=0, enabled=True), sim.job_ids()[0]
+    job_id = str(down["jobId"])
+    sim.down([job_id])
+    with pytest.raises(PartialListing):
+        await client.list_jobs()
+
+    for call in (client.get_job, client.history, client.pause, client.delete):
+        with pytest.raises(ProviderUnavailable, match="could not be read") as caught:
+            await call(job_id)
+        assert not isinstance(caught.value, NotFound)
+    assert int(job_id) in sim.jobs
+    sim.up()
+    await client.list_jobs()
+    del sim.jobs[int(listed)]
+    with pytest.raises(NotFound):  # the last list was complete: a 404 is a job that is gone
+        await client.get_job(listed)
 
 
 # -- history ------------------------------------------------------------------------------------
@@ -408,7 +641,7 @@ async def test_the_per_method_rate_limit_answers_429_and_the_client_raises_rate_
         lists = [(await http.get("/jobs")).status_code for _ in range(6)]
         other = await http.get(f"/jobs/{sim.job_ids()[0]}")
         client = build(sim)
-        with pytest.raises(RateLimited, match="per-method rate limit or the daily quota") as caught:
+        with pytest.raises(RateLimited, match="daily request quota") as caught:
             await client.list_jobs()
         await client.aclose()
     assert lists == [200] * 5 + [429]

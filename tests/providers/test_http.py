@@ -44,6 +44,7 @@ def client_for(
     budget: DailyBudget | None = None,
     retry: RetryPolicy = FAST,
     rate_limits: dict[str, list[tuple[float, float]]] | None = None,
+    clock: FakeClock | None = None,
 ) -> object:
     return make_http(
         account="prod",
@@ -55,6 +56,7 @@ def client_for(
         budget=budget,
         retry=retry,
         rate_limits=rate_limits,
+        **({"clock": clock, "sleep": clock.sleep} if clock else {}),
     )
 
 
@@ -226,17 +228,66 @@ async def test_polls_never_use_a_lease_that_reaches_into_the_reserve() -> None:
     assert await budget.used() == 805
 
 
-async def test_rate_limits_space_out_calls_of_one_operation() -> None:
+class FakeClock:
+    """Wall-clock time that moves only when the rate limits sleep on it."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return datetime.fromtimestamp(self.at, UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.at += seconds
+
+
+async def test_rate_limits_pace_each_operation_by_fixed_clock_windows() -> None:
+    clock = FakeClock(1_000.5)
     script = Scripted((200, {}, b"{}"))
-    http = client_for(script, rate_limits={"*": [(100, 1.0)], "create": [(1, 0.3)]})
-    started = time.perf_counter()
+    limits = {"*": [(100, 1.0)], "create": [(1, 1.0)]}
+    http = client_for(script, rate_limits=limits, clock=clock)
     for _ in range(3):
         await http.request("PUT", "/jobs", op="create")  # type: ignore[attr-defined]
-    assert time.perf_counter() - started >= 0.55
-    started = time.perf_counter()
+    creates = list(clock.slept)
     for _ in range(3):
         await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
-    assert time.perf_counter() - started < 0.2
+    # to the start of the next clock second each time, not a second after the last call
+    assert creates == [pytest.approx(0.51), pytest.approx(1.0)]
+    assert clock.slept == creates
+
+
+async def test_a_wait_longer_than_the_limits_allow_is_refused_with_a_time_unsent() -> None:
+    clock = FakeClock(datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC).timestamp())
+    script = Scripted((200, {}, b"{}"))
+    http = client_for(script, rate_limits={"create": [(2, 60.0)]}, clock=clock)
+    for _ in range(2):
+        await http.request("PUT", "/jobs", op="create")  # type: ignore[attr-defined]
+    with pytest.raises(RateLimited) as refused:
+        await http.request("PUT", "/jobs", op="create")  # type: ignore[attr-defined]
+    assert refused.value.user_message == (
+        "Example account `prod`: 2 create calls a minute are used up; try again at 12:01:00 UTC"
+    )
+    assert refused.value.retry_after == pytest.approx(30)
+    assert len(script.calls) == 2
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize(("second", "calls", "error"), [(200, 2, None), (429, 2, RateLimited)])
+async def test_a_429_on_a_rate_limited_operation_is_tried_once_more_in_the_next_window(
+    second: int, calls: int, error: type[Exception] | None
+) -> None:
+    clock = FakeClock(1_000.25)
+    script = Scripted((429, {}, b""), (second, {}, b"{}"), (200, {}, b"{}"))
+    http = client_for(script, rate_limits={"*": [(5, 1.0)]}, clock=clock)
+    if error is None:
+        await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    else:
+        with pytest.raises(error):
+            await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
+    assert len(script.calls) == calls
+    assert clock.slept == [pytest.approx(0.76)]  # to 1001.0, and a hair past it
 
 
 async def test_the_credential_never_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None:
