@@ -62,12 +62,23 @@ def test_the_running_bot_loads_no_simulator_and_no_demo_module(tmp_path: Path) -
 
 
 def _imports(path: Path, name: str, modules: Collection[str]) -> set[str]:
-    """The project modules ``path`` imports (at any depth of the file, lazily too).
+    """The project modules ``path`` imports when it runs (at any depth, lazily too).
 
-    ``from package import submodule`` imports the submodule, not the package's other parts.
+    ``from package import submodule`` imports the submodule, not the package's other parts;
+    imports only for the type checker (``if TYPE_CHECKING:``) do not run.
     """
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for inner in ast.walk(node)
+    }
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             submodules = {f"{node.module}.{a.name}" for a in node.names} & set(modules)
             found |= submodules or {node.module}

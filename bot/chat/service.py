@@ -24,7 +24,7 @@ from typing import Literal, TypeVar
 from bot.store import Store
 from providers.base import Capability, Execution, Job, JobSpec, Provider, RunResult
 from providers.clock import Clock, utcnow
-from providers.errors import NotFound, ProviderError
+from providers.errors import NotFound, PartialListing, ProviderError
 
 _OWN_WORDS = frozenset(RunResult) - {RunResult.UNKNOWN}
 
@@ -170,6 +170,9 @@ class CronService:
             return cached.jobs, None, None
         try:
             jobs = await asyncio.shield(self._listing_task(account))
+        except PartialListing as partial:  # what was listed, and that some could not be
+            failure = AccountFailure(account, self.providers[account].label, partial.user_message)
+            return list(partial.jobs), failure, None
         except ProviderError as error:
             failure = AccountFailure(account, self.providers[account].label, error.user_message)
             if cached:

@@ -92,3 +92,47 @@ async def test_a_message_that_cannot_be_sent_never_holds_up_the_others(
     (waiting,) = await store.outbox.due(now + timedelta(minutes=10), 10)
     assert waiting.key == "test:bad"
     assert waiting.attempts == 1
+
+
+async def test_a_partial_list_moves_no_cursor_and_alerts_nothing_again_when_whole(
+    world: World,
+) -> None:
+    monitor = await world.monitor(outage_after=2)
+    await monitor.poll("prod")
+    sim: Any = world.suite["cronjob-org"]
+    job = healthy(world)
+    world.run("cronjob-org", job, ok=False)
+    await monitor.poll("prod")
+    assert len(world.posts()) == 1  # the failure, told once
+    before = await monitor.store.cursors.of("prod")
+    sim.down([job])  # the server holding it goes down: the list leaves it out
+    for _ in range(2):
+        world.clock.tick(minutes=1)
+        await monitor.poll("prod")
+    assert await monitor.store.cursors.of("prod") == before  # not gone, nothing moved
+    assert len(await monitor.store.incidents.all_open("prod")) == 1  # nor recovered
+    (down,) = world.posts(kind="account:")  # the second partial poll in a row: an outage
+    assert "could not be read" in str(down.body)
+    sim.up()
+    await monitor.poll("prod")
+    assert len(world.posts()) == 1  # back whole: the job's failure is not told again
+    assert "reachable again" in str(world.posts(kind="account:")[-1].body)
+
+
+@pytest.mark.parametrize("first_poll", [True, False])
+async def test_a_token_that_cannot_read_builds_never_stops_the_poll(
+    world: World, first_poll: bool
+) -> None:
+    sim: Any = world.suite["djinn"]
+    monitor = await world.monitor(accounts=("ci", "prod"))
+    if not first_poll:
+        await monitor.poll("ci")
+    sim.tokens[sim.api_key] = frozenset({"cron:read"})  # the token loses build:read
+    cron = sim.job_ids()[0]
+    sim.run_status(cron, "passed", at=world.clock.tick(minutes=1))
+    transitions = await monitor.poll("ci")  # no exception: the crons are polled, unread
+    assert all(t.kind.value != "account_down" for t in transitions)
+    state = await monitor.store.accounts.state("ci")
+    assert state is not None
+    assert state.last_success_at == world.clock()
+    await monitor.poll("prod")  # and the other accounts go on

@@ -152,3 +152,17 @@ async def test_subscribing_is_audited(workspace: Workspace) -> None:
         (OPERATOR, "unsubscribed"),
         (READER, "subscribed"),
     ]
+
+
+async def test_a_partial_list_shows_what_it_has_and_says_the_rest_is_missing(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    hidden = _first_enabled_job(sim)
+    sim.down([str(hidden)])
+    await workspace.command("list prod")
+    (answer,) = await workspace.fake.wait_for("response_url")
+    shown = texts(answer)
+    assert "could not be read" in shown
+    assert f"prod:{hidden}`" not in shown
+    assert any(f"prod:{i}`" in shown for i in sim.jobs if i != hidden)
