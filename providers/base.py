@@ -133,7 +133,12 @@ class Execution(BaseModel):
 
 
 class JobSpec(BaseModel):
-    """What a person asks for on create or edit; each provider uses the fields it takes."""
+    """What a person asks for on create or edit; each provider uses the fields it takes.
+
+    On an update, ``url`` None keeps the URL the job has: the bot only ever shows URLs with
+    their credentials masked (:func:`providers.redact.safe_url`), so an edit that leaves the
+    URL alone must never send what it was shown.
+    """
 
     model_config = ConfigDict(frozen=True)
 

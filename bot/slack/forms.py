@@ -20,6 +20,7 @@ import yaml
 from bot.slack.render.ids import BlockId, ModalMeta
 from providers.base import JobKind, JobSpec
 from providers.miget.checks import name_problem
+from providers.redact import MASK
 from providers.schedule import (
     IntervalUnit,
     Period,
@@ -239,11 +240,26 @@ def parse_job_form(meta: ModalMeta, values: Values) -> JobSpec:
 
 def edited(spec: JobSpec, current: JobSpec) -> JobSpec:
     """An edit form's spec completed from the job as it is: what the form does not carry
-    (Miget's schedule, whether the job is paused) stays as it was."""
+    (Miget's schedule, whether the job is paused) stays as it was, and so does a URL left as
+    shown: shown masked, it is not sent (``url`` None keeps the real one).
+
+    A URL changed but still holding a masked part would send the mask: refused.
+    """
+    url = spec.url
+    if url is not None and url == current.url:
+        url = None
+    elif url is not None and MASK in url:
+        raise FormErrors(
+            {
+                BlockId.URL: f"The URL still holds a hidden value ({MASK}); type the whole URL, "
+                "secret included, or leave it as it was shown to keep it"
+            }
+        )
     return spec.model_copy(
         update={
             "enabled": current.enabled,
             "schedule": spec.schedule if spec.schedule is not None else current.schedule,
+            "url": url,
         }
     )
 

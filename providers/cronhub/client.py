@@ -150,7 +150,7 @@ class Cronhub(Provider):
         self.require(C.UPDATE, job_id)
         if spec.kind is not kind:
             raise self._invalid({"kind": [f"a {kind.value} cannot become a {spec.kind.value}"]})
-        self._form(spec, {})  # refuse bad input before any request
+        self._form(spec, None)  # refuse bad input before any request
         form = self._form(spec, await self._raw(kind, key))
         return await self._act(job_id, "PUT", "", "update", form)
 
@@ -264,7 +264,9 @@ class Cronhub(Provider):
         )
 
     # -- JobSpec -> form ------------------------------------------------------------------
-    def _form(self, spec: JobSpec, current: Raw) -> dict[str, str]:
+    def _form(self, spec: JobSpec, current: Raw | None) -> dict[str, str]:
+        """The form for ``spec``; what it leaves out comes from ``current`` (None: not read
+        yet, so only what ``spec`` carries is checked)."""
         errors: Errors = {}
         write = scheduler_form if spec.kind is JobKind.SCHEDULER else monitor_form
         form = write(spec, current, errors)

@@ -42,11 +42,15 @@ Errors = dict[str, list[str]]
 
 
 # -- JobSpec -> form ---------------------------------------------------------------------------
-def scheduler_form(spec: JobSpec, current: Raw, errors: Errors) -> dict[str, str]:
-    form = {"name": spec.name.strip(), "url": (spec.url or "").strip()}
+def scheduler_form(spec: JobSpec, current: Raw | None, errors: Errors) -> dict[str, str]:
+    """The scheduler form; a spec without a URL keeps the current one (an edit that leaves
+    the URL, shown masked, alone)."""
+    kept = str((current or {}).get("url") or "")
+    url = spec.url.strip() if spec.url is not None else kept
+    form = {"name": spec.name.strip(), "url": url}
     if not form["name"]:
         errors["name"] = ["a name is required"]
-    if not is_http_url(form["url"]):
+    if (spec.url is not None or current is not None) and not is_http_url(url):
         errors["url"] = ["needs a full http:// or https:// URL, e.g. https://example.com/run"]
     method = (spec.http_method or "GET").strip().upper()
     if method not in HTTP_METHODS:
@@ -54,7 +58,7 @@ def scheduler_form(spec: JobSpec, current: Raw, errors: Errors) -> dict[str, str
     form["http_method"] = method.lower()
     body = spec.http_body
     if body is None and method in BODY_METHODS:
-        body = _kept_body(current)
+        body = _kept_body(current or {})
     if body and method not in BODY_METHODS:
         errors["http_body"] = ["only POST, PUT and PATCH requests carry a body"]
     if body:
@@ -63,7 +67,7 @@ def scheduler_form(spec: JobSpec, current: Raw, errors: Errors) -> dict[str, str
     return form
 
 
-def monitor_form(spec: JobSpec, current: Raw, errors: Errors) -> dict[str, str]:
+def monitor_form(spec: JobSpec, current: Raw | None, errors: Errors) -> dict[str, str]:
     form = {"name": spec.name.strip()}
     if not form["name"]:
         errors["name"] = ["a name is required"]
@@ -73,6 +77,7 @@ def monitor_form(spec: JobSpec, current: Raw, errors: Errors) -> dict[str, str]:
     else:
         form["grace_period"] = str(grace)
     form.update(monitor_schedule_form(spec.schedule, errors))
+    current = current or {}
     if current.get("running_time") is not None and current.get("running_time_unit"):
         form["running_time"] = str(current["running_time"])
         form["running_time_unit"] = str(current["running_time_unit"])

@@ -179,7 +179,7 @@ class CronJobOrg(Provider):
     # -- changing -----------------------------------------------------------------------------
     async def create(self, spec: JobSpec) -> Job:
         self.require(Capability.CREATE, None, spec.kind)
-        body = self._job_body(spec)
+        body = self._job_body(spec, creating=True)
         extended = {**CREATE_DEFAULTS["extendedData"], **body.get("extendedData", {})}
         # Every key the server reads, and enabled (it defaults to off).
         job = {**CREATE_DEFAULTS, **body, "extendedData": extended, "enabled": spec.enabled}
@@ -198,7 +198,7 @@ class CronJobOrg(Provider):
         (one GET), since the server keeps the old one if it does not know the new one.
         """
         self.require(Capability.UPDATE, job_id)
-        changes = self._job_body(spec)
+        changes = self._job_body(spec, creating=False)
         await self._patch(job_id, changes)
         timezone = changes["schedule"]["timezone"]
         seen = self._seen.get(job_id)
@@ -269,13 +269,17 @@ class CronJobOrg(Provider):
         return self._remember(merged)
 
     # -- mapping ------------------------------------------------------------------------------
-    def _job_body(self, spec: JobSpec) -> dict[str, Any]:
-        """The editable keys of a job for ``spec``; InvalidInput before any request if wrong."""
+    def _job_body(self, spec: JobSpec, *, creating: bool) -> dict[str, Any]:
+        """The editable keys of a job for ``spec``; InvalidInput before any request if wrong.
+
+        An update without a URL leaves the job's URL as it is (PATCH changes only what it is
+        given), credentials included.
+        """
         try:
             schedule = schedule_body(spec.schedule)
         except ScheduleError as error:
             raise InvalidInput(str(error), **self.error_context()) from None
-        if not spec.url or not spec.url.strip():
+        if (creating or spec.url is not None) and not (spec.url or "").strip():
             raise InvalidInput("cron-job.org jobs need a URL to call", **self.error_context())
         method = (spec.http_method or "GET").strip().upper()
         if method not in METHODS:
@@ -283,10 +287,11 @@ class CronJobOrg(Provider):
             raise InvalidInput(f"HTTP method must be one of {allowed}", **self.error_context())
         body: dict[str, Any] = {
             "title": spec.name.strip(),
-            "url": spec.url.strip(),
             "requestMethod": METHODS.index(method),
             "schedule": schedule,
         }
+        if spec.url is not None:
+            body["url"] = spec.url.strip()
         if spec.http_body is not None:
             body["extendedData"] = {"body": spec.http_body}
         return body

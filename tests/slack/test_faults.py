@@ -166,3 +166,46 @@ async def test_a_partial_list_shows_what_it_has_and_says_the_rest_is_missing(
     assert "could not be read" in shown
     assert f"prod:{hidden}`" not in shown
     assert any(f"prod:{i}`" in shown for i in sim.jobs if i != hidden)
+
+
+async def _edit(workspace: Workspace, ref: str, answers: dict[str, str]) -> dict[str, Any]:
+    await workspace.command(f"edit {ref}")
+    filled = await workspace.fake.wait_for(
+        "views.update", where=lambda c: "Edit" in json.dumps(c.body.get("view", {}))
+    )
+    view = {**filled[-1].body["view"], "id": filled[-1].body["view_id"]}
+    await workspace.submit(view, _fill(view, answers))
+    return view
+
+
+@pytest.mark.parametrize("slug", ["cronjob-org", "cronhub"])
+async def test_renaming_a_job_keeps_the_credentials_in_its_url(
+    workspace: Workspace, slug: str
+) -> None:
+    secret_url = "https://deploy:hunter2-pw@example.com/hook?token=abc123secret&x=1"
+    sim: Any = workspace.suite[slug]
+    if slug == "cronjob-org":
+        job_id = _first_enabled_job(sim)
+        sim.jobs[job_id]["url"] = secret_url
+        ref, stored = f"prod:{job_id}", lambda: sim.jobs[job_id]
+    else:
+        key = next(iter(sim.schedulers))
+        sim.schedulers[key]["url"] = secret_url
+        ref, stored = f"hub:scheduler/{key}", lambda: sim.schedulers[key]
+    await _edit(workspace, ref, {BlockId.NAME: "Renamed, nothing else"})
+    await workspace.fake.wait_for("views.update", where=lambda c: "Edited" in json.dumps(c.body))
+    assert stored()["url"] == secret_url  # the real URL, secrets and all, as it was
+    shown = json.dumps([c.body for c in workspace.fake.calls])
+    assert "hunter2-pw" not in shown
+    assert "abc123secret" not in shown
+
+
+async def test_a_changed_url_that_still_holds_a_mask_is_refused(workspace: Workspace) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    sim.jobs[job_id]["url"] = "https://example.com/hook?token=abc123secret"
+    await _edit(workspace, f"prod:{job_id}", {BlockId.URL: "https://example.org/hook?token=•••"})
+    await workspace.fake.wait_for(
+        "views.update", where=lambda c: "hidden value" in json.dumps(c.body, ensure_ascii=False)
+    )
+    assert sim.jobs[job_id]["url"] == "https://example.com/hook?token=abc123secret"

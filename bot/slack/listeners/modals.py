@@ -172,6 +172,12 @@ async def _save(
     except (Refused, RefError) as error:
         await client.views_update(view_id=view["id"], view=result_modal("Not saved", error.message))
         return
+    except FormErrors as error:  # what only the job as it is can tell (a masked URL)
+        text = " ".join(error.errors.values())
+        await client.views_update(
+            view_id=view["id"], view=job_modal(meta, current=spec, error=text)
+        )
+        return
     except ProviderError as error:
         if not editing:
             await reply.record_failure(verb, meta.account, error.user_message)
