@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import httpx
 from pydantic import Field, SecretStr
@@ -40,6 +41,7 @@ from providers.miget.wire import (
 from providers.redact import scrub_payload
 
 log = logging.getLogger(__name__)
+_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,99}")  # Miget's ids are UUIDs
 
 APP_LINK = "https://app.miget.com/apps/{app}"
 FANOUT = 4  # concurrent per-app requests of one account
@@ -56,7 +58,10 @@ class MigetAccount(Account):
     provider: Literal["miget"]
     api_key: SecretStr
     workspace_id: str | None = None
-    apps: list[str] = Field(default_factory=list)  # empty: every app the key can see
+    # empty: every app the key can see
+    apps: list[Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z-]{0,99}$")]] = Field(
+        default_factory=list
+    )
 
 
 class Miget(Provider):
@@ -101,7 +106,10 @@ class Miget(Provider):
             if self._discovered is None:
                 body = await self._get("/apps", op="apps")
                 with self.http.mapping("app list"):
-                    self._discovered = tuple(uuid_of(app) for app in items_of(body, "apps"))
+                    found = [uuid_of(app) for app in items_of(body, "apps")]
+                self._discovered = tuple(app for app in found if _ID.fullmatch(app))
+                if len(self._discovered) < len(found):  # never let one reach a request path
+                    log.warning("%s: ignored app ids that are not ids", self.account)
             return list(self._discovered)
 
     async def pick_app(self, app: str | None) -> str:
@@ -254,8 +262,10 @@ class Miget(Provider):
         )
 
     def _split(self, job_id: str) -> tuple[str, str]:
+        """APP/CRONJOB, each an id Miget could have made (UUID-like): nothing else reaches a
+        request path (``..``, ``?``, ``#`` or ``%`` would change what the URL means)."""
         app, _, cronjob = job_id.partition("/")
-        if not app or not cronjob or "/" in cronjob:
+        if not _ID.fullmatch(app) or not _ID.fullmatch(cronjob):
             raise NotFound(f"`{job_id}` is not a Miget job id (APP/CRONJOB)", **self._who())
         if self.configured_apps and app not in self.configured_apps:
             raise NotFound(f"app `{app}` is not configured for this account", **self._who())

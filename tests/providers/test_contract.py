@@ -19,6 +19,7 @@ from providers.errors import (
     AuthRejected,
     BadResponse,
     NotFound,
+    ProviderError,
     ProviderUnavailable,
     RateLimited,
     Unsupported,
@@ -255,3 +256,38 @@ async def test_the_simulator_counts_what_the_client_sends(world: World, client: 
         if world.transport == "loopback":
             stats = (await raw.get(f"{world.root}/{world.slug}/_sim/stats")).json()
             assert stats["total"] == world.sim.total_requests
+
+
+HOSTILE_IDS = [
+    "../../admin", "1?x=1", "1#frag", "1/../2", "%2e%2e/x", "1 2", "", "a\nb",
+    "../jobs/1", "apps/../x", "..", "APP/../../x", "scheduler/../1", "monitor/a?b", "x/y/z",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("job_id", HOSTILE_IDS)
+async def test_an_id_that_is_not_the_providers_shape_never_reaches_a_request_path(
+    world: World, job_id: str
+) -> None:
+    provider = world.client()
+    if world.slug == "miget":  # every app allowed, so only the id's shape protects the path
+        provider = build_provider(
+            world.account.model_copy(update={"apps": []}),
+            BuildContext(transport_for=world.suite.transport_for if world.transport == "asgi"
+                         else None, retry=NO_RETRY),
+        )  # fmt: skip
+    spec = JobSpec(kind=next(iter(provider.capabilities)), name="x")
+    before = world.sim.total_requests
+    calls = [
+        provider.get_job(job_id), provider.history(job_id), provider.executions_since(job_id, None),
+        provider.update(job_id, spec), provider.delete(job_id), provider.pause(job_id),
+        provider.resume(job_id),
+    ]  # fmt: skip
+    try:
+        for call in calls:
+            with pytest.raises(ProviderError):
+                await call
+    finally:
+        for call in calls:
+            call.close()
+        await provider.aclose()
+    assert world.sim.total_requests == before
