@@ -2,7 +2,7 @@
 # cronops: build the wheels in one stage, install only the wheels in the next.
 #
 #   docker build -t cronops .
-#   docker run --init -p 3000:3000 -v cronops-data:/data \
+#   docker run --init -p 3000:3000 -p 127.0.0.1:9100:9100 -v cronops-data:/data \
 #     -v "$PWD/cronops.yml:/app/cronops.yml:ro" \
 #     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET -e CRONJOB_ORG_KEY cronops
 #
@@ -49,14 +49,15 @@ WORKDIR /app
 VOLUME ["/data"]
 USER cronops
 
-# HTTP mode (no SLACK_APP_TOKEN): Slack's endpoint is /slack/events on this port.
-EXPOSE 3000
+# 3000: Slack's endpoint, /slack/events, in HTTP mode (no SLACK_APP_TOKEN); nothing else.
+# 9100: the admin port (CRONOPS_ADMIN_PORT), /healthz and /metrics, in both modes. Publish it
+# only where your monitoring reaches (e.g. -p 127.0.0.1:9100:9100), never where Slack does.
+EXPOSE 3000 9100
 
-# Applies to HTTP mode only: Socket Mode opens no port, so with SLACK_APP_TOKEN set, disable it
-# (`docker run --no-healthcheck`, or `healthcheck: disable: true` in compose). /healthz answers
+# Works in HTTP mode and Socket Mode alike: the admin port is always open. /healthz answers
 # 503 when the database or the scheduler is down, and urlopen raises on any error status.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:3000/healthz', timeout=4)"]
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:9100/healthz', timeout=4)"]
 
 # Run with an init (`docker run --init`, `init: true` in compose): as PID 1 without one, a
 # SIGTERM the process does not handle itself is ignored and `docker stop` waits for SIGKILL.

@@ -167,13 +167,26 @@ def test_the_runtime_stage_installs_only_the_wheels() -> None:
     assert "pip wheel --no-deps --wheel-dir /wheels ." in build_runs
 
 
-def test_the_healthcheck_asks_healthz_on_the_exposed_port() -> None:
-    stage = final_stage()
-    assert "3000" in " ".join(args_of(stage, "EXPOSE")).split()
-    (check,) = args_of(stage, "HEALTHCHECK")
-    command = json.loads(check.partition(" CMD ")[2])
+ADMIN_PORT = EnvSettings.from_env({}).cronops_admin_port  # what the image runs with
+
+
+def healthcheck_command() -> list[str]:
+    (check,) = args_of(final_stage(), "HEALTHCHECK")
+    command: list[str] = json.loads(check.partition(" CMD ")[2])
+    return command
+
+
+def test_the_image_exposes_the_slack_port_and_the_admin_port() -> None:
+    exposed = " ".join(args_of(final_stage(), "EXPOSE")).split()
+    assert {"3000", str(ADMIN_PORT)} <= set(exposed)
+    assert ADMIN_PORT == 9100
+
+
+def test_the_healthcheck_asks_healthz_on_the_admin_port() -> None:
+    command = healthcheck_command()
     assert command[:2] == ["python", "-c"]
-    assert "http://127.0.0.1:3000/healthz" in command[2]
+    assert f"http://127.0.0.1:{ADMIN_PORT}/healthz" in command[2]
+    assert "127.0.0.1:3000" not in command[2]  # Slack's port serves no /healthz
 
 
 @pytest.mark.parametrize(("status", "exit_code"), [(200, 0), (503, 1)])
@@ -181,10 +194,9 @@ async def test_the_healthcheck_passes_on_200_and_fails_on_503(status: int, exit_
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok" if status == 200 else "unhealthy"}, status_code=status)
 
-    (check,) = args_of(final_stage(), "HEALTHCHECK")
-    code = json.loads(check.partition(" CMD ")[2])[2]
+    code = healthcheck_command()[2]
     async with LoopbackServer(Starlette(routes=[Route("/healthz", healthz)])) as server:
-        local = code.replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
+        local = code.replace(f"127.0.0.1:{ADMIN_PORT}", f"127.0.0.1:{server.port}")
         assert local != code
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", local, stderr=asyncio.subprocess.DEVNULL
@@ -262,6 +274,7 @@ def test_compose_runs_the_bot_against_a_healthy_postgres() -> None:
     assert bot["restart"] == "unless-stopped"
     assert "3000:3000" in bot["ports"]
     assert "./cronops.yml:/app/cronops.yml:ro" in bot["volumes"]
+    assert bot["healthcheck"]["test"] == ["CMD", *healthcheck_command()]
     assert db["image"].startswith("postgres:16")
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert any(v.split(":")[0] in compose()["volumes"] for v in db["volumes"])
@@ -279,6 +292,16 @@ def test_compose_gives_the_bot_valid_settings_pointing_at_the_db() -> None:
     assert (url.username, url.path) == (db_env["POSTGRES_USER"], f"/{db_env['POSTGRES_DB']}")
     with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
         interpolate(services["bot"]["environment"]["CRONOPS_DATABASE_URL"], {})
+
+
+def test_compose_publishes_the_admin_port_on_the_hosts_loopback_only() -> None:
+    bot = compose()["services"]["bot"]
+    host = {"SLACK_BOT_TOKEN": "xoxb-test", "POSTGRES_PASSWORD": "pw123"}
+    env = {k: interpolate(str(v), host) for k, v in bot["environment"].items()}
+    settings = EnvSettings.from_env(env)
+    assert settings.cronops_admin_port == ADMIN_PORT  # what the healthcheck asks
+    admin = [p for p in bot["ports"] if p.endswith(f":{settings.cronops_admin_port}")]
+    assert admin == [f"127.0.0.1:{ADMIN_PORT}:{ADMIN_PORT}"]
 
 
 def test_compose_holds_no_literal_secret() -> None:

@@ -52,6 +52,8 @@ class EnvSettings(BaseSettings):
     cronops_database_url: str = "sqlite:///./cronops.db"
     cronops_log_level: str = "INFO"
     cronops_log_format: Literal["text", "json"] = "text"
+    cronops_admin_port: int = 9100
+    cronops_admin_host: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EnvSettings:
@@ -63,7 +65,10 @@ class EnvSettings(BaseSettings):
         }
         return cls(_env_file=None, **values)
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @field_validator(
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "cronops_admin_host",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -90,6 +95,21 @@ class EnvSettings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"is not a log level; expected one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("cronops_admin_port", mode="before")
+    @classmethod
+    def _port(cls, value: object) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise ValueError("is not a port; expected a number from 1 to 65535")
+        return int(text)
+
+    @field_validator("cronops_admin_host", mode="after")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.:-]+", value.strip()):
+            raise ValueError("is not a host; expected an address like 127.0.0.1 or 0.0.0.0")
+        return value.strip() if value is not None else None
 
     @field_validator("cronops_log_format", mode="before")
     @classmethod
