@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import runtime
 
         settings = load_settings()
-        setup_logging(settings.env.cronops_log_level, settings.env.cronops_log_format)
+        env = settings.env
+        setup_logging(env.cronops_log_level, env.cronops_log_format, sql=env.cronops_log_sql)
         if args.command == "check":
             return asyncio.run(runtime.check(settings))
         if args.command == "poll":

@@ -387,6 +387,11 @@ def test_env_names_are_case_insensitive_and_values_normalised() -> None:
         ({"CRONOPS_LOG_FORMAT": "xml"}, "CRONOPS_LOG_FORMAT: `xml` is not valid (expected"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: `slack.com/api` is not a URL"),
         (
+            {"CRONOPS_LOG_SQL": "maybe"},
+            "CRONOPS_LOG_SQL: `maybe` is not a switch; expected 1 or 0 "
+            "(true/false, yes/no, on/off)",
+        ),
+        (
             {"CRONOPS_DATABASE_URL": "mysql://root:hunter2@db/cron"},
             "CRONOPS_DATABASE_URL: the value (not shown) is not a database URL",
         ),
@@ -406,6 +411,14 @@ def test_a_bad_admin_port_is_named_with_what_is_expected(tmp_path: Path, value: 
     assert found == [
         f"CRONOPS_ADMIN_PORT: `{value}` is not a port; expected a number from 1 to 65535"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("yes", True), ("0", False), ("", False)]
+)
+def test_sql_logging_is_off_unless_switched_on(value: str, expected: bool) -> None:
+    assert EnvSettings.from_env({}).cronops_log_sql is False
+    assert EnvSettings.from_env({"CRONOPS_LOG_SQL": value}).cronops_log_sql is expected
 
 
 def test_the_admin_port_and_host_come_from_the_environment() -> None:
