@@ -31,6 +31,9 @@ def setup_logging(level: str = "INFO", fmt: str = "text", sql: bool = False) -> 
     root.setLevel(level.upper())
     for name in _CHATTY:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.access"):  # uvicorn's own config gives them handlers
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     for name in SQL_LOGGERS:  # "sqlalchemy" sets itself to WARNING: each is set explicitly
         logging.getLogger(name).setLevel(root.level if sql else logging.WARNING)
     install_log_redaction()

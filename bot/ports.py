@@ -70,26 +70,31 @@ def bind(ports: Sequence[Port]) -> list[socket.socket]:
     return bound
 
 
-async def serve(apps: Sequence[tuple[ASGIApp, socket.socket]]) -> None:
-    """Serve each app on its socket until SIGTERM or SIGINT (or until one server stops)."""
-    servers = [_Server(_config(app)) for app, _ in apps]
+class Serving:
+    """uvicorn servers for ``apps``, each on its socket, stopped together by SIGTERM or SIGINT.
 
-    def stop() -> None:
-        for server in servers:
+    The signal handlers are installed when it is made, so a signal that arrives before
+    :meth:`run` (while Socket Mode connects) still stops the process cleanly.
+    """
+
+    def __init__(self, apps: Sequence[tuple[ASGIApp, socket.socket]]) -> None:
+        self._apps = [(_Server(_config(app)), sock) for app, sock in apps]
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+
+    def stop(self) -> None:
+        for server, _ in self._apps:
             server.should_exit = True
 
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop)
-    tasks = [
-        asyncio.create_task(server.serve(sockets=[sock]))
-        for server, (_, sock) in zip(servers, apps, strict=True)
-    ]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop()
-        await asyncio.gather(*tasks)
+    async def run(self) -> None:
+        """Serve until stopped (or until one server stops, which stops the others)."""
+        tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in self._apps]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.stop()
+            await asyncio.gather(*tasks)
 
 
 def _config(app: ASGIApp) -> uvicorn.Config:

@@ -153,16 +153,16 @@ async def _serve(
     if slack is not None:
         served.insert(0, (http.build_http_app(app), slack))
     sockets = ports.bind([port for _, port in served])  # before anything connects
-    apps = [(asgi, sock) for (asgi, _), sock in zip(served, sockets, strict=True)]
+    serving = ports.Serving([(asgi, sock) for (asgi, _), sock in zip(served, sockets, strict=True)])
     if app_token is None:
-        await ports.serve(apps)
+        await serving.run()
         return
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     handler = AsyncSocketModeHandler(app, app_token.get_secret_value())
     await handler.connect_async()  # type: ignore[no-untyped-call]
     try:
-        await ports.serve(apps)  # until SIGTERM or SIGINT
+        await serving.run()  # until SIGTERM or SIGINT
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
+from bot import ports
 from bot.config.settings import load_settings
 from bot.demo.fakeslack import FakeSlack
 from bot.logs import SQL_LOGGERS, setup_logging
@@ -137,3 +143,36 @@ async def test_debug_poll_once_prints_no_statement_and_no_secret(tmp_path: Path,
     if fmt == "json":
         loggers = {json.loads(line)["logger"] for line in text.splitlines() if line.strip()}
         assert not {n for n in loggers if n.startswith(("aiosqlite", "sqlalchemy", "asyncpg"))}
+
+
+async def test_an_error_uvicorn_logs_is_scrubbed_like_every_record(
+    logs: pytest.CaptureFixture[str],
+) -> None:
+    async def failing(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError(f"token {CANARY} was refused")
+
+    setup_logging("INFO", "json")
+    secrets.add(CANARY)
+    (sock,) = ports.bind([ports.Port("test", "127.0.0.1", 0)])
+    serving = ports.Serving([(failing, sock)])
+    task = asyncio.create_task(serving.run())
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):  # until the server is up
+                with contextlib.suppress(httpx.TransportError):
+                    response = await client.get(f"http://127.0.0.1:{sock.getsockname()[1]}/")
+                    break
+                await asyncio.sleep(0.05)
+        assert response.status_code == 500
+    finally:
+        serving.stop()
+        await task
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    err = logs.readouterr().err
+    events = [json.loads(line) for line in err.splitlines() if line.strip()]
+    (error,) = [e for e in events if e["logger"] == "uvicorn.error"]
+    assert "Exception in ASGI application" in error["message"]
+    assert MASK in error["error"]
+    assert CANARY not in err
