@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import runtime
 
         settings = load_settings()
-        setup_logging(settings.env.cronops_log_level, settings.env.cronops_log_format)
+        env = settings.env
+        setup_logging(env.cronops_log_level, env.cronops_log_format, sql=env.cronops_log_sql)
         if args.command == "check":
             return asyncio.run(runtime.check(settings))
         if args.command == "poll":
@@ -44,8 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cronops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP")
-    run.add_argument("--host", default="0.0.0.0")
-    run.add_argument("--port", type=int, default=3000)
+    run.add_argument("--host", default="0.0.0.0", help="address of the ports (default 0.0.0.0)")
+    run.add_argument(
+        "--port", type=int, default=3000,
+        help="Slack's port in HTTP mode (default 3000); health and metrics are on "
+        "CRONOPS_ADMIN_PORT (default 9100)",
+    )  # fmt: skip
     console = sub.add_parser("console", help="a terminal stand-in for Slack")
     console.add_argument("--demo", action="store_true", help="use the built-in simulators")
     sub.add_parser("check", help="validate the config and call each account once")

@@ -2,25 +2,24 @@
 
 :func:`runtime` opens the store, builds a client per account and the service over them, and
 hands back a :class:`Runtime`; :func:`run` serves Slack (HTTP or Socket Mode) with the alert
-cycle beside it, :func:`check` calls each account once, :func:`poll_once` runs one cycle.
+cycle beside it and health on the admin port (:mod:`bot.ports`), :func:`check` calls each
+account once, :func:`poll_once` runs one cycle.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
-import signal
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
+from bot import ports
 from bot.admin import health
 from bot.admin.metrics import Metrics
 from bot.alerts.cycle import Monitor, build_monitor
@@ -104,13 +103,19 @@ async def configured(settings: Settings) -> AsyncIterator[Runtime]:
 
 # -- cronops run ----------------------------------------------------------------------------
 async def run(settings: Settings, host: str, port: int) -> int:
-    """The bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on ``host:port``."""
+    """The bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on ``host:port``.
+
+    Either way /healthz and /metrics are served on the admin port alone.
+    """
     env = settings.env
     if env.slack_bot_token is None:
         raise ConfigError(["SLACK_BOT_TOKEN: not set; the bot needs its xoxb- token"])
     socket_mode = env.slack_app_token is not None
     if not socket_mode and env.slack_signing_secret is None:
         raise ConfigError(["SLACK_SIGNING_SECRET: not set; HTTP mode verifies every request"])
+    admin = ports.Port("CRONOPS_ADMIN_PORT", env.cronops_admin_host or host, env.cronops_admin_port)
+    slack = None if socket_mode else ports.Port("--port", host, port)
+    ports.check_distinct([p for p in (slack, admin) if p is not None])
     async with configured(settings) as built:
         deps = built.deps
         signing = env.slack_signing_secret
@@ -127,43 +132,40 @@ async def run(settings: Settings, host: str, port: int) -> int:
         scheduler.start()
         built.scheduler_running = lambda: bool(scheduler.running)
         try:
-            await _serve(app, built, host, port, env.slack_app_token if socket_mode else None)
+            await _serve(app, built, slack, admin, env.slack_app_token if socket_mode else None)
         finally:
             await stop_scheduler(scheduler, deps.inflight)
     return 0
 
 
 async def _serve(
-    app: AsyncApp, built: Runtime, host: str, port: int, app_token: SecretStr | None
+    app: AsyncApp,
+    built: Runtime,
+    slack: ports.Port | None,
+    admin: ports.Port,
+    app_token: SecretStr | None,
 ) -> None:
-    """HTTP mode serves Slack's endpoint; Socket Mode connects out and serves only health."""
-    admin = health.routes(built.store, built.deps.metrics, built.scheduler_running)
-    slack = http.routes(app) if app_token is None else []
-    config = uvicorn.Config(Starlette(routes=[*slack, *admin]), host=host, port=port,
-                            log_level="warning")  # fmt: skip
-    server = _Server(config)  # we handle signals, so our cleanup runs before exit
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    """HTTP mode serves Slack's endpoint and the admin port; Socket Mode connects out and
+    serves only the admin port."""
+    health_app = Starlette(
+        routes=health.routes(built.store, built.deps.metrics, built.scheduler_running)
+    )
+    served: list[tuple[ASGIApp, ports.Port]] = [(health_app, admin)]
+    if slack is not None:
+        served.insert(0, (http.build_http_app(app), slack))
+    sockets = ports.bind([port for _, port in served])  # before anything connects
+    serving = ports.Serving([(asgi, sock) for (asgi, _), sock in zip(served, sockets, strict=True)])
     if app_token is None:
-        await server.serve()
+        await serving.run()
         return
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     handler = AsyncSocketModeHandler(app, app_token.get_secret_value())
     await handler.connect_async()  # type: ignore[no-untyped-call]
     try:
-        await server.serve()  # until SIGTERM or SIGINT
+        await serving.run()  # until SIGTERM or SIGINT
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, leaving signal handling to us so shutdown drains work before the store closes."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def tune_gc() -> None:

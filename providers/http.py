@@ -54,6 +54,11 @@ from providers.redact import secrets
 
 log = logging.getLogger(__name__)
 
+#: The most of one response cronops reads. The largest real answers are job lists: 10,000
+#: cron-job.org jobs are about 4 MiB of JSON. A provider (or a base_url pointing somewhere
+#: wrong) that sends more is cut off here instead of filling the bot's memory.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
 ErrorHook = Callable[[httpx.Response], ProviderError | None]
 #: Called after every response or failure: (account, status code or error name, seconds).
 Observer = Callable[[str, str, float], None]
@@ -236,20 +241,42 @@ class ProviderHttp:
         data: Mapping[str, Any] | None,
     ) -> httpx.Response:
         started = time.perf_counter()
+        self.requests_sent += 1
+        request = self.client.build_request(
+            method, path.lstrip("/"), params=params, json=json, data=data
+        )
         try:
-            self.requests_sent += 1
-            response = await self.client.request(
-                method, path.lstrip("/"), params=params, json=json, data=data
-            )
-        except httpx.TimeoutException:
+            async with asyncio.timeout(self._timeout() or None):  # the whole exchange
+                response = await self._exchange(request)
+        except (httpx.TimeoutException, TimeoutError):
             self._observe("timeout", started)
             raise ProviderUnavailable(f"no answer within {self._timeout()} s") from None
         except httpx.TransportError as error:
             self._observe("connection", started)
             not_sent = isinstance(error, httpx.ConnectError)
             raise ProviderUnavailable("could not connect", not_sent=not_sent) from None
+        except BadResponse:
+            self._observe("too_large", started)
+            raise
         self._observe(str(response.status_code), started)
         log.debug("%s %s %s -> %s", self.account, method, path, response.status_code)
+        return response
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its body, never more than :data:`MAX_RESPONSE_BYTES`."""
+        response = await self.client.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+                raise _too_large()
+            body = bytearray()
+            async for chunk in response.aiter_bytes():  # decoded: a gzip bomb is cut off too
+                body += chunk
+                if len(body) > MAX_RESPONSE_BYTES:
+                    raise _too_large()
+        finally:
+            await response.aclose()
+        response._content = bytes(body)  # what Response.aread() does, within the cap
         return response
 
     def _error_for(self, response: httpx.Response) -> ProviderError:
@@ -266,6 +293,10 @@ class ProviderHttp:
     def _timeout(self) -> float:
         timeout = self.client.timeout.read
         return timeout if timeout is not None else 0.0
+
+
+def _too_large() -> BadResponse:
+    return BadResponse(f"the answer is larger than {MAX_RESPONSE_BYTES // 1024 // 1024} MiB")
 
 
 USER_AGENT = "cronops/0.1 (+https://github.com/cronops/cronops)"

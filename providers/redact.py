@@ -3,8 +3,9 @@
 Secrets enter cronops in two ways: the account credentials we send, and passwords a provider
 echoes back (cron-job.org job basic-auth, Miget ``connection_details`` and ``var``). Clients
 never copy those fields into models; this module is the second line: a registry of known
-secret values scrubbed from every log record, a payload scrubber for anything logged at DEBUG,
-and URL cleaning for job URLs that embed credentials.
+secret values (credentials, and cronops' own tokens and database password, registered when the
+settings are loaded) scrubbed from every formatted log record, tracebacks included, a payload
+scrubber for anything logged at DEBUG, and URL cleaning for job URLs that embed credentials.
 """
 
 from __future__ import annotations
@@ -127,22 +128,38 @@ def _stripped(url: str) -> str:
     return urlunsplit(cleaned)
 
 
-class RedactingFilter(logging.Filter):
-    """Masks known secret values in a record's message and arguments."""
+class RedactingFormatter(logging.Formatter):
+    """Wraps a handler's formatter so the whole formatted record is scrubbed of known secrets:
+    message and arguments, exception and stack text, and whatever else the format adds.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: leave it to the formatter
-            return True
-        scrubbed = secrets.scrub(message)
-        if scrubbed != message or record.args:
-            record.msg, record.args = scrubbed, None
-        return True
+    The fields are scrubbed before the inner formatter sees them (a JSON formatter escapes what
+    it writes, which could hide a secret from a scrub of its output), and its output once more.
+    """
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        clean = logging.makeLogRecord(record.__dict__)  # other handlers keep the original
+        clean.msg, clean.args = secrets.scrub(_message(record)), None
+        if record.exc_info:
+            text = record.exc_text or self.inner.formatException(record.exc_info)
+            clean.exc_text = secrets.scrub(text)
+        if record.stack_info:
+            clean.stack_info = secrets.scrub(record.stack_info)
+        return secrets.scrub(self.inner.format(clean))
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # a malformed call: say so, rather than let logging print its arguments
+        return f"{record.msg} (its arguments did not fit the format; not shown)"
 
 
 def install_log_redaction() -> None:
-    """Attach the filter to every handler of the root logger (call after logging setup)."""
+    """Wrap the formatter of every handler of the root logger (call after logging setup)."""
     for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+        if not isinstance(handler.formatter, RedactingFormatter):
+            handler.setFormatter(RedactingFormatter(handler.formatter or logging.Formatter()))

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from setuptools.discovery import PEP420PackageFinder
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -139,12 +141,13 @@ def section(markdown: str, heading: str) -> str:
 # -- Dockerfile -------------------------------------------------------------------------------
 
 
-def test_the_image_is_built_in_stages_on_a_pinned_python_slim() -> None:
+def test_the_image_is_built_in_stages_on_a_python_slim_pinned_by_digest() -> None:
     stages = dockerfile_stages()
     assert len(stages) >= 2
-    for stage in stages:
-        image = stage[0].args.split()[0]
-        assert re.fullmatch(r"python:3\.11-slim-[a-z]+", image), image
+    images = {stage[0].args.split()[0] for stage in stages}
+    assert len(images) == 1, "every stage starts from the same pinned image"
+    (image,) = images
+    assert re.fullmatch(r"python:3\.11-slim-[a-z]+@sha256:[0-9a-f]{64}", image), image
 
 
 def test_the_final_stage_runs_cronops_as_a_non_root_user() -> None:
@@ -164,16 +167,51 @@ def test_the_runtime_stage_installs_only_the_wheels() -> None:
     assert "pip install --no-cache-dir --no-index" in runs
     assert not re.search(r"apt-get|gcc|build-essential|\[dev\]", runs)
     build_runs = " ".join(args_of(dockerfile_stages()[0], "RUN"))
-    assert "pip wheel --no-deps --wheel-dir /wheels ." in build_runs
+    assert "pip wheel --no-deps --no-build-isolation --wheel-dir /wheels ." in build_runs
 
 
-def test_the_healthcheck_asks_healthz_on_the_exposed_port() -> None:
-    stage = final_stage()
-    assert "3000" in " ".join(args_of(stage, "EXPOSE")).split()
-    (check,) = args_of(stage, "HEALTHCHECK")
-    command = json.loads(check.partition(" CMD ")[2])
+def test_the_image_installs_exactly_the_runtime_lock_with_hashes() -> None:
+    build = dockerfile_stages()[0]
+    copied = " ".join(args_of(build, "COPY"))
+    assert "requirements/runtime.txt" in copied
+    assert "requirements/build.txt" in copied
+    build_runs = args_of(build, "RUN")
+    assert any(
+        "pip wheel --require-hashes --only-binary=:all:" in run
+        and "-r requirements/runtime.txt" in run
+        for run in build_runs
+    )
+    assert any(
+        "pip install --require-hashes -r requirements/build.txt" in run for run in build_runs
+    )
+    (install,) = args_of(final_stage(), "RUN")[-1:]
+    assert "--no-index --disable-pip-version-check --require-hashes" in install
+    assert "-r /wheels/runtime.txt" in install
+    assert "--no-deps /wheels/cronops-*.whl" in install
+    for path in ("requirements/runtime.txt", "requirements/build.txt"):
+        assert not dockerignored(path), path
+
+
+ADMIN_PORT = EnvSettings.from_env({}).cronops_admin_port  # what the image runs with
+
+
+def healthcheck_command() -> list[str]:
+    (check,) = args_of(final_stage(), "HEALTHCHECK")
+    command: list[str] = json.loads(check.partition(" CMD ")[2])
+    return command
+
+
+def test_the_image_exposes_the_slack_port_and_the_admin_port() -> None:
+    exposed = " ".join(args_of(final_stage(), "EXPOSE")).split()
+    assert {"3000", str(ADMIN_PORT)} <= set(exposed)
+    assert ADMIN_PORT == 9100
+
+
+def test_the_healthcheck_asks_healthz_on_the_admin_port() -> None:
+    command = healthcheck_command()
     assert command[:2] == ["python", "-c"]
-    assert "http://127.0.0.1:3000/healthz" in command[2]
+    assert f"http://127.0.0.1:{ADMIN_PORT}/healthz" in command[2]
+    assert "127.0.0.1:3000" not in command[2]  # Slack's port serves no /healthz
 
 
 @pytest.mark.parametrize(("status", "exit_code"), [(200, 0), (503, 1)])
@@ -181,10 +219,9 @@ async def test_the_healthcheck_passes_on_200_and_fails_on_503(status: int, exit_
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok" if status == 200 else "unhealthy"}, status_code=status)
 
-    (check,) = args_of(final_stage(), "HEALTHCHECK")
-    code = json.loads(check.partition(" CMD ")[2])[2]
+    code = healthcheck_command()[2]
     async with LoopbackServer(Starlette(routes=[Route("/healthz", healthz)])) as server:
-        local = code.replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
+        local = code.replace(f"127.0.0.1:{ADMIN_PORT}", f"127.0.0.1:{server.port}")
         assert local != code
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", local, stderr=asyncio.subprocess.DEVNULL
@@ -262,6 +299,7 @@ def test_compose_runs_the_bot_against_a_healthy_postgres() -> None:
     assert bot["restart"] == "unless-stopped"
     assert "3000:3000" in bot["ports"]
     assert "./cronops.yml:/app/cronops.yml:ro" in bot["volumes"]
+    assert bot["healthcheck"]["test"] == ["CMD", *healthcheck_command()]
     assert db["image"].startswith("postgres:16")
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert any(v.split(":")[0] in compose()["volumes"] for v in db["volumes"])
@@ -281,6 +319,16 @@ def test_compose_gives_the_bot_valid_settings_pointing_at_the_db() -> None:
         interpolate(services["bot"]["environment"]["CRONOPS_DATABASE_URL"], {})
 
 
+def test_compose_publishes_the_admin_port_on_the_hosts_loopback_only() -> None:
+    bot = compose()["services"]["bot"]
+    host = {"SLACK_BOT_TOKEN": "xoxb-test", "POSTGRES_PASSWORD": "pw123"}
+    env = {k: interpolate(str(v), host) for k, v in bot["environment"].items()}
+    settings = EnvSettings.from_env(env)
+    assert settings.cronops_admin_port == ADMIN_PORT  # what the healthcheck asks
+    admin = [p for p in bot["ports"] if p.endswith(f":{settings.cronops_admin_port}")]
+    assert admin == [f"127.0.0.1:{ADMIN_PORT}:{ADMIN_PORT}"]
+
+
 def test_compose_holds_no_literal_secret() -> None:
     for service in compose()["services"].values():
         for name, value in (service.get("environment") or {}).items():
@@ -289,6 +337,99 @@ def test_compose_holds_no_literal_secret() -> None:
             if "://" in str(value):
                 password = urlsplit(re.sub(r"\$\{[^}]*\}", "REF", str(value))).password
                 assert password in {None, "REF"}, name
+
+
+# -- lock files -------------------------------------------------------------------------------
+
+
+def locked(name: str) -> dict[str, list[tuple[Requirement, list[str]]]]:
+    """requirements/NAME: each package's pins (one per marker), with their hashes."""
+    text = re.sub(r"\\\n", " ", (ROOT / "requirements" / name).read_text())
+    pins: dict[str, list[tuple[Requirement, list[str]]]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        spec, *hashes = line.split("--hash=")
+        requirement = Requirement(spec.strip())
+        pins.setdefault(canonicalize_name(requirement.name), []).append(
+            (requirement, [h.strip() for h in hashes])
+        )
+    return pins
+
+
+@pytest.mark.parametrize("name", ["runtime.txt", "dev.txt", "build.txt"])
+def test_every_locked_package_is_pinned_with_hashes(name: str) -> None:
+    pins = locked(name)
+    assert pins
+    for package, entries in pins.items():
+        for requirement, hashes in entries:
+            (spec,) = requirement.specifier
+            assert spec.operator == "==", package
+            assert hashes, f"{package} has no hash"
+            assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), package
+
+
+def _dependencies(extra: str | None = None) -> list[Requirement]:
+    project = pyproject()["project"]
+    specs = project["dependencies"] if extra is None else project["optional-dependencies"][extra]
+    return [Requirement(spec) for spec in specs]
+
+
+@pytest.mark.parametrize(
+    ("lock", "extra"), [("runtime.txt", None), ("dev.txt", None), ("dev.txt", "dev")]
+)
+def test_the_locks_satisfy_pyproject(lock: str, extra: str | None) -> None:
+    pins = locked(lock)
+    for dependency in _dependencies(extra):
+        entries = pins.get(canonicalize_name(dependency.name))
+        assert entries, f"{dependency.name} is not in requirements/{lock}; run `make lock`"
+        for requirement, _ in entries:
+            (version,) = (spec.version for spec in requirement.specifier)
+            assert dependency.specifier.contains(version, prereleases=True), (
+                f"requirements/{lock} pins {dependency.name}=={version}, outside "
+                f"{dependency.specifier}; run `make lock`"
+            )
+
+
+def test_ci_tests_the_versions_the_image_ships() -> None:
+    runtime, dev = locked("runtime.txt"), locked("dev.txt")
+    for package, entries in runtime.items():
+        assert [str(r) for r, _ in dev[package]] == [str(r) for r, _ in entries], package
+
+
+def test_the_build_lock_is_the_build_system() -> None:
+    wanted = [Requirement(r) for r in pyproject()["build-system"]["requires"]]
+    listed = [
+        Requirement(line)
+        for line in (ROOT / "requirements" / "build.in").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert [str(r) for r in listed] == [str(r) for r in wanted]
+    for requirement in wanted:
+        ((pinned, _),) = locked("build.txt")[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(next(iter(pinned.specifier)).version)
+
+
+def test_make_installs_the_dev_lock_with_hashes_and_ci_uses_make() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    stamp = re.search(r"^\$\(STAMP\):(.*)\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert stamp is not None
+    assert "requirements/dev.txt" in stamp[1]  # a new lock reinstalls
+    assert "install --require-hashes -r requirements/dev.txt" in stamp[2]
+    assert "install --no-deps --no-build-isolation -e ." in stamp[2]
+    assert "upgrade" not in stamp[2]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    assert "pip install" not in ci
+
+
+def test_pyproject_bounds_every_dependency_above() -> None:
+    for dependency in [*_dependencies(), *_dependencies("dev")]:
+        if dependency.name == "types-pyyaml":
+            continue  # stubs: any version describes PyYAML 6
+        if dependency.name == "tzdata":
+            continue  # the IANA database, versioned by year: every release is the same format
+        assert any(spec.operator == "<" for spec in dependency.specifier), dependency.name
 
 
 # -- docs and pyproject -----------------------------------------------------------------------
@@ -319,7 +460,7 @@ def test_contributing_has_an_adding_a_provider_checklist_that_matches_the_code()
 def test_contributing_names_only_make_targets_that_exist() -> None:
     targets = set(re.findall(r"^([a-z]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
     named = set(re.findall(r"\bmake ([a-z]+)", (ROOT / "CONTRIBUTING.md").read_text()))
-    assert {"test", "lint", "typecheck", "check", "bench"} <= named
+    assert {"test", "lint", "typecheck", "check", "bench", "lock"} <= named
     assert named <= targets
 
 

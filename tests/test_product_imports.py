@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _RUN_AND_LOOK = """
 import json, sys
 from bot import runtime
-async def look(app, built, host, port, app_token):
+async def look(app, built, slack, admin, app_token):
     print(json.dumps(sorted(sys.modules)))
 runtime._serve = look
 from bot.__main__ import main

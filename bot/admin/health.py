@@ -1,4 +1,7 @@
-"""``GET /healthz`` and ``GET /metrics``: is the process well, and what has it been doing."""
+"""``GET /healthz`` and ``GET /metrics``: is the process well, and what has it been doing.
+
+Served on the admin port only (:mod:`bot.ports`), never on the port Slack reaches.
+"""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -52,6 +53,21 @@ class EnvSettings(BaseSettings):
     cronops_database_url: str = "sqlite:///./cronops.db"
     cronops_log_level: str = "INFO"
     cronops_log_format: Literal["text", "json"] = "text"
+    cronops_log_sql: bool = False
+    cronops_admin_port: int = 9100
+    cronops_admin_host: str | None = None
+
+    def secret_values(self) -> list[str]:
+        """Every secret the environment holds: tokens, signing secret, database password."""
+        values = [
+            secret.get_secret_value()
+            for secret in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+            if secret is not None
+        ]
+        password = urlsplit(self.cronops_database_url).password
+        if password:
+            values += [password, unquote(password)]  # as typed, and as the driver receives it
+        return values
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EnvSettings:
@@ -63,7 +79,10 @@ class EnvSettings(BaseSettings):
         }
         return cls(_env_file=None, **values)
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @field_validator(
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "cronops_admin_host",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -90,6 +109,31 @@ class EnvSettings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"is not a log level; expected one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("cronops_log_sql", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> bool:
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("", "0", "false", "no", "off"):
+            return False
+        raise ValueError("is not a switch; expected 1 or 0 (true/false, yes/no, on/off)")
+
+    @field_validator("cronops_admin_port", mode="before")
+    @classmethod
+    def _port(cls, value: object) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise ValueError("is not a port; expected a number from 1 to 65535")
+        return int(text)
+
+    @field_validator("cronops_admin_host", mode="after")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.:-]+", value.strip()):
+            raise ValueError("is not a host; expected an address like 127.0.0.1 or 0.0.0.0")
+        return value.strip() if value is not None else None
 
     @field_validator("cronops_log_format", mode="before")
     @classmethod
@@ -214,6 +258,9 @@ def load_settings(
         problems += describe_errors(
             err, lambda loc: str(loc[0]).upper(), root=EnvSettings, origins={}
         )
+    if env_settings is not None:
+        for value in env_settings.secret_values():  # masked in every log line from now on
+            secrets.add(value)
     path = config_path or _config_path(env_settings, environ)
     config = _load_file(path, environ, problems)
     if problems or env_settings is None or config is None:

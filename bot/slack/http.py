@@ -1,13 +1,19 @@
-"""HTTP mode: Slack's endpoint, ``POST /slack/events`` (commands, interactivity and events)."""
+"""HTTP mode: Slack's endpoint, ``POST /slack/events`` (commands, interactivity and events).
+
+Bodies over 1 MiB are refused before Bolt reads them (:mod:`bot.slack.body_limit`).
+"""
 
 from __future__ import annotations
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from bot.slack.body_limit import BodyLimit
 
 
 def routes(app: AsyncApp) -> list[Route]:
@@ -16,7 +22,7 @@ def routes(app: AsyncApp) -> list[Route]:
     async def events(request: Request) -> Response:
         return await handler.handle(request)
 
-    return [Route("/slack/events", events, methods=["POST"])]
+    return [Route("/slack/events", events, methods=["POST"], middleware=[Middleware(BodyLimit)])]
 
 
 def build_http_app(app: AsyncApp) -> Starlette:

@@ -338,6 +338,8 @@ def test_env_settings_defaults() -> None:
     assert env.cronops_database_url == "sqlite:///./cronops.db"
     assert env.cronops_log_level == "INFO"
     assert env.cronops_log_format == "text"
+    assert env.cronops_admin_port == 9100
+    assert env.cronops_admin_host is None  # the admin port listens where --host says
 
 
 def test_env_settings_read_only_the_given_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -385,6 +387,11 @@ def test_env_names_are_case_insensitive_and_values_normalised() -> None:
         ({"CRONOPS_LOG_FORMAT": "xml"}, "CRONOPS_LOG_FORMAT: `xml` is not valid (expected"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL: `slack.com/api` is not a URL"),
         (
+            {"CRONOPS_LOG_SQL": "maybe"},
+            "CRONOPS_LOG_SQL: `maybe` is not a switch; expected 1 or 0 "
+            "(true/false, yes/no, on/off)",
+        ),
+        (
             {"CRONOPS_DATABASE_URL": "mysql://root:hunter2@db/cron"},
             "CRONOPS_DATABASE_URL: the value (not shown) is not a database URL",
         ),
@@ -396,6 +403,28 @@ def test_bad_environment_values_are_named(
     found = problems(tmp_path, ONE_ACCOUNT, env)
     assert found == [expected] or any(expected in problem for problem in found), found
     assert "hunter2" not in "\n".join(found)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "65536", "-1", "9100.5"])
+def test_a_bad_admin_port_is_named_with_what_is_expected(tmp_path: Path, value: str) -> None:
+    found = problems(tmp_path, ONE_ACCOUNT, {"CRONOPS_ADMIN_PORT": value})
+    assert found == [
+        f"CRONOPS_ADMIN_PORT: `{value}` is not a port; expected a number from 1 to 65535"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("yes", True), ("0", False), ("", False)]
+)
+def test_sql_logging_is_off_unless_switched_on(value: str, expected: bool) -> None:
+    assert EnvSettings.from_env({}).cronops_log_sql is False
+    assert EnvSettings.from_env({"CRONOPS_LOG_SQL": value}).cronops_log_sql is expected
+
+
+def test_the_admin_port_and_host_come_from_the_environment() -> None:
+    env = EnvSettings.from_env({"CRONOPS_ADMIN_PORT": " 9200 ", "CRONOPS_ADMIN_HOST": "127.0.0.1"})
+    assert (env.cronops_admin_port, env.cronops_admin_host) == (9200, "127.0.0.1")
+    assert EnvSettings.from_env({"CRONOPS_ADMIN_HOST": " "}).cronops_admin_host is None
 
 
 def test_settings_are_frozen(tmp_path: Path) -> None:
