@@ -209,3 +209,24 @@ async def test_a_changed_url_that_still_holds_a_mask_is_refused(workspace: Works
         "views.update", where=lambda c: "hidden value" in json.dumps(c.body, ensure_ascii=False)
     )
     assert sim.jobs[job_id]["url"] == "https://example.com/hook?token=abc123secret"
+
+
+async def test_a_change_is_refused_while_group_membership_cannot_be_checked(
+    workspace: Workspace,
+) -> None:
+    from bot.chat.access import STALE_AFTER
+
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    access = workspace.built.deps.access
+    now = [0.0]
+    access.users, access.groups, access.clock = set(), ["SOPS0001"], lambda: now[0]
+    workspace.fake.usergroups = {"SOPS0001": [READER]}
+    await workspace.command(f"pause prod:{job_id}", user=READER)  # a member: paused
+    await workspace.fake.wait_for("chat.postMessage", where=_in(CHANNEL))
+    assert sim.jobs[job_id]["enabled"] is False
+    now[0] += STALE_AFTER + 1  # much later, and Slack cannot say who is in the group
+    workspace.fake.fail("usergroups.users.list", error="internal_error", status=500, times=10)
+    await workspace.command(f"resume prod:{job_id}", user=READER)
+    await workspace.fake.wait_for("response_url", where=lambda c: "cannot check" in texts(c))
+    assert sim.jobs[job_id]["enabled"] is False  # nothing changed

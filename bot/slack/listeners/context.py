@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.access import MembershipUnknown
 from bot.chat.grammar import ParseError
 from bot.chat.service import RefError
 from bot.inflight import Inflight
@@ -188,7 +189,11 @@ class Reply:
                                  "it follows shortly.)_")  # fmt: skip
 
     async def require_operator(self, verb: str) -> None:
-        if not await self.deps.access.is_operator(self.user):
+        try:
+            allowed = await self.deps.access.is_operator(self.user)
+        except MembershipUnknown as unknown:
+            raise Refused(str(unknown)) from None
+        if not allowed:
             raise Refused(self.deps.access.refusal(verb))
 
 
