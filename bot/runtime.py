@@ -12,7 +12,9 @@ import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,7 +29,7 @@ from bot.alerts.scheduler import build_scheduler
 from bot.alerts.scheduler import stop as stop_scheduler
 from bot.chat.access import Access
 from bot.chat.service import CronService
-from bot.config.settings import AlertsConfig, ConfigError, Settings
+from bot.config.settings import RETENTION, AlertsConfig, ConfigError, Settings
 from bot.slack import http
 from bot.slack.app import SlackClient, build_app
 from bot.slack.deps import Deps
@@ -43,6 +45,7 @@ class Runtime:
 
     deps: Deps
     store: Store
+    retention: timedelta = RETENTION
     scheduler_running: health.SchedulerRunning = field(default=None)
 
     def monitor(self, client: AsyncWebClient) -> Monitor:
@@ -51,6 +54,14 @@ class Runtime:
         return build_monitor(
             deps.service, self.store, client, alerts=deps.alerts, metrics=deps.metrics,
             clock=deps.clock, intervals=deps.intervals,
+        )  # fmt: skip
+
+    def scheduler(self, monitor: Monitor, *, poll: bool = True) -> AsyncIOScheduler:
+        """What runs when: timed resumes, the outbox, daily pruning, and (``poll``) polls."""
+        deps = self.deps
+        return build_scheduler(
+            deps.service, self.store, monitor.delivery, inflight=deps.inflight,
+            clock=deps.clock, monitor=monitor if poll else None, retention=self.retention,
         )  # fmt: skip
 
     async def aclose(self) -> None:
@@ -70,6 +81,7 @@ async def runtime(
     audit_channel: str | None = None,
     transport_for: TransportFor | None = None,
     alerts: AlertsConfig | None = None,
+    retention: timedelta = RETENTION,
 ) -> AsyncIterator[Runtime]:
     store = await Store.open(database_url)
     metrics = Metrics()
@@ -84,7 +96,7 @@ async def runtime(
         audit_channel=audit_channel,
         metrics=metrics,
     )
-    built = Runtime(deps, store)
+    built = Runtime(deps, store, retention)
     try:
         yield built
     finally:
@@ -97,6 +109,7 @@ async def configured(settings: Settings) -> AsyncIterator[Runtime]:
     async with runtime(
         settings.accounts, database_url=settings.database_url, operators=settings.operators,
         audit_channel=settings.config.access.audit_channel, alerts=settings.config.alerts,
+        retention=settings.config.retention,
     ) as built:  # fmt: skip
         yield built
 
@@ -125,10 +138,7 @@ async def run(settings: Settings, host: str, port: int) -> int:
             api_url=env.slack_api_url,
         )  # fmt: skip
         monitor = built.monitor(app.client)
-        scheduler = build_scheduler(
-            deps.service, built.store, monitor.delivery, inflight=deps.inflight,
-            clock=deps.clock, monitor=monitor,
-        )  # fmt: skip
+        scheduler = built.scheduler(monitor)
         scheduler.start()
         built.scheduler_running = lambda: bool(scheduler.running)
         try:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "•••"
+LEARNT_KEPT = 10_000  # secrets learnt from provider answers that are kept, newest first
 
 #: Keys whose values are secrets wherever they appear: provider JSON, cronops.yml, settings.
 
@@ -53,21 +55,49 @@ _SENSITIVE_QUERY = re.compile(r"(token|key|secret|password|passwd|auth|sig|signa
 
 
 class SecretRegistry:
-    """Every secret value the process knows, so logs can be scrubbed of them."""
+    """Every secret value the process knows, so logs, messages and stored text never show them.
 
-    def __init__(self) -> None:
-        self._values: set[str] = set()
+    Credentials and configured secrets (:meth:`add`) are kept for the life of the process.
+    Secrets learnt from provider answers (:meth:`learn`: passwords a provider echoes back) are
+    kept up to :data:`LEARNT_KEPT`, the oldest forgotten first: a long-running bot reading
+    changing add-on passwords must not grow without bound, and a client learns a secret again
+    each time a provider sends it, before anything else sees it.
+    """
+
+    def __init__(self, learnt_kept: int = LEARNT_KEPT) -> None:
+        self._pinned: set[str] = set()
+        self._learnt: OrderedDict[str, None] = OrderedDict()
+        self._learnt_kept = learnt_kept
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, value: str | None) -> None:
-        if not value or len(value) < 4:
+        """A secret to mask for as long as the process runs (a credential, a configured one)."""
+        if value and len(value) >= 4 and value not in self._pinned:
+            with self._lock:
+                self._pinned.add(value)
+                self._learnt.pop(value, None)
+                self._compile()
+
+    def learn(self, value: str | None) -> None:
+        """A secret a provider sent (kept among the most recent :data:`LEARNT_KEPT`)."""
+        if not value or len(value) < 4 or value in self._pinned:
             return
         with self._lock:
-            if value not in self._values:
-                self._values.add(value)
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            if value in self._learnt:
+                self._learnt.move_to_end(value)
+                return
+            self._learnt[value] = None
+            while len(self._learnt) > self._learnt_kept:
+                self._learnt.popitem(last=False)
+            self._compile()
+
+    def __len__(self) -> int:
+        return len(self._pinned) + len(self._learnt)
+
+    def _compile(self) -> None:
+        ordered = sorted([*self._pinned, *self._learnt], key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
 
     def scrub(self, text: str) -> str:
         pattern = self._pattern

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 RESUME_EVERY = 30  # seconds
 OUTBOX_EVERY = 2  # seconds: a delayed message goes out soon after Slack is back
+PRUNE_FIRST = timedelta(minutes=5)  # after start, then daily
 
 
 def build_scheduler(
@@ -32,8 +33,10 @@ def build_scheduler(
     inflight: Inflight,
     clock: Clock,
     monitor: Monitor | None = None,
+    retention: timedelta | None = None,
 ) -> AsyncIOScheduler:
-    """Timed resumes and the outbox always; with a monitor, each account's polls too."""
+    """Timed resumes and the outbox always; with a monitor, each account's polls too; with a
+    ``retention``, a daily pruning of what is older."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     every = {"coalesce": True, "max_instances": 1}
 
@@ -53,6 +56,16 @@ def build_scheduler(
     scheduler.add_job(
         _logged("outbox", outbox), "interval", seconds=OUTBOX_EVERY, id="outbox", **every
     )
+    if retention is not None:
+
+        async def prune() -> None:
+            pruned = await store.prune(clock(), retention)
+            log.info("pruned what is older than %s: %s", retention, pruned)
+
+        scheduler.add_job(
+            _logged("pruning", prune), "interval", hours=24, id="prune",
+            next_run_time=clock() + PRUNE_FIRST, **every,
+        )  # fmt: skip
     if monitor is None:
         return scheduler
     for account in service.accounts:

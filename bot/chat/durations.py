@@ -17,8 +17,10 @@ class DurationError(ValueError):
     """What was typed is not a duration; the message says what is expected."""
 
 
-def parse_duration(text: str, *, minimum: timedelta = MINIMUM) -> timedelta:
-    """``"1h30m"`` -> 1:30:00. At least ``minimum`` (1 minute) and at most 90 days."""
+def parse_duration(
+    text: str, *, minimum: timedelta = MINIMUM, maximum: timedelta = MAXIMUM
+) -> timedelta:
+    """``"1h30m"`` -> 1:30:00. At least ``minimum`` (1 minute), at most ``maximum`` (90 days)."""
     if not _WHOLE.match(text or ""):
         raise DurationError(
             f"`{text}` is not a duration; use a number and a unit: `30m`, `2h`, `1d` or `1h30m`"
@@ -27,8 +29,8 @@ def parse_duration(text: str, *, minimum: timedelta = MINIMUM) -> timedelta:
     value = timedelta(seconds=seconds)
     if value < minimum:
         raise DurationError(f"`{text}` is too short; the shortest duration is {humanize(minimum)}")
-    if value > MAXIMUM:
-        raise DurationError(f"`{text}` is too long; the longest duration is {humanize(MAXIMUM)}")
+    if value > maximum:
+        raise DurationError(f"`{text}` is too long; the longest duration is {humanize(maximum)}")
     return value
 
 

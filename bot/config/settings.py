@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.chat.durations import DurationError, is_duration, parse_interval
+from bot.chat.durations import DurationError, is_duration, parse_duration, parse_interval
 from bot.config.errors import ConfigError as ConfigError
 from bot.config.errors import describe_errors
 from bot.config.file import expand_env, format_path, learn_secrets, read_yaml
@@ -38,6 +38,7 @@ from providers.registry import AccountConfig
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_POLL_INTERVAL = timedelta(seconds=10)
+RETENTION = timedelta(days=90)
 
 
 class EnvSettings(BaseSettings):
@@ -197,6 +198,19 @@ class AccessConfig(BaseModel):
     audit_channel: Annotated[str, _channel_id(r"^[CG][A-Z0-9]+$")] | None = None
 
 
+def _retention(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str) and is_duration(value):
+        try:
+            return parse_duration(value, minimum=timedelta(days=1), maximum=timedelta(days=3650))
+        except DurationError as error:
+            raise ValueError(
+                f"{str(error).split(';')[0]}; keep at least 1 day, e.g. `90d`"
+            ) from None
+    raise ValueError("is not a duration; expected days such as `90d` (at least 1 day)")
+
+
 class FileConfig(BaseModel):
     """``cronops.yml``: accounts are required (an empty list is allowed), the rest defaults."""
 
@@ -205,6 +219,8 @@ class FileConfig(BaseModel):
     accounts: list[AccountConfig]
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
+    # how long sent messages, audit entries, resolved incidents and the like are kept
+    retention: Annotated[timedelta, BeforeValidator(_retention)] = RETENTION
 
     @field_validator("accounts")
     @classmethod

@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.alerts.cycle import Monitor
-from bot.alerts.scheduler import build_scheduler
 from bot.alerts.scheduler import stop as stop_scheduler
 from bot.chat.service import RefError
 from bot.config.settings import AlertsConfig, load_settings
@@ -79,10 +78,7 @@ async def _console_loop(built: Runtime, suite: SimSuite | None = None) -> int:
         monitor = built.monitor(app.client)
         extras = demo_words(built, monitor, suite) if suite is not None else {}
         console = Console(build_http_app(app), fake, secret, print, ask, extras)
-        scheduler = build_scheduler(
-            deps.service, built.store, monitor.delivery, inflight=deps.inflight,
-            clock=deps.clock, monitor=monitor if suite else None,
-        )  # fmt: skip
+        scheduler = built.scheduler(monitor, poll=suite is not None)
         scheduler.start()
         if interactive:
             print("cronops console — type /cron help, `click N` for buttons, Ctrl-D to quit.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -80,6 +81,21 @@ class Store:
     def unit(self) -> AbstractAsyncContextManager[None]:
         """One transaction for every write inside (see :meth:`bot.store.db.Db.unit`)."""
         return self.db.unit()
+
+    async def prune(self, now: datetime, keep: timedelta) -> dict[str, int]:
+        """Forget what is older than ``keep``: sent messages, audit entries, resolved
+        incidents, closed resumes, past days' request counts, and ended mutes. Open incidents,
+        pending messages and today's budget are never touched. How many of each."""
+        before = now - keep
+        async with self.unit():
+            return {
+                "outbox": await self.outbox.prune(before),
+                "audit": await self.audit.prune(before),
+                "incidents": await self.incidents.prune(before),
+                "resumes": await self.resumes.prune(before),
+                "budget": await self.budget.prune(before),
+                "mutes": await self.mutes.prune(now),
+            }
 
     async def migrate(self, config: Config | None = None) -> None:
         """``alembic upgrade head``; a no-op when already at head."""

@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from bot.store.db import Queries
+from bot.store.db import Queries, changed
 from bot.store.tables import RequestBudget
 
 
@@ -47,3 +47,9 @@ class Budget(Queries):
         # Every request to a budgeted provider passes here: a bare connection, not a session.
         async with self.db.engine.begin() as connection:
             return cast(int | None, (await connection.execute(stmt)).scalar_one_or_none())
+
+    async def prune(self, before: datetime) -> int:
+        """Forget the counts of days before ``before``'s; how many."""
+        stmt = delete(RequestBudget).where(RequestBudget.day < before.astimezone(UTC).date())
+        async with self.db.write() as session:
+            return changed(await session.execute(stmt))

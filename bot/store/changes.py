@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.store.db import Queries, changed, scrub
 from bot.store.tables import AuditEntry, AuditLog, Resume, ScheduledResume, to_record
@@ -43,6 +43,11 @@ class Audit(Queries):
         query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
         async with self.db.sessions() as session:
             return [to_record(AuditEntry, row) for row in await session.scalars(query)]
+
+    async def prune(self, before: datetime) -> int:
+        """Forget entries older than ``before``; how many."""
+        async with self.db.write() as session:
+            return changed(await session.execute(delete(AuditLog).where(AuditLog.at < before)))
 
 
 class Resumes(Queries):
@@ -157,6 +162,12 @@ class Resumes(Queries):
             .where(ScheduledResume.ref == ref, ScheduledResume.done_at.is_(None))
             .values(done_at=now, outcome="cancelled")
         )
+
+    async def prune(self, before: datetime) -> int:
+        """Forget resumes closed (done or cancelled) before ``before``; how many."""
+        stmt = delete(ScheduledResume).where(ScheduledResume.done_at < before)
+        async with self.db.write() as session:
+            return changed(await session.execute(stmt))
 
 
 def _unclaimed(now: datetime) -> Any:

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from bot.store.db import Queries, scrub_json
+from bot.store.db import Queries, changed, scrub_json
 from bot.store.tables import Incident, IncidentRow, to_record
 
 
@@ -112,3 +112,11 @@ class Incidents(Queries):
         async with self.db.write() as session:
             row = (await session.scalars(stmt)).one_or_none()
             return None if row is None else to_record(Incident, row)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget incidents resolved before ``before`` (open ones are always kept); how many."""
+        stmt = delete(IncidentRow).where(
+            IncidentRow.status == "resolved", IncidentRow.resolved_at < before
+        )
+        async with self.db.write() as session:
+            return changed(await session.execute(stmt))

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, func, select, update
+from sqlalchemy import delete, false, func, select, true, update
 from sqlalchemy.orm import aliased
 
 from bot.store.db import Queries, changed, scrub, scrub_json
@@ -222,6 +222,13 @@ class Outbox(Queries):
         query = select(func.count()).select_from(OutboxRow).where(_pending())
         async with self.db.sessions() as session:
             return (await session.scalar(query)) or 0
+
+    async def prune(self, before: datetime) -> int:
+        """Forget messages sent, or given up, before ``before``; how many."""
+        done = OutboxRow.sent_at < before
+        abandoned = (OutboxRow.gave_up == true()) & (OutboxRow.created_at < before)
+        async with self.db.write() as session:
+            return changed(await session.execute(delete(OutboxRow).where(done | abandoned)))
 
 
 def _pending() -> Any:

@@ -89,3 +89,9 @@ class Mutes(Queries):
         stmt = delete(MuteRow).where(MuteRow.ref == ref, MuteRow.until.is_(None))
         async with self.db.write() as session:
             return changed(await session.execute(stmt)) > 0
+
+    async def prune(self, now: datetime) -> int:
+        """Forget mutes that ended (their ``until`` is past); how many."""
+        stmt = delete(MuteRow).where(MuteRow.until.is_not(None), MuteRow.until <= now)
+        async with self.db.write() as session:
+            return changed(await session.execute(stmt))

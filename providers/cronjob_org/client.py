@@ -137,11 +137,20 @@ class CronJobOrg(Provider):
             rows = as_list(data["jobs"])
             if not data.get("someFailed"):
                 self._partial = None
+                self._keep_only({str(int(raw["jobId"])) for raw in rows})
                 return rows
             self._partial = frozenset(str(int(raw["jobId"])) for raw in rows)
             jobs = [self._remember(raw) for raw in rows]
         log.warning("%s: cron-job.org could not read some jobs; list incomplete", self.account)
         raise PartialListing(jobs, **self.error_context())
+
+    def _keep_only(self, listed: set[str]) -> None:
+        """Forget what was remembered of jobs a complete list no longer holds (deleted
+        elsewhere), so the per-job memory never outgrows the account."""
+        for gone in [i for i in self._seen if i not in listed]:
+            del self._seen[gone]
+        for gone in [i for i in self._predictions if i not in listed]:
+            del self._predictions[gone]
 
     @contextmanager
     def _readable(self, job_id: str) -> Iterator[None]:

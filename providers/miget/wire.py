@@ -199,10 +199,10 @@ def remember_secrets(value: Any) -> None:
         for key, item in pairs:
             if isinstance(item, str):
                 if isinstance(key, str) and key.lower() == "password":
-                    secrets.add(item)
+                    secrets.learn(item)
                 elif "://" in item and "@" in item:  # credentials in a URL need the @
                     with contextlib.suppress(ValueError):
-                        secrets.add(urlsplit(item).password)
+                        secrets.learn(urlsplit(item).password)
             elif isinstance(item, dict | list):
                 stack.append(item)
 

@@ -167,7 +167,7 @@ def test_an_empty_variable_without_a_default_is_a_problem(tmp_path: Path) -> Non
     [
         (
             ONE_ACCOUNT + "acounts: []\n",
-            "acounts: unknown key (the top level takes: accounts, alerts, access); "
+            "acounts: unknown key (the top level takes: accounts, alerts, access, retention); "
             "did you mean `accounts`?",
         ),
         (
@@ -435,3 +435,17 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
         settings.env = EnvSettings.from_env({})  # type: ignore[misc]
     with pytest.raises(KeyError):
         settings.account("nope")
+
+
+@pytest.mark.parametrize(("given", "days"), [(None, 90), ("30d", 30), ("365d", 365)])
+def test_retention_is_a_number_of_days(tmp_path: Path, given: str | None, days: int) -> None:
+    text = ONE_ACCOUNT + (f"retention: {given}\n" if given else "")
+    settings = load_settings(ENV, write(tmp_path, text))
+    assert settings.config.retention == timedelta(days=days)
+
+
+@pytest.mark.parametrize("given", ["12h", "soon", "-3d"])
+def test_a_retention_under_a_day_or_not_a_duration_is_refused(tmp_path: Path, given: str) -> None:
+    (problem,) = problems(tmp_path, ONE_ACCOUNT + f"retention: {given}\n")
+    assert problem.startswith("retention: ")
+    assert "day" in problem

@@ -759,3 +759,16 @@ async def test_the_simulator_patches_only_known_keys_that_are_not_null(sim: Cron
     )
     assert stored["schedule"]["hours"] == [5]
     assert stored["schedule"]["minutes"] != []
+
+
+async def test_jobs_deleted_elsewhere_are_forgotten_at_the_next_complete_list(
+    sim: CronJobOrgSim, client: CronJobOrg
+) -> None:
+    await client.list_jobs()
+    gone = next(iter(sim.jobs))
+    await client.history(str(gone))  # remembers its predictions too
+    del sim.jobs[gone]  # deleted in cron-job.org's console
+    await client.list_jobs()
+    remembered = client._seen.keys() | client._predictions.keys()  # what the client holds
+    assert str(gone) not in remembered
+    assert remembered <= {str(i) for i in sim.jobs}

@@ -309,3 +309,41 @@ async def test_meta_values_are_set_read_and_overwritten(store: Store) -> None:
     await store.meta.set("first_poll_done:prod", "2025-03-01T12:00:00Z")
     await store.meta.set("first_poll_done:prod", "2025-03-02T12:00:00Z")
     assert await store.meta.get("first_poll_done:prod") == "2025-03-02T12:00:00Z"
+
+
+async def test_pruning_forgets_what_is_old_and_keeps_what_is_open_or_recent(store: Store) -> None:
+    old, recent = NOW - timedelta(days=100), NOW - timedelta(days=1)
+    keep = timedelta(days=90)
+    for at in (old, recent):
+        await store.audit.record(at=at, user_id="U1", action="paused", ref=f"prod:{at.day}")
+        await store.budget.spend("prod", at.date(), limit=10, keep=0)
+        for key in (f"sent:{at.day}", f"waiting:{at.day}"):
+            await store.outbox.enqueue(key, "post", "C1", {"text": key}, now=at)
+        due = await store.outbox.due(at + timedelta(seconds=1), 10)
+        (sent,) = [item for item in due if item.key == f"sent:{at.day}"]
+        await store.outbox.mark_sent(sent.id, at, "1.1")
+        resolved = await store.incidents.open(
+            "prod", f"r{at.day}", ref="prod:r", job_name="r", now=at, failures=1, detail={}
+        )
+        assert resolved is not None
+        await store.incidents.resolve(resolved.id, at)
+        await store.incidents.open(
+            "prod", f"o{at.day}", ref="prod:o", job_name="o", now=at, failures=1, detail={}
+        )  # still failing: kept however old
+        rid = await schedule(store, f"prod:{at.day}", timedelta(hours=1))
+        await store.resumes.cancel(f"prod:{at.day}", at)
+        assert rid
+    await store.mutes.set("prod:ended", NOW - timedelta(hours=1), "U1", old)
+    await store.mutes.set("prod:until-recovery", None, "U1", old)
+
+    pruned = await store.prune(NOW, keep)
+
+    assert pruned == {"outbox": 1, "audit": 1, "incidents": 1, "resumes": 1, "budget": 1,
+                      "mutes": 1}  # fmt: skip
+    assert [e.ref for e in await store.audit.recent()] == [f"prod:{recent.day}"]
+    assert await store.budget.used("prod", old.date()) == 0
+    assert await store.budget.used("prod", recent.date()) == 1
+    assert await store.outbox.depth() == 2  # unsent messages are never pruned
+    assert {i.job_id for i in await store.incidents.all_open()} == {f"o{old.day}", f"o{recent.day}"}
+    assert await store.mutes.active("prod:until-recovery", NOW) is not None
+    assert await store.prune(NOW, keep) == dict.fromkeys(pruned, 0)  # nothing more to forget
