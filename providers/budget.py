@@ -1,11 +1,11 @@
-"""An account's daily request budget: counted per UTC day in a ledger, with a reserve for people.
+"""An account's daily request budget: counted per UTC day in a ledger, shared fairly.
 
 The count is kept in a :class:`BudgetLedger` (the bot's database in production, so a restart
 does not reset it), written a lease at a time (:attr:`DailyBudget.lease`). Poll requests
-(:data:`request_purpose` set to ``"poll"``) leave the reserve, by default a fifth of the budget,
-to people's commands. Also here: the per-operation :class:`RateLimits` that pace requests in
-fixed windows of clock seconds or minutes. :mod:`providers.http` applies both to every request
-it sends.
+(:data:`request_purpose` set to ``"poll"``) and people's commands share it as :class:`Rule`
+says, and each person (:data:`request_user`) gets a fair share an hour. Also here: the
+per-operation :class:`RateLimits` that pace requests in fixed windows of clock seconds or
+minutes. :mod:`providers.http` applies both to every request it sends.
 """
 
 from __future__ import annotations
@@ -14,28 +14,63 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal, Protocol
 
 from providers.clock import Clock, utcnow
-from providers.errors import BudgetExhausted, RateLimited
+from providers.errors import BudgetExhausted, FairShareSpent, RateLimited
 
 Purpose = Literal["command", "poll"]
-#: Who a request is for. The poller sets "poll"; poll requests leave the budget's reserve
-#: untouched so people's commands still work late in the day.
+#: What a request is for. The poller sets "poll": polls and commands share a day's budget as
+#: :class:`Rule` says.
 request_purpose: ContextVar[Purpose] = ContextVar("request_purpose", default="command")
+#: Whose command a request is for (a Slack user id), for each person's fair share; None when
+#: nobody's (the poller, `cronops check`).
+request_user: ContextVar[str | None] = ContextVar("request_user", default=None)
 
 
 # -- budget ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rule:
+    """How a day's budget is shared between the poller and people.
+
+    Polls may always use ``poll_share`` requests a day, whatever commands spent; beyond it they
+    stop at ``limit - reserve``, so a few requests stay for people's commands late in the day.
+    Commands may use up to ``limit - poll_share``: people, however many, never starve the
+    poller. Nothing ever goes past ``limit``.
+    """
+
+    purpose: Purpose
+    limit: int
+    reserve: int  # kept for commands, beyond the poller's share
+    poll_share: int  # held for polling
+
+    def allows(self, used: int, polls: int, count: int) -> bool:
+        """Whether ``count`` more requests fit, after ``used`` today (``polls`` of them polls)."""
+        if used + count > self.limit:
+            return False
+        if self.purpose == "poll":
+            return polls + count <= self.poll_share or used + count + self.reserve <= self.limit
+        return (used - polls) + count <= self.limit - self.poll_share
+
+
 class BudgetLedger(Protocol):
-    """Where request counts per account and UTC day are kept (the bot's database in production)."""
+    """Where request counts per account and UTC day are kept (the bot's database in production),
+    and each person's count per hour. Every check-and-count is atomic, across processes too."""
 
-    async def used(self, account: str, day: date) -> int: ...
+    async def counts(self, account: str, day: date) -> tuple[int, int]:
+        """(requests used, of which polls) on ``day``."""
+        ...
 
-    async def spend(
-        self, account: str, day: date, limit: int, keep: int, count: int = 1
-    ) -> int | None:
-        """Count ``count`` requests if ``used + keep + count <= limit``; the new count, or None."""
+    async def spend(self, account: str, day: date, count: int, rule: Rule) -> bool:
+        """Count ``count`` requests if ``rule`` allows them; whether it did."""
+        ...
+
+    async def spend_share(
+        self, account: str, user: str, hour: datetime, count: int, cap: int
+    ) -> bool:
+        """Count ``count`` of ``user``'s requests in the hour starting ``hour`` if they stay
+        within ``cap``; whether it did."""
         ...
 
 
@@ -43,66 +78,117 @@ class MemoryLedger:
     """A ledger in memory, for tests and the demo."""
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, date], int] = {}
+        self.counts_by_day: dict[tuple[str, date], tuple[int, int]] = {}
+        self.shares: dict[tuple[str, str, datetime], int] = {}
 
-    async def used(self, account: str, day: date) -> int:
-        return self.counts.get((account, day), 0)
+    async def counts(self, account: str, day: date) -> tuple[int, int]:
+        return self.counts_by_day.get((account, day), (0, 0))
 
-    async def spend(
-        self, account: str, day: date, limit: int, keep: int, count: int = 1
-    ) -> int | None:
-        used = self.counts.get((account, day), 0)
-        if used + keep + count > limit:
-            return None
-        self.counts[(account, day)] = used + count
-        return used + count
+    async def spend(self, account: str, day: date, count: int, rule: Rule) -> bool:
+        used, polls = self.counts_by_day.get((account, day), (0, 0))
+        if not rule.allows(used, polls, count):
+            return False
+        polled = count if rule.purpose == "poll" else 0
+        self.counts_by_day[(account, day)] = (used + count, polls + polled)
+        return True
+
+    async def spend_share(
+        self, account: str, user: str, hour: datetime, count: int, cap: int
+    ) -> bool:
+        key = (account, user, hour)
+        if self.shares.get(key, 0) + count > cap:
+            return False
+        self.shares[key] = self.shares.get(key, 0) + count
+        return True
 
 
 @dataclass
 class DailyBudget:
-    """An account's daily request budget, counted per UTC day (as cron-job.org counts it)."""
+    """An account's daily request budget, counted per UTC day (as cron-job.org counts it).
+
+    Shared as :class:`Rule` says between the poller (``poll_share``, half the budget by
+    default) and people (``reserve``, a fifth by default). Each person (``request_user``) may
+    spend at most ``person_share`` requests an hour (an eighth of what commands may use): one
+    person clicking History a hundred times never spends everyone's requests, and is told
+    when to ask again.
+    """
 
     account: str
     limit: int
     ledger: BudgetLedger
     reserve: int | None = None  # requests kept for people; default a fifth of the budget
     clock: Clock = utcnow
+    poll_share: int | None = None  # requests held for polling; default half the budget
     # Requests counted in the ledger at a time. One database write per request put a write on
     # every provider call; a lease of a hundredth of a large budget (50 of 5,000) needs one
     # per 50. What a lease leaves unused stays counted: a restart forgoes at most that many.
     # Budgets under 200 a day (cron-job.org's default is 100) count every request one by one.
     lease: int | None = None
     _day: date | None = field(default=None, init=False, repr=False)
-    _left: int = field(default=0, init=False, repr=False)  # leased, not yet used
-    _top: int = field(default=0, init=False, repr=False)  # the ledger count after the lease
+    _left: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # leased
 
     @property
     def kept_for_commands(self) -> int:
         return self.reserve if self.reserve is not None else max(1, self.limit // 5)
 
     @property
+    def held_for_polling(self) -> int:
+        return self.poll_share if self.poll_share is not None else self.limit // 2
+
+    @property
+    def person_share(self) -> int:
+        """Requests one person may spend in an hour."""
+        return max(2, (self.limit - self.held_for_polling) // 8)
+
+    @property
     def lease_size(self) -> int:
         return self.lease if self.lease is not None else max(1, self.limit // 100)
 
+    def rule(self, purpose: Purpose) -> Rule:
+        return Rule(purpose, self.limit, self.kept_for_commands, self.held_for_polling)
+
     async def spend(self) -> None:
-        keep = self.kept_for_commands if request_purpose.get() == "poll" else 0
-        day = self.clock().astimezone(UTC).date()
+        purpose, now = request_purpose.get(), self.clock().astimezone(UTC)
+        day = now.date()
         if self._day != day:
-            self._day, self._left = day, 0
-        # a poll may use what is leased only where the whole lease lies outside the reserve
-        if self._left > 0 and self._top + keep <= self.limit:
-            self._left -= 1
+            self._day, self._left = day, {}
+        user = request_user.get() if purpose == "command" else None
+        if user is not None:
+            await self._spend_share(user, now)
+        if self._left.get(purpose, 0) > 0:
+            self._left[purpose] -= 1
             return
+        rule = self.rule(purpose)
         for size in dict.fromkeys((self.lease_size, 1)):  # near the limit, one at a time
-            top = await self.ledger.spend(self.account, day, self.limit, keep, size)
-            if top is not None:
-                self._left, self._top = size - 1, top
+            if await self.ledger.spend(self.account, day, size, rule):
+                self._left[purpose] = size - 1
                 return
-        who = "polling" if keep else "requests"
-        raise BudgetExhausted(f"{self.limit} per day; {who} stop until 00:00 UTC")
+        if purpose == "poll":
+            raise BudgetExhausted(f"{self.limit} per day; polling stops until 00:00 UTC")
+        raise BudgetExhausted(
+            f"{self.limit} per day, {self.limit - self.held_for_polling} of them for commands "
+            "(the rest is the poller's); requests stop until 00:00 UTC"
+        )
+
+    async def _spend_share(self, user: str, now: datetime) -> None:
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        if not await self.ledger.spend_share(self.account, user, hour, 1, self.person_share):
+            raise FairShareSpent(self.person_share, hour + timedelta(hours=1))
 
     async def used(self) -> int:
-        return await self.ledger.used(self.account, self.clock().astimezone(UTC).date())
+        return (await self.counts())[0]
+
+    async def counts(self) -> tuple[int, int]:
+        """(requests used today, of which polls)."""
+        return await self.ledger.counts(self.account, self.clock().astimezone(UTC).date())
+
+    async def left_for_polls(self) -> int:
+        """Requests the poller may still send today."""
+        used, polls = await self.counts()
+        rule = self.rule("poll")
+        share_left = rule.poll_share - polls
+        beyond = rule.limit - rule.reserve - used
+        return max(0, min(rule.limit - used, max(share_left, beyond)))
 
 
 # -- rate limits ----------------------------------------------------------------------------

@@ -54,7 +54,8 @@ class BuildContext:
     observer: Observer | None = None
     clock: Clock = utcnow
     retry: RetryPolicy | None = None
-    budget_reserve: int | None = None
+    budget_reserve: int | None = None  # kept for people (default: a fifth of the budget)
+    budget_poll_share: int | None = None  # held for polling (default: half the budget)
     sleep: Sleep = asyncio.sleep  # how rate limits wait: tests pass one that moves their clock
 
     def http(
@@ -75,6 +76,7 @@ class BuildContext:
                 limit=account.daily_request_budget,
                 ledger=self.ledger,
                 reserve=self.budget_reserve,
+                poll_share=self.budget_poll_share,
                 clock=self.clock,
             )
         return make_http(

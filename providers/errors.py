@@ -10,6 +10,7 @@ JSON exceptions::
      ├── InvalidInput             the provider refused the data; .fields      permanent
      ├── Unsupported              the provider has no API for this action     permanent
      ├── BudgetExhausted          our daily request budget is spent           transient (UTC day)
+     │    └── FairShareSpent      one person's hourly share of it is spent    transient (the hour)
      ├── RateLimited              429, or held back by our own rate limits;    transient
      │                            .retry_after in seconds if known
      ├── ProviderUnavailable      5xx, timeout, connection refused             transient
@@ -25,6 +26,7 @@ Messages never contain secrets: they are built from status codes and field names
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -126,6 +128,20 @@ class Unsupported(ProviderError):
 class BudgetExhausted(ProviderError):
     permanent = False
     summary = "today's request budget is used up; it resets at 00:00 UTC"
+
+
+class FairShareSpent(BudgetExhausted):
+    """One person spent their share of an account's requests for this hour; ``retry_at``
+    (aware UTC) is when they may ask again."""
+
+    def __init__(self, share: int, retry_at: datetime) -> None:
+        self.retry_at = retry_at
+        self.summary = (
+            f"you have used your share of this account's requests for this hour ({share}); "
+            f"try again at {retry_at:%H:%M} UTC — the rest of today's budget is kept for the "
+            "alerts and for others"
+        )
+        super().__init__()
 
 
 class RateLimited(ProviderError):

@@ -85,13 +85,17 @@ class Workspace:
 
 
 @pytest.fixture
-async def workspace(tmp_path: Any) -> AsyncIterator[Workspace]:
-    suite = SimSuite(seed=11, jobs=10, options=UNLIMITED)
+async def workspace(tmp_path: Any, request: pytest.FixtureRequest) -> AsyncIterator[Workspace]:
+    """The workspace; ``indirect`` parametrization may set ``budget`` (cron-job.org's daily
+    request budget, 5,000 by default) and ``jobs`` (per provider, 10 by default)."""
+    options = getattr(request, "param", {})
+    suite = SimSuite(seed=11, jobs=options.get("jobs", 10), options=UNLIMITED)
     fake = FakeSlack()
+    accounts = suite.accounts(budget=options.get("budget", 5000))
     async with (
         LoopbackServer(fake.app) as slack,
         runtime(
-            suite.accounts(), database_url=f"sqlite:///{tmp_path}/bot.db", operators=[OPERATOR],
+            accounts, database_url=f"sqlite:///{tmp_path}/bot.db", operators=[OPERATOR],
             audit_channel="CAUDIT01", transport_for=suite.transport_for,
         ) as built,
     ):  # fmt: skip

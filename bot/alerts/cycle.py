@@ -102,7 +102,6 @@ class Monitor:
     async def _pace(self, account: str) -> None:
         provider = self.service.provider(account)
         state = await self.store.accounts.state(account)
-        used, limit = await provider.http.budget_state()
         budget = provider.http.budget
         # What a poll costs on average lately: one poll that read a few histories must not
         # slow the next hours down as if every poll did.
@@ -111,9 +110,7 @@ class Monitor:
         seconds = next_poll_in(
             self.alerts.poll_interval.total_seconds(),
             requests_per_poll=math.ceil(sum(recent) / len(recent)),
-            used=used,
-            limit=limit,
-            reserve=budget.kept_for_commands if budget else 0,
+            left=await budget.left_for_polls() if budget else None,
             now=self.clock(),
         )
         if self.intervals.get(account) != seconds:

@@ -1,8 +1,9 @@
 """How long to wait before the next poll of an account so its daily budget is never exceeded.
 
 The configured ``poll_interval`` is the fastest cronops polls. An account with a daily request
-budget (cron-job.org: 100) is slowed so that what is left of today's budget, less the reserve
-kept for people's commands, lasts until the budget resets at 00:00 UTC.
+budget (cron-job.org: 100) is slowed so that what the poller may still spend today (its share,
+and beyond it what people's reserve leaves: :class:`providers.budget.Rule`) lasts until the
+budget resets at 00:00 UTC.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ def next_poll_in(
     base: float,
     *,
     requests_per_poll: int,
-    used: int | None,
-    limit: int | None,
-    reserve: int,
+    left: int | None,
     now: datetime,
 ) -> float:
-    """Seconds until the next poll."""
-    if not limit or used is None:
+    """Seconds until the next poll; ``left`` None: no budget to spread."""
+    if left is None:
         return base
     until_reset = _seconds_to_midnight(now)
-    left = limit - reserve - used
     if left <= 0:
         return max(base, until_reset + 1.0)
     polls_left = left / max(1, requests_per_poll)

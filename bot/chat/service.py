@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from bot.store import Store
 from providers.base import Capability, Execution, Job, JobSpec, Provider, RunResult
@@ -51,6 +51,8 @@ async def with_polled_results(store: Store | None, jobs: Sequence[Job]) -> list[
 
 T = TypeVar("T")
 StatusFilter = Literal["failing", "paused", "active"]
+READ_TTL = timedelta(minutes=1)  # a job's card or history is read again after this
+READS_KEPT = 1024  # cards and histories kept
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -123,6 +125,9 @@ class CronService:
         self._reads = 0
         self._listing: dict[str, asyncio.Future[list[Job]]] = {}
         self._changes: dict[str, int] = {}  # per account, counts changes made through the bot
+        # A job's card and history as last read, by (account, job id, what): repeated reads
+        # within READ_TTL come from here (each costs a request of a budget people share).
+        self._job_reads: dict[tuple[str, str, str], tuple[datetime, asyncio.Future[Any]]] = {}
         self._limits = {name: asyncio.Semaphore(per_account) for name in self.providers}
 
     @property
@@ -253,10 +258,31 @@ class CronService:
             raise NoMatch(text, account=account) from None
 
     async def show(self, job: Job) -> Job:
-        return await self.call(job.account, lambda p: p.get_job(job.id))
+        """The job as the provider has it (read at most once a minute per job)."""
+        return cast(Job, await self._read(job, "show", lambda p: p.get_job(job.id)))
 
     async def history(self, job: Job, limit: int = 10) -> list[Execution]:
-        return await self.call(job.account, lambda p: p.history(job.id, limit))
+        """The job's last ``limit`` runs (read at most once a minute per job and length)."""
+        return await self._read(job, f"history:{limit}", lambda p: p.history(job.id, limit))
+
+    async def _read(self, job: Job, what: str, read: Callable[[Provider], Awaitable[T]]) -> T:
+        """One read of a job's ``what`` per READ_TTL: askers meanwhile share it (even while it
+        is under way); a failed read is not kept."""
+        key = (job.account, job.id, what)
+        kept = self._job_reads.get(key)
+        if kept is None or self.clock() - kept[0] >= READ_TTL:
+            if len(self._job_reads) >= READS_KEPT:
+                del self._job_reads[next(iter(self._job_reads))]  # the oldest
+            kept = (self.clock(), asyncio.ensure_future(self.call(job.account, read)))
+            self._job_reads[key] = kept
+            kept[1].add_done_callback(lambda done: self._forget_failed_read(key, done))
+        return cast(T, await asyncio.shield(kept[1]))
+
+    def _forget_failed_read(self, key: tuple[str, str, str], done: asyncio.Future[Any]) -> None:
+        failed = done.cancelled() or done.exception() is not None
+        kept = self._job_reads.get(key)
+        if failed and kept is not None and kept[1] is done:
+            del self._job_reads[key]
 
     # -- changing -------------------------------------------------------------------------
     async def pause(self, job: Job) -> Job:
@@ -284,6 +310,8 @@ class CronService:
         self._changes[account] = self._changes.get(account, 0) + 1
         self._cache.pop(account, None)
         self._listing.pop(account, None)  # the next asker starts a new read
+        for key in [k for k in self._job_reads if k[0] == account]:
+            del self._job_reads[key]
 
 
 def filter_jobs(jobs: Sequence[Job], status: StatusFilter | None, text: str | None) -> list[Job]:

@@ -110,6 +110,18 @@ class RequestBudget(Base):
     account: Mapped[str] = mapped_column(Bounded(100), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     used: Mapped[int] = mapped_column(Integer, default=0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)  # of ``used``, the poller's
+
+
+class RequestShare(Base):
+    """Requests one person's commands made per account and hour (their fair share)."""
+
+    __tablename__ = "request_share"
+
+    account: Mapped[str] = mapped_column(Bounded(100), primary_key=True)
+    user_id: Mapped[str] = mapped_column(Bounded(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditLog(Base):

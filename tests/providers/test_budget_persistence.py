@@ -29,6 +29,7 @@ async def test_a_spent_budget_stays_spent_across_a_restart(tmp_path: Path) -> No
             ledger=store.budget,
             transport_for=lambda a: httpx.ASGITransport(app=sim.app),
             budget_reserve=0,
+            budget_poll_share=0,  # all three for these commands
         )
 
     async with await Store.open(url) as store:

@@ -63,13 +63,17 @@ def sim(clock: Clock) -> CronJobOrgSim:
 
 def build(sim: CronJobOrgSim, *, key: str = KEY, **account: Any) -> CronJobOrg:
     ledger = account.pop("ledger", None) or MemoryLedger()
+    poll_share = account.pop("poll_share", None)  # all of a budget for commands: 0
     transport = account.pop("transport", None)
     if transport is None and "base_url" not in account:  # else: over loopback to base_url
         transport = httpx.ASGITransport(app=sim.app)
     return CronJobOrg.from_config(
         CronJobOrgAccount(name="prod", provider="cronjob-org", api_key=key, **account),
-        BuildContext(ledger=ledger, transport_for=lambda _: transport, retry=FAST),
-    )
+        BuildContext(
+            ledger=ledger, transport_for=lambda _: transport, retry=FAST,
+            budget_poll_share=poll_share,
+        ),
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -676,12 +680,12 @@ async def test_the_daily_budget_survives_a_restart_and_refuses_the_fourth_reques
     sim: CronJobOrgSim,
 ) -> None:
     ledger = MemoryLedger()
-    before = build(sim, ledger=ledger, daily_request_budget=3)
+    before = build(sim, ledger=ledger, daily_request_budget=3, poll_share=0)
     await before.list_jobs()
     await before.get_job(sim.job_ids()[0])
     await before.aclose()
 
-    after = build(sim, ledger=ledger, daily_request_budget=3)  # the bot restarted
+    after = build(sim, ledger=ledger, daily_request_budget=3, poll_share=0)  # a restart
     await after.list_jobs()
     with pytest.raises(BudgetExhausted) as caught:
         await after.list_jobs()

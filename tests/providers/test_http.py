@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.budget import DailyBudget, MemoryLedger, request_purpose
+from providers.budget import DailyBudget, MemoryLedger, Rule, request_purpose, request_user
 from providers.errors import (
     AuthRejected,
     BadResponse,
     BudgetExhausted,
+    FairShareSpent,
     InvalidInput,
     NotFound,
     ProviderUnavailable,
@@ -144,7 +145,7 @@ async def test_an_unparseable_body_is_a_bad_response() -> None:
 async def test_the_budget_refuses_once_spent_and_sends_nothing() -> None:
     script = Scripted((200, {}, b"{}"))
     ledger = MemoryLedger()
-    budget = DailyBudget(account="prod", limit=3, ledger=ledger, reserve=0)
+    budget = DailyBudget(account="prod", limit=3, ledger=ledger, reserve=0, poll_share=0)
     http = client_for(script, budget=budget)
     for _ in range(3):
         await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
@@ -155,7 +156,7 @@ async def test_the_budget_refuses_once_spent_and_sends_nothing() -> None:
 
 async def test_polling_leaves_the_reserve_for_commands() -> None:
     script = Scripted((200, {}, b"{}"))
-    budget = DailyBudget(account="prod", limit=10, ledger=MemoryLedger(), reserve=4)
+    budget = DailyBudget(account="prod", limit=10, ledger=MemoryLedger(), reserve=4, poll_share=0)
     http = client_for(script, budget=budget)
     token = request_purpose.set("poll")
     try:
@@ -172,8 +173,9 @@ async def test_polling_leaves_the_reserve_for_commands() -> None:
 async def test_the_budget_counts_per_utc_day() -> None:
     now = [datetime(2026, 11, 23, 23, 59, tzinfo=UTC)]
     budget = DailyBudget(
-        account="prod", limit=1, ledger=MemoryLedger(), reserve=0, clock=lambda: now[0]
-    )
+        account="prod", limit=1, ledger=MemoryLedger(), reserve=0, clock=lambda: now[0],
+        poll_share=0,
+    )  # fmt: skip
     http = client_for(Scripted((200, {}, b"{}")), budget=budget)
     await http.request("GET", "/jobs", op="list")  # type: ignore[attr-defined]
     with pytest.raises(BudgetExhausted):
@@ -188,23 +190,62 @@ class CountingLedger(MemoryLedger):
         super().__init__()
         self.writes = 0
 
-    async def spend(
-        self, account: str, day: Any, limit: int, keep: int, count: int = 1
-    ) -> int | None:
+    async def spend(self, account: str, day: Any, count: int, rule: Rule) -> bool:
         self.writes += 1
-        return await super().spend(account, day, limit, keep, count)
+        return await super().spend(account, day, count, rule)
+
+
+async def test_people_never_spend_the_pollers_share_nor_the_poller_theirs() -> None:
+    budget = DailyBudget(account="prod", limit=100, ledger=MemoryLedger())  # cron-job.org's
+    assert (budget.held_for_polling, budget.kept_for_commands) == (50, 20)
+    refusals = []
+    for user in (f"U{n}" for n in range(100)):  # a hundred people clicking History
+        token = request_user.set(user)
+        try:
+            await budget.spend()
+        except BudgetExhausted as refused:
+            refusals.append(refused.user_message)
+        finally:
+            request_user.reset(token)
+    assert len(refusals) == 50
+    assert "50 of them for commands" in refusals[0]
+    assert await budget.left_for_polls() == 50
+    token = request_purpose.set("poll")
+    try:
+        for _ in range(50):
+            await budget.spend()  # the poller's whole share
+        with pytest.raises(BudgetExhausted, match="polling"):
+            await budget.spend()
+    finally:
+        request_purpose.reset(token)
+    assert await budget.counts() == (100, 50)
+
+
+async def test_one_person_is_told_when_they_may_ask_again() -> None:
+    now = datetime(2026, 11, 23, 14, 20, tzinfo=UTC)
+    budget = DailyBudget(account="prod", limit=100, ledger=MemoryLedger(), clock=lambda: now)
+    token = request_user.set("UANA")
+    try:
+        for _ in range(budget.person_share):
+            await budget.spend()
+        with pytest.raises(FairShareSpent, match="try again at 15:00 UTC"):
+            await budget.spend()
+    finally:
+        request_user.reset(token)
+    await budget.spend()  # someone else, or nobody's (a check): still served
 
 
 async def test_a_large_budget_is_counted_in_leases_and_never_overspent() -> None:
     ledger = CountingLedger()
-    budget = DailyBudget(account="prod", limit=5_000, ledger=ledger, reserve=0)
+    budget = DailyBudget(account="prod", limit=5_000, ledger=ledger, reserve=0, poll_share=0)
     assert budget.lease_size == 50
     for _ in range(120):
         await budget.spend()
     assert ledger.writes == 3  # 50 + 50 + 50 counted, 30 of the last lease left
     assert await budget.used() == 150
-    ledger.counts[("prod", budget._day)] = 4_990  # another process spent the rest
-    budget._left = 0
+    assert budget._day is not None
+    ledger.counts_by_day[("prod", budget._day)] = (4_990, 0)  # another process spent the rest
+    budget._left = {}
     for _ in range(10):  # no room for a lease of 50: one at a time up to the limit
         await budget.spend()
     with pytest.raises(BudgetExhausted):
@@ -214,8 +255,10 @@ async def test_a_large_budget_is_counted_in_leases_and_never_overspent() -> None
 
 async def test_polls_never_use_a_lease_that_reaches_into_the_reserve() -> None:
     ledger = CountingLedger()
-    budget = DailyBudget(account="prod", limit=1_000, ledger=ledger, reserve=200, lease=10)
-    ledger.counts[("prod", datetime.now(UTC).date())] = 795
+    budget = DailyBudget(
+        account="prod", limit=1_000, ledger=ledger, reserve=200, lease=10, poll_share=0
+    )
+    ledger.counts_by_day[("prod", datetime.now(UTC).date())] = (795, 0)
     await budget.spend()  # a command leases 796..805, past the polls' line at 800
     token = request_purpose.set("poll")
     try:

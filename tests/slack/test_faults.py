@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo.fakeslack import Call
 from bot.slack.render.ids import ActionId, BlockId, IncidentValue
@@ -230,3 +231,51 @@ async def test_a_change_is_refused_while_group_membership_cannot_be_checked(
     await workspace.command(f"resume prod:{job_id}", user=READER)
     await workspace.fake.wait_for("response_url", where=lambda c: "cannot check" in texts(c))
     assert sim.jobs[job_id]["enabled"] is False  # nothing changed
+
+
+@pytest.mark.parametrize("workspace", [{"budget": 100, "jobs": 30}], indirect=True)
+async def test_members_clicking_around_never_stop_the_polling(workspace: Workspace) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    ids = [i for i, j in sim.jobs.items() if j.get("type", 0) == 0]
+    for n in range(90):  # twenty people looking at jobs, each a few times
+        await workspace.command(f"show prod:{ids[n % len(ids)]}", user=f"UMEMBER{n % 20:02d}")
+    await workspace.fake.wait_for("response_url", 90, within=20)
+    provider = workspace.built.deps.service.provider("prod")
+    budget = provider.http.budget
+    assert budget is not None
+    used, polls = await budget.counts()
+    assert used - polls <= 50  # people took at most their half of cron-job.org's 100
+    client = AsyncWebClient(token="xoxb-t", base_url=f"{workspace.fake.base_url}/api/")
+    monitor = workspace.built.monitor(client)
+    await monitor.poll("prod")
+    state = await workspace.built.store.accounts.state("prod")
+    assert state is not None
+    assert state.last_success_at is not None  # the poller still polls
+
+
+@pytest.mark.parametrize("workspace", [{"budget": 100}], indirect=True)
+async def test_the_same_job_looked_at_again_within_a_minute_costs_nothing(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    job_id = _first_enabled_job(sim)
+    for _ in range(5):
+        await workspace.command(f"show prod:{job_id}")
+        await workspace.command(f"history prod:{job_id}")
+    await workspace.fake.wait_for("response_url", 10)
+    assert sim.requests[f"GET /jobs/{job_id}"] == 1
+    assert sim.requests[f"GET /jobs/{job_id}/history"] == 1
+
+
+@pytest.mark.parametrize("workspace", [{"budget": 100, "jobs": 30}], indirect=True)
+async def test_one_person_past_their_share_is_told_when_to_ask_again(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["cronjob-org"]
+    ids = [i for i, j in sim.jobs.items() if j.get("type", 0) == 0][:10]
+    for job_id in ids:
+        await workspace.command(f"show prod:{job_id}", user=READER)
+    answers = await workspace.fake.wait_for("response_url", len(ids))
+    said = " ".join(texts(a) for a in answers)
+    assert "your share of this account" in said
+    assert "try again at" in said

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, inspect, text
 from bot.store import Store
 from bot.store.db import MIGRATIONS, alembic_config, normalise_url
 from bot.store.tables import Base
+from providers.budget import Rule
 from providers.redact import secrets
 from tests.store.stores import OpenStore
 
@@ -68,7 +69,7 @@ async def test_first_open_creates_the_schema_and_later_opens_change_nothing(
     assert head is not None
     assert await store.schema_revision() == head
 
-    await store.budget.spend("prod", TODAY, limit=10, keep=0)
+    await store.budget.spend("prod", TODAY, 1, command_rule(10))
     await store.migrate()
     again = await open_store()
     assert await again.schema_revision() == head
@@ -131,7 +132,7 @@ async def test_a_later_migration_applies_on_top_of_existing_data(
     open_store: OpenStore, tmp_path: Path
 ) -> None:
     store = await open_store()
-    await store.budget.spend("prod", TODAY, limit=10, keep=0)
+    await store.budget.spend("prod", TODAY, 1, command_rule(10))
     await store.meta.set("first_poll_done:prod", "yes")
     await store.audit.record(at=NOW, user_id="U1", action="pause", ref="prod:1")
 
@@ -149,31 +150,66 @@ async def test_a_later_migration_applies_on_top_of_existing_data(
 
 
 # -- request budget -------------------------------------------------------------------------
-async def test_polls_stop_short_of_the_reserve_while_commands_spend_it(store: Store) -> None:
-    polls = [await store.budget.spend("prod", TODAY, limit=10, keep=5) for _ in range(7)]
-    assert polls == [1, 2, 3, 4, 5, None, None]
+def poll_rule(limit: int, reserve: int = 0, share: int = 0) -> Rule:
+    return Rule("poll", limit, reserve, share)
 
-    commands = [await store.budget.spend("prod", TODAY, limit=10, keep=0) for _ in range(6)]
-    assert commands == [6, 7, 8, 9, 10, None]
-    assert await store.budget.used("prod", TODAY) == 10
+
+def command_rule(limit: int, share: int = 0) -> Rule:
+    return Rule("command", limit, 0, share)
+
+
+async def test_polls_stop_short_of_the_reserve_while_commands_spend_it(store: Store) -> None:
+    polls = [await store.budget.spend("prod", TODAY, 1, poll_rule(10, reserve=5)) for _ in range(7)]
+    assert polls == [True] * 5 + [False] * 2
+
+    commands = [await store.budget.spend("prod", TODAY, 1, command_rule(10)) for _ in range(6)]
+    assert commands == [True] * 5 + [False]
+    assert await store.budget.counts("prod", TODAY) == (10, 5)
 
 
 async def test_a_reserve_as_large_as_the_limit_refuses_even_the_first_request(
     store: Store,
 ) -> None:
-    assert await store.budget.spend("prod", TODAY, limit=3, keep=3) is None
+    assert await store.budget.spend("prod", TODAY, 1, poll_rule(3, reserve=3)) is False
     assert await store.budget.used("prod", TODAY) == 0
+
+
+async def test_commands_never_spend_the_pollers_share(store: Store) -> None:
+    rule = command_rule(10, share=6)
+    commands = [await store.budget.spend("prod", TODAY, 1, rule) for _ in range(6)]
+    assert commands == [True] * 4 + [False] * 2  # 10 - 6: the rest is the poller's
+    share = poll_rule(10, reserve=4, share=6)
+    polls = [await store.budget.spend("prod", TODAY, 1, share) for _ in range(7)]
+    assert polls == [True] * 6 + [False]  # its whole share, though people's reserve is spent
+    assert await store.budget.counts("prod", TODAY) == (10, 6)
+
+
+async def test_the_poller_may_use_more_than_its_share_while_it_leaves_the_reserve(
+    store: Store,
+) -> None:
+    rule = poll_rule(10, reserve=3, share=2)
+    polls = [await store.budget.spend("prod", TODAY, 1, rule) for _ in range(9)]
+    assert polls == [True] * 7 + [False] * 2
+    assert await store.budget.spend("prod", TODAY, 1, command_rule(10, share=2)) is True
+
+
+async def test_each_person_has_a_share_an_hour(store: Store) -> None:
+    hour = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    spent = [await store.budget.spend_share("prod", "UANA", hour, 1, 3) for _ in range(4)]
+    assert spent == [True] * 3 + [False]
+    assert await store.budget.spend_share("prod", "UBOB", hour, 1, 3) is True
+    assert await store.budget.spend_share("prod", "UANA", hour + timedelta(hours=1), 1, 3)
 
 
 async def test_each_account_and_day_has_its_own_count(store: Store) -> None:
     assert await store.budget.used("prod", TODAY) == 0
     for _ in range(3):
-        await store.budget.spend("prod", TODAY, limit=3, keep=0)
-    assert await store.budget.spend("prod", TODAY, limit=3, keep=0) is None
+        await store.budget.spend("prod", TODAY, 1, command_rule(3))
+    assert await store.budget.spend("prod", TODAY, 1, command_rule(3)) is False
 
     tomorrow = TODAY + timedelta(days=1)
-    assert await store.budget.spend("prod", tomorrow, limit=3, keep=0) == 1
-    assert await store.budget.spend("hub", TODAY, limit=3, keep=0) == 1
+    assert await store.budget.spend("prod", tomorrow, 1, command_rule(3)) is True
+    assert await store.budget.spend("hub", TODAY, 1, command_rule(3)) is True
     assert await store.budget.used("prod", date(2025, 3, 1)) == 3
 
 
@@ -181,11 +217,12 @@ async def test_concurrent_spending_never_exceeds_the_limit_and_survives_a_restar
     open_store: OpenStore,
 ) -> None:
     one, two = await open_store(), await open_store()  # two pools, like two processes
-    calls = [(one if i % 2 else two).budget.spend("prod", TODAY, 20, 0) for i in range(50)]
+    calls = [
+        (one if i % 2 else two).budget.spend("prod", TODAY, 1, command_rule(20)) for i in range(50)
+    ]
     results = await asyncio.gather(*calls)
 
-    granted = sorted(r for r in results if r is not None)
-    assert granted == list(range(1, 21))
+    assert sum(results) == 20
     await one.close()
     await two.close()
     assert await (await open_store()).budget.used("prod", TODAY) == 20
@@ -316,7 +353,7 @@ async def test_pruning_forgets_what_is_old_and_keeps_what_is_open_or_recent(stor
     keep = timedelta(days=90)
     for at in (old, recent):
         await store.audit.record(at=at, user_id="U1", action="paused", ref=f"prod:{at.day}")
-        await store.budget.spend("prod", at.date(), limit=10, keep=0)
+        await store.budget.spend("prod", at.date(), 1, command_rule(10))
         for key in (f"sent:{at.day}", f"waiting:{at.day}"):
             await store.outbox.enqueue(key, "post", "C1", {"text": key}, now=at)
         due = await store.outbox.due(at + timedelta(seconds=1), 10)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from bot.slack.render import messages
 from bot.slack.respond import Blocks
 from bot.store import Store
 from providers.base import Job
+from providers.budget import request_user
 from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -216,7 +218,18 @@ async def _queue(store: Store, key: str, channel: str, text: str, now: datetime)
 async def guarded(reply: Reply, work: Awaitable[Any]) -> None:
     """Run a listener's work; every failure becomes a short ephemeral sentence, never a trace."""
     async with reply.deps.inflight.track():
-        await _guarded(reply, work)
+        with acting_for(reply.user):
+            await _guarded(reply, work)
+
+
+@contextlib.contextmanager
+def acting_for(user: str) -> Iterator[None]:
+    """Provider requests made inside count against ``user``'s fair share of a budget."""
+    token = request_user.set(user)
+    try:
+        yield
+    finally:
+        request_user.reset(token)
 
 
 async def _guarded(reply: Reply, work: Awaitable[Any]) -> None:

@@ -14,7 +14,7 @@ from bot.chat.service import RefError
 from bot.slack.deps import Deps
 from bot.slack.forms import FormErrors, edited, parse_addon_form, parse_job_form, parse_kind
 from bot.slack.listeners import changes
-from bot.slack.listeners.context import Refused, Registrar, Reply
+from bot.slack.listeners.context import Refused, Registrar, Reply, acting_for
 from bot.slack.render.ids import ActionId, CallbackId, ModalMeta
 from bot.slack.render.jobs import change_text
 from bot.slack.render.modals import (
@@ -141,7 +141,8 @@ async def submit_job(
     await ack(response_action="update", view=progress_modal(title, f"Talking to {meta.account}…"))
     reply = Reply(deps, user, meta.channel, client)
     async with deps.inflight.track():
-        await in_modal(client, view["id"], _save(reply, client, view, meta, spec))
+        with acting_for(user):
+            await in_modal(client, view["id"], _save(reply, client, view, meta, spec))
 
 
 async def in_modal(client: AsyncWebClient, view_id: str, work: Awaitable[None]) -> None:
@@ -203,7 +204,8 @@ async def submit_addon(
         return
     await ack(response_action="update", view=progress_modal("Creating…", "Creating the add-on…"))
     async with deps.inflight.track():
-        await in_modal(client, view["id"], _create_addon(reply, client, view, meta, fields))
+        with acting_for(user):
+            await in_modal(client, view["id"], _create_addon(reply, client, view, meta, fields))
 
 
 async def _create_addon(
