@@ -8,8 +8,9 @@ account once, :func:`poll_once` runs one cycle.
 
 from __future__ import annotations
 
+import contextlib
 import gc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,7 @@ from bot import ports
 from bot.admin import health
 from bot.admin.metrics import Metrics
 from bot.alerts.cycle import Monitor, build_monitor
+from bot.alerts.owners import Ownership
 from bot.alerts.scheduler import build_scheduler
 from bot.alerts.scheduler import stop as stop_scheduler
 from bot.chat.access import Access
@@ -34,6 +36,8 @@ from bot.slack import http
 from bot.slack.app import SlackClient, build_app
 from bot.slack.deps import Deps
 from bot.store import Store
+from bot.store.db import DatabaseInUse, one_process
+from bot.store.leases import process_name
 from providers.config import Account, BuildContext, TransportFor
 from providers.errors import ProviderError
 from providers.registry import build_providers
@@ -47,13 +51,20 @@ class Runtime:
     store: Store
     retention: timedelta = RETENTION
     scheduler_running: health.SchedulerRunning = field(default=None)
+    name: str = field(default_factory=process_name)  # as leases and claims name this process
 
-    def monitor(self, client: AsyncWebClient) -> Monitor:
-        """The alert cycle of every account, posting through ``client``."""
+    def monitor(self, client: AsyncWebClient, *, shared: bool = False) -> Monitor:
+        """The alert cycle of every account, posting through ``client``; ``shared``: this
+        process polls only the accounts it holds leases on (others may share the database)."""
         deps = self.deps
+        ownership = None
+        if shared:
+            ownership = Ownership(
+                self.store, self.name, deps.service.accounts, deps.clock, deps.metrics
+            )
         return build_monitor(
             deps.service, self.store, client, alerts=deps.alerts, metrics=deps.metrics,
-            clock=deps.clock, intervals=deps.intervals,
+            clock=deps.clock, intervals=deps.intervals, owner=self.name, ownership=ownership,
         )  # fmt: skip
 
     def scheduler(self, monitor: Monitor, *, poll: bool = True) -> AsyncIOScheduler:
@@ -129,23 +140,36 @@ async def run(settings: Settings, host: str, port: int) -> int:
     admin = ports.Port("CRONOPS_ADMIN_PORT", env.cronops_admin_host or host, env.cronops_admin_port)
     slack = None if socket_mode else ports.Port("--port", host, port)
     ports.check_distinct([p for p in (slack, admin) if p is not None])
-    async with configured(settings) as built:
-        deps = built.deps
-        signing = env.slack_signing_secret
-        secret = signing.get_secret_value() if signing is not None and not socket_mode else None
-        app = build_app(
-            deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
-            api_url=env.slack_api_url,
-        )  # fmt: skip
-        monitor = built.monitor(app.client)
-        scheduler = built.scheduler(monitor)
-        scheduler.start()
-        built.scheduler_running = lambda: bool(scheduler.running)
-        try:
-            await _serve(app, built, slack, admin, env.slack_app_token if socket_mode else None)
-        finally:
-            await stop_scheduler(scheduler, deps.inflight)
+    with _one_process(settings.database_url):
+        async with configured(settings) as built:
+            deps = built.deps
+            signing = env.slack_signing_secret
+            secret = signing.get_secret_value() if signing is not None and not socket_mode else None
+            app = build_app(
+                deps, token=env.slack_bot_token.get_secret_value(), signing_secret=secret,
+                api_url=env.slack_api_url,
+            )  # fmt: skip
+            monitor = built.monitor(app.client, shared=True)
+            assert monitor.ownership is not None
+            await monitor.ownership.keep()  # the accounts this process polls, before its first poll
+            scheduler = built.scheduler(monitor)
+            scheduler.start()
+            built.scheduler_running = lambda: bool(scheduler.running)
+            try:
+                await _serve(app, built, slack, admin, env.slack_app_token if socket_mode else None)
+            finally:
+                await stop_scheduler(scheduler, deps.inflight)
+                await monitor.ownership.leave()
     return 0
+
+
+@contextlib.contextmanager
+def _one_process(url: str) -> Iterator[None]:
+    try:
+        with one_process(url):
+            yield
+    except DatabaseInUse as busy:
+        raise ConfigError([f"CRONOPS_DATABASE_URL: {busy}"]) from None
 
 
 async def _serve(

@@ -35,6 +35,11 @@ class Metrics:
         self.outbox_depth = Gauge("cronops_outbox_depth", "Slack messages waiting", registry=r)
         self.slack_errors = Counter("cronops_slack_api_errors", "Slack API errors",
                                     ["method", "error"], registry=r)  # fmt: skip
+        self.leases_held = Gauge("cronops_leases_held", "Accounts this process polls (leases)",
+                                 registry=r)  # fmt: skip
+        self.lease_takeovers = Counter(
+            "cronops_lease_takeovers", "Accounts taken over from another process", registry=r
+        )
         self.command_seconds = Histogram("cronops_command_seconds", "Slash command handling",
                                          ["command"], buckets=FAST_BUCKETS, registry=r)  # fmt: skip
 

@@ -14,12 +14,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin.metrics import Metrics
 from bot.alerts.notifier import Held, Notifier
+from bot.alerts.owners import Ownership
 from bot.alerts.pacing import next_poll_in
 from bot.alerts.poll import Kind, Rules, Transition, read_details, scan
 from bot.chat.service import CronService
 from bot.config.settings import AlertsConfig
 from bot.slack.delivery import Delivery
 from bot.store import Store
+from bot.store.leases import process_name
 from providers.clock import Clock, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ class Monitor:
     clock: Clock = utcnow
     intervals: dict[str, float] = field(default_factory=dict)  # as paced, per account
     on_interval: Callable[[str, float], None] = lambda account, seconds: None
+    # with several processes on one database: which accounts this one polls (None: all)
+    ownership: Ownership | None = None
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     _costs: dict[str, deque[int]] = field(default_factory=dict, repr=False)  # requests per poll
 
@@ -49,6 +53,8 @@ class Monitor:
         Polls of one account never overlap (the scheduler's and a console's `poll`, say): the
         second would decide from cursors the first is about to move.
         """
+        if self.ownership is not None and not self.ownership.owns(account):
+            return []  # another process polls it
         async with self._locks.setdefault(account, asyncio.Lock()):
             return await self._poll(account)
 
@@ -127,12 +133,16 @@ def build_monitor(
     metrics: Metrics | None = None,
     clock: Clock = utcnow,
     intervals: dict[str, float] | None = None,
+    owner: str | None = None,
+    ownership: Ownership | None = None,
 ) -> Monitor:
-    """The monitor of every account of ``service``, posting to Slack through ``client``."""
+    """The monitor of every account of ``service``, posting to Slack through ``client``;
+    ``owner`` names this process in the outbox's claims, ``ownership`` shares the polling."""
     metrics = metrics or Metrics()
     labels = {name: provider.label for name, provider in service.providers.items()}
     notifier = Notifier(store, alerts.channel, labels)
+    delivery = Delivery(store, client, metrics, owner or process_name())
     return Monitor(
-        service, store, notifier, Delivery(store, client, metrics), alerts, metrics, clock,
-        intervals if intervals is not None else {},
+        service, store, notifier, delivery, alerts, metrics, clock,
+        intervals if intervals is not None else {}, ownership=ownership,
     )  # fmt: skip

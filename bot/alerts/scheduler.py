@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts.cycle import Monitor
+from bot.alerts.owners import KEEP_EVERY
 from bot.alerts.resumes import run_due_resumes
 from bot.chat.service import CronService
 from bot.inflight import Inflight
@@ -68,6 +69,11 @@ def build_scheduler(
         )  # fmt: skip
     if monitor is None:
         return scheduler
+    if monitor.ownership is not None:
+        scheduler.add_job(
+            _logged("leases", monitor.ownership.keep), "interval",
+            seconds=KEEP_EVERY.total_seconds(), id="leases", **every,
+        )  # fmt: skip
     for account in service.accounts:
         scheduler.add_job(
             _logged(f"poll {account}", _poll(monitor, account)),

@@ -11,9 +11,6 @@ are claimed, so none is sent twice.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin.metrics import Metrics
 from bot.store import Store
+from bot.store.leases import process_name
 from bot.store.tables import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -39,11 +37,6 @@ TRANSIENT = {
 MAX_BACKOFF = 300.0
 MAX_ATTEMPTS = 20  # a message that fails this often for reasons cronops does not know is dropped
 CLAIM = timedelta(seconds=60)  # a claimed message's owner has this long to send it
-
-
-def process_name() -> str:
-    """This process, as claims and leases name their owner: host, pid and a random tag."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass

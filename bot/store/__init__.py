@@ -11,6 +11,7 @@ later releases upgrade it in place. Each group answers for its tables (:mod:`bot
 - ``subscriptions``, ``mutes``     who hears about what
 - ``outbox``                       Slack messages on their way, each sent once
 - ``meta``                         small facts
+- ``leases``                       who does which work when processes share the database
 
 Queries return frozen dataclasses, never ORM objects; every datetime in and out is aware UTC.
 Writes inside ``async with store.unit():`` land in one transaction.
@@ -31,6 +32,7 @@ from bot.store import db
 from bot.store.budget import Budget
 from bot.store.changes import Audit, Resumes
 from bot.store.incidents import Incidents
+from bot.store.leases import Leases
 from bot.store.meta import Meta
 from bot.store.outbox import Outbox
 from bot.store.polling import Accounts, Cursors
@@ -55,6 +57,7 @@ class Store:
         self.mutes = Mutes(self.db)
         self.outbox = Outbox(self.db)
         self.meta = Meta(self.db)
+        self.leases = Leases(self.db)
 
     @classmethod
     async def open(cls, url: str = db.DEFAULT_URL) -> Self:

@@ -11,9 +11,10 @@ Free text that may carry a secret (errors, failure details, message payloads) go
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, cast
@@ -69,6 +70,43 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **options)
+
+
+class DatabaseInUse(Exception):
+    """Another process holds this SQLite database; SQLite serves one cronops process."""
+
+
+@contextmanager
+def one_process(url: str) -> Iterator[None]:
+    """On a SQLite file, hold it for this process only (an exclusive lock on ``<file>.lock``):
+    a second cronops process on the same file gets :class:`DatabaseInUse` instead of polling
+    every account a second time. Nothing to hold on PostgreSQL, made to be shared."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        yield
+        return
+    import fcntl  # POSIX only: cronops runs on Linux and macOS
+
+    path = Path(str(parsed.database)).with_suffix(Path(str(parsed.database)).suffix + ".lock")
+    with open(path, "a+") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.seek(0)
+            other = held.read().strip() or "another process"
+            raise DatabaseInUse(
+                f"{parsed.database} is in use by another cronops process ({other}); SQLite "
+                "serves one process. To run several, share a PostgreSQL database "
+                "(CRONOPS_DATABASE_URL=postgresql://…)"
+            ) from None
+        held.seek(0)
+        held.truncate()
+        held.write(f"pid {os.getpid()}")
+        held.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -124,6 +124,27 @@ class RequestShare(Base):
     used: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ProcessRow(Base):
+    """A cronops process sharing the database, and when it was last heard from."""
+
+    __tablename__ = "process"
+
+    name: Mapped[str] = mapped_column(Bounded(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LeaseRow(Base):
+    """A piece of work (``poll:prod``) one process does at a time, until ``expires_at``."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(Bounded(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(Bounded(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when this owner took it
+
+
 class AuditLog(Base):
     """Every change made through the bot: who, what, on which job, and whether it worked."""
 
