@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.durations import humanize
 from bot.chat.service import CronService, RefError
+from bot.slack.render import changes, problems
 from bot.store import Store
 from bot.store.tables import Resume
 from providers.errors import ProviderError
@@ -39,11 +39,7 @@ async def run_due_resumes(
             continue
         if await store.resumes.mark_done(due.id, now):
             resumed += 1
-            paused_for = humanize(now - due.created_at)
-            text = (
-                f"▶️ Resumed `{job.ref}` {job.name} as planned, {paused_for} after "
-                f"<@{due.requested_by}> paused it."
-            )
+            text = changes.timed_resume_text(job, now - due.created_at, due.requested_by)
             await _post(client, due, text)
             await store.audit.record(
                 at=now, user_id=ACTOR, action="resumed (timed)", ref=job.ref, detail=job.name
@@ -59,7 +55,11 @@ async def _failed(
     await store.resumes.mark_failed(due.id, message, retry_at=now + RETRY_AFTER)
     log.warning("timed resume of %s failed (attempt %d): %s", due.ref, due.attempts + 1, message)
     if permanent or due.attempts + 1 >= MAX_ATTEMPTS:
-        await _post(client, due, f"⚠️ Could not resume `{due.ref}` as planned: {message}")
+        if isinstance(error, RefError):
+            problem = problems.ref_problem(error)
+        else:
+            problem = problems.plain_problem(message)
+        await _post(client, due, changes.timed_resume_failed_text(due.ref, problem))
 
 
 async def _post(client: AsyncWebClient, due: Resume, text: str) -> None:

@@ -2,7 +2,8 @@
 
 Reading is open to the workspace; pause, resume, create, edit, delete, mute and unmute are for
 operators only, checked on every command, button and modal submission. An empty list means
-nobody may change anything. User-group membership is read with ``usergroups.users.list`` and
+nobody may change anything. What a refused user is told, naming the operators, is rendered in
+:mod:`bot.slack.render.problems`. User-group membership is read with ``usergroups.users.list`` and
 cached for a few minutes.
 """
 
@@ -40,18 +41,6 @@ class Access:
             if user_id in await self._group_members(group):
                 return True
         return False
-
-    def refusal(self, verb: str) -> str:
-        """The ephemeral answer to a non-operator, naming who may."""
-        if self.everyone_refused:
-            return (
-                f"Nobody can {verb} jobs through cronops yet: `access.operators` in cronops.yml "
-                "is empty. Nothing was changed."
-            )
-        names = [f"<@{u}>" for u in sorted(self.users)]
-        names += [f"<!subteam^{g}>" for g in self.groups]
-        who = ", ".join(names)
-        return f"Only operators can {verb} jobs; operators are {who}. Nothing was changed."
 
     async def _group_members(self, group: str) -> set[str]:
         cached = self._members.get(group)

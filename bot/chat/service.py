@@ -72,7 +72,11 @@ class Listing:
 
 
 class RefError(Exception):
-    """A ref or name that does not lead to exactly one job."""
+    """A ref or name that does not lead to exactly one job.
+
+    ``message`` is a plain sentence (logs, the store); Slack renders the data the subclasses
+    keep (:mod:`bot.slack.render.problems`), escaped.
+    """
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -83,6 +87,7 @@ class NoMatch(RefError):
     def __init__(
         self, text: str, closest: Sequence[str] = (), *, account: str | None = None
     ) -> None:
+        self.text, self.account = text, account
         self.closest = list(closest)
         hint = f" Closest: {', '.join(self.closest)}." if self.closest else ""
         # a ref names its account: list that; a name is a search
@@ -92,6 +97,7 @@ class NoMatch(RefError):
 
 class Ambiguous(RefError):
     def __init__(self, text: str, candidates: Sequence[Job]) -> None:
+        self.text = text
         self.candidates = list(candidates)
         picks = "\n".join(f"• `{j.ref}` {j.name}" for j in self.candidates[:8])
         more = f"\n…and {len(candidates) - 8} more" if len(candidates) > 8 else ""

@@ -17,11 +17,11 @@ from bot.slack.deps import Deps
 from bot.slack.listeners import changes
 from bot.slack.listeners.context import Registrar, Reply, guarded
 from bot.slack.render import alerts as render
-from bot.slack.render import messages
+from bot.slack.render.alerts import EVERYTHING
+from bot.slack.render.changes import paused_text
 from bot.slack.render.ids import ActionId, IncidentValue
-from bot.slack.render.jobs import history_blocks
+from bot.slack.render.jobs import history_blocks, history_text
 
-EVERYTHING = "*"
 MUTE_BUTTON = timedelta(hours=1)
 
 
@@ -43,20 +43,18 @@ async def run(reply: Reply, parsed: cmds.Command) -> None:
 async def subscribe(reply: Reply, target: str) -> None:
     channel = _channel(reply)
     store, now = reply.deps.store, reply.deps.clock()
-    added = await store.subscriptions.add(channel, target, reply.user, now)
-    what = "every job's alerts" if target == EVERYTHING else f"alerts for `{target}`"
-    text = f"<@{reply.user}> subscribed <#{channel}> to {what}"
-    await (reply.announce(text) if added else reply.ephemeral(f"<#{channel}> already gets {what}."))
+    if await store.subscriptions.add(channel, target, reply.user, now):
+        await reply.announce(render.subscribed_text(reply.user, channel, target))
+    else:
+        await reply.ephemeral(render.already_subscribed_text(channel, target))
 
 
 async def unsubscribe(reply: Reply, target: str) -> None:
     channel = _channel(reply)
     if await reply.deps.store.subscriptions.remove(channel, target):
-        await reply.announce(f"<@{reply.user}> unsubscribed <#{channel}> from `{target}`")
+        await reply.announce(render.unsubscribed_text(reply.user, channel, target))
     else:
-        await reply.ephemeral(
-            f"<#{channel}> has no subscription `{target}`; see `/cron subscriptions`."
-        )
+        await reply.ephemeral(render.not_subscribed_text(channel, target))
 
 
 async def list_subscriptions(reply: Reply) -> None:
@@ -72,17 +70,17 @@ async def mute(reply: Reply, ref: str, duration: timedelta | None) -> None:
     until = now + duration if duration else None
     await reply.deps.store.mutes.set(job.ref, until, reply.user, now)
     await reply.audit("muted", job)
-    await reply.announce(f"<@{reply.user}> " + render.muted_text(job.ref, until))
+    await reply.announce(render.muted_text(reply.user, job.ref, until))
 
 
 async def unmute(reply: Reply, ref: str) -> None:
     await reply.require_operator("unmute")
     job = await reply.deps.service.resolve(ref)
     if not await reply.deps.store.mutes.remove(job.ref):
-        await reply.ephemeral(f"`{job.ref}` is not muted.")
+        await reply.ephemeral(render.not_muted_text(job.ref))
         return
     await reply.audit("unmuted", job)
-    await reply.announce(f"<@{reply.user}> unmuted `{job.ref}`: its alerts are posted again")
+    await reply.announce(render.unmuted_text(reply.user, job.ref))
 
 
 def _channel(reply: Reply) -> str:
@@ -136,7 +134,7 @@ async def pause(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> Non
     job = await reply.deps.service.resolve(value.ref)
     paused = await changes.pause(reply, job)
     label = reply.deps.service.provider(paused.account).label
-    await reply.ephemeral(f"Paused `{paused.ref}`: {label} will not run it until it is resumed.")
+    await reply.ephemeral(paused_text(paused, label))
 
 
 async def mute_hour(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
@@ -147,4 +145,4 @@ async def history(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> N
     job = await reply.deps.service.resolve(value.ref)
     runs = await reply.deps.service.history(job, 10)
     blocks = history_blocks(job, runs, now=reply.deps.clock())
-    await reply.ephemeral(f"History of {job.ref}", blocks or messages.notice("No runs yet."))
+    await reply.ephemeral(history_text(job), blocks)

@@ -20,7 +20,7 @@ from bot.chat.service import RefError
 from bot.inflight import Inflight
 from bot.slack.deps import Deps
 from bot.slack.forms import FormErrors
-from bot.slack.render import messages
+from bot.slack.render import changes, messages, problems
 from bot.slack.respond import Blocks
 from providers.base import Job
 from providers.errors import ProviderError
@@ -82,7 +82,7 @@ def return_on_ack(inflight: Inflight, listener: Listener) -> Listener:
 
 
 class Refused(Exception):
-    """The user may not do this; ``message`` says who may."""
+    """The user may not do this; ``message`` (mrkdwn) says who may."""
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -154,15 +154,15 @@ class Reply:
                 detail=job if isinstance(job, str) else job.name, ok=ok, error=error or None,
             )  # fmt: skip
         if self.deps.audit_channel and ok:
-            name = "" if isinstance(job, str) else f" {job.name}"
             await self.client.chat_postMessage(
-                channel=self.deps.audit_channel, text=f"<@{self.user}> {action} `{ref}`{name}",
+                channel=self.deps.audit_channel, text=changes.audit_text(self.user, action, job),
                 unfurl_links=False, unfurl_media=False,
             )  # fmt: skip
 
     async def require_operator(self, verb: str) -> None:
-        if not await self.deps.access.is_operator(self.user):
-            raise Refused(self.deps.access.refusal(verb))
+        access = self.deps.access
+        if not await access.is_operator(self.user):
+            raise Refused(problems.refusal(verb, access.users, access.groups))
 
 
 async def guarded(reply: Reply, work: Awaitable[Any]) -> None:
@@ -177,20 +177,18 @@ async def _guarded(reply: Reply, work: Awaitable[Any]) -> None:
     except Refused as refused:
         await reply.ephemeral(refused.message)
     except RefError as error:
-        await reply.ephemeral(error.message, messages.error(error.message))
+        await _problem(reply, problems.ref_problem(error))
     except ParseError as error:
-        text = f"{error.message}\nUsage: {error.usage}"
-        await reply.ephemeral(text, messages.error(text))
+        await _problem(reply, problems.parse_problem(error.message, error.usage))
     except ProviderError as error:
-        await reply.ephemeral(error.user_message, messages.error(error.user_message))
+        await _problem(reply, problems.provider_problem(error))
     except FormErrors as error:
-        text = "; ".join(error.errors.values())
-        await reply.ephemeral(text, messages.error(text))
+        await _problem(reply, problems.form_problem(error.errors.values()))
     except Exception:
         incident = uuid.uuid4().hex[:8]
         log.exception("listener failed (incident %s)", incident)
-        text = (
-            f"Something went wrong inside cronops (logged as `{incident}`). "
-            "Nothing was changed that the message above does not say; try again in a moment."
-        )
-        await reply.ephemeral(text, messages.error(text))
+        await _problem(reply, problems.internal_problem(incident))
+
+
+async def _problem(reply: Reply, text: str) -> None:
+    await reply.ephemeral(text, messages.error(text))

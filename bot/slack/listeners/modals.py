@@ -14,8 +14,9 @@ from bot.chat.service import RefError
 from bot.slack.deps import Deps
 from bot.slack.forms import FormErrors, parse_addon_form, parse_job_form, parse_kind, selected_app
 from bot.slack.listeners.context import Refused, Registrar, Reply
+from bot.slack.render import problems
+from bot.slack.render.changes import addon_created_text, change_text, saved_text
 from bot.slack.render.ids import ActionId, CallbackId, ModalMeta
-from bot.slack.render.jobs import change_text
 from bot.slack.render.modals import (
     addon_modal,
     job_modal,
@@ -59,7 +60,10 @@ async def open_edit_modal(reply: Reply, ref: str, trigger_id: str) -> None:
             provider = reply.deps.service.provider(job.account)
             raise provider.unsupported(Capability.UPDATE, job.id, job.kind)
     except (RefError, ProviderError) as error:
-        text = error.message if isinstance(error, RefError) else error.user_message
+        if isinstance(error, RefError):
+            text = problems.ref_problem(error)
+        else:
+            text = problems.provider_problem(error)
         await reply.client.views_update(view_id=view_id, view=result_modal("Edit job", text))
         return
     meta = ModalMeta(
@@ -138,8 +142,12 @@ async def submit_job(
     except FormErrors as error:
         await ack(response_action="errors", errors=error.errors)
         return
-    except (Refused, RefError) as error:
-        await ack(response_action="update", view=result_modal("Not allowed", error.message))
+    except Refused as refused:
+        await ack(response_action="update", view=result_modal("Not allowed", refused.message))
+        return
+    except RefError as error:
+        view_error = result_modal("Not allowed", problems.ref_problem(error))
+        await ack(response_action="update", view=view_error)
         return
     title = "Saving…" if editing else "Creating…"
     await ack(response_action="update", view=progress_modal(title, f"Talking to {meta.account}…"))
@@ -177,8 +185,7 @@ async def _save(
     verb = "edited" if editing else "created"
     await reply.audit(verb, done)
     await reply.announce(change_text(user, verb, done))
-    text = f"{verb.capitalize()} `{done.ref}` {done.name}."
-    await client.views_update(view_id=view["id"], view=result_modal("Done", text))
+    await client.views_update(view_id=view["id"], view=result_modal("Done", saved_text(verb, done)))
 
 
 async def submit_addon(
@@ -213,10 +220,13 @@ async def _create_addon(
         spec = AddonSpec.make(**{k: v for k, v in fields.items() if v is not None})
         addon = await provider.create_addon(spec, app=app)
     except (ProviderError, ValueError) as error:
-        text = error.user_message if isinstance(error, ProviderError) else str(error)
+        if isinstance(error, ProviderError):
+            text = problems.provider_problem(error)
+        else:
+            text = problems.plain_problem(str(error))
         await client.views_update(view_id=view["id"], view=result_modal("Not created", text))
         return
     await reply.audit("created add-on", f"{meta.account}:{addon.uuid}")
-    text = f"<@{reply.user}> created {addon.type} add-on `{addon.name}` in `{meta.account}`"
+    text = addon_created_text(reply.user, addon.type, addon.name, meta.account)
     await reply.announce(text)
     await client.views_update(view_id=view["id"], view=result_modal("Done", text))

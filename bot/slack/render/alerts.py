@@ -17,8 +17,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmO
 from bot.chat.durations import humanize
 from bot.slack.render.ids import ActionId, IncidentValue
 from bot.slack.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
-from bot.slack.render.text import duration, escape, link, slack_date, truncate
+from bot.slack.render.text import code, duration, escape, link, slack_date, truncate
 
+EVERYTHING = "*"  # the subscription target of every job
 LIST_CAP = 20  # lines in a summary or rollup before "…and N more"
 NAME_LIMIT = 150
 STATUS_LIMIT = 200
@@ -175,24 +176,38 @@ def subscriptions_list(channel: str, targets: Sequence[str]) -> list[Block]:
     return packed_sections([f"Alerts routed to {where}:", *lines], MESSAGE_BLOCKS)
 
 
-def subscribed_text(channel: str, target: str | None) -> str:
-    return f"🔔 Alerts for {_target(target)} now go to <#{escape(channel)}>."
+def subscribed_text(actor_id: str, channel: str, target: str) -> str:
+    """The channel post when someone routes alerts here (``*`` is every job)."""
+    return f"<@{actor_id}> subscribed <#{escape(channel)}> to {_alerts_for(target)}"
 
 
-def unsubscribed_text(channel: str, target: str | None, *, removed: bool = True) -> str:
-    if not removed:
-        return f"<#{escape(channel)}> had no subscription for {_target(target)}; nothing changed."
-    return f"<#{escape(channel)}> no longer gets alerts for {_target(target)}."
+def already_subscribed_text(channel: str, target: str) -> str:
+    return f"<#{escape(channel)}> already gets {_alerts_for(target)}."
 
 
-def muted_text(ref: str, until: datetime | None) -> str:
+def unsubscribed_text(actor_id: str, channel: str, target: str) -> str:
+    return f"<@{actor_id}> unsubscribed <#{escape(channel)}> from {code(target)}"
+
+
+def not_subscribed_text(channel: str, target: str) -> str:
+    return f"<#{escape(channel)}> has no subscription {code(target)}; see `/cron subscriptions`."
+
+
+def muted_text(actor_id: str, ref: str, until: datetime | None) -> str:
     """Muting is not pausing: say that the job keeps running."""
     when = f"until {slack_date(until)}" if until is not None else "until it recovers"
-    return f"🔕 Muted `{escape(ref)}` {when} — the job keeps running; cronops just won't alert."
+    return (
+        f"<@{actor_id}> 🔕 Muted {code(ref)} {when} — the job keeps running;"
+        " cronops just won't alert."
+    )
 
 
-def unmuted_text(ref: str) -> str:
-    return f"🔔 Unmuted `{escape(ref)}` — cronops alerts on its failures again."
+def unmuted_text(actor_id: str, ref: str) -> str:
+    return f"<@{actor_id}> unmuted {code(ref)}: its alerts are posted again"
+
+
+def not_muted_text(ref: str) -> str:
+    return f"{code(ref)} is not muted."
 
 
 def _failing(incident: IncidentView, text: str, head: str, status: str) -> AlertMessage:
@@ -304,7 +319,11 @@ def _acked(incident: IncidentView) -> str:
 
 
 def _target(target: str | None) -> str:
-    return f"`{escape(target)}`" if target else "all jobs"
+    return code(target) if target else "all jobs"
+
+
+def _alerts_for(target: str) -> str:
+    return "every job's alerts" if target == EVERYTHING else f"alerts for {code(target)}"
 
 
 def _name(incident: IncidentView) -> str:

@@ -1,7 +1,8 @@
-"""Job messages: the detail card, execution history, delete confirmation, change sentences.
+"""Job messages: the detail card, execution history, delete confirmation, and their texts.
 
-``job_list`` (in :mod:`bot.slack.render.lists`) and the plain messages (in
-:mod:`bot.slack.render.messages`) are re-exported here so listeners import jobs from one place.
+``job_list`` (in :mod:`bot.slack.render.lists`), ``change_text`` (in
+:mod:`bot.slack.render.changes`) and the plain messages (in :mod:`bot.slack.render.messages`)
+are re-exported here so listeners import jobs from one place.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.slack.render.changes import change_text
 from bot.slack.render.ids import ActionId, JobValue
 from bot.slack.render.lists import job_list
 from bot.slack.render.messages import (
@@ -33,8 +35,10 @@ from bot.slack.render.messages import (
 from bot.slack.render.text import (
     KIND_LABELS,
     ago,
+    code,
     duration,
     escape,
+    job_name,
     job_status,
     kind_label,
     link,
@@ -49,11 +53,14 @@ from providers.schedule import ScheduleKind
 
 __all__ = [
     "card_buttons",
+    "card_text",
     "change_text",
     "delete_confirm",
+    "delete_text",
     "error",
     "help_blocks",
     "history_blocks",
+    "history_text",
     "job_card",
     "job_list",
     "notice",
@@ -84,6 +91,19 @@ def job_card(job: Job, *, now: datetime, note: str | None = None) -> list[Block]
     return blocks
 
 
+def card_text(job: Job) -> str:
+    """The card's notification text: ``nightly-backup (prod:4242)``."""
+    return f"{job_name(job.name, 150)} ({escape(job.ref)})"
+
+
+def history_text(job: Job) -> str:
+    return f"History of {escape(job.ref)}"
+
+
+def delete_text(job: Job) -> str:
+    return f"Delete {escape(job.ref)}?"
+
+
 def card_buttons(job: Job) -> list[ButtonElement]:
     """Pause/Resume, History, Edit, Delete — only those the job's provider declares."""
     value = JobValue(ref=job.ref).dump()
@@ -110,7 +130,7 @@ def card_buttons(job: Job) -> list[ButtonElement]:
 
 def history_blocks(job: Job, executions: Sequence[Execution], *, now: datetime) -> list[Block]:
     """Recent executions, one line each: time, result, HTTP status, duration, build link."""
-    head = f"*History* of *{escape(truncate(job.name, 150))}* `{job.ref}`"
+    head = f"*History* of *{job_name(job.name, 150)}* {code(job.ref)}"
     if not executions:
         return [section(f"{head}\nNo executions recorded yet.")]
     latest = max(execution.time for execution in executions)
@@ -130,11 +150,6 @@ def delete_confirm(job: Job) -> list[Block]:
     return [section(_delete_question(job)), ActionsBlock(elements=buttons)]
 
 
-def change_text(actor_id: str, verb: str, job: Job) -> str:
-    """``<@U1> paused `prod:4242` nightly-backup`` for the channel and the audit log."""
-    return f"<@{actor_id}> {verb} `{job.ref}` {escape(truncate(job.name, 200))}"
-
-
 def _button(
     text: str,
     action: ActionId,
@@ -148,13 +163,12 @@ def _button(
 
 
 def _delete_question(job: Job) -> str:
-    name = escape(truncate(job.name, 120))
-    return f"Delete `{job.ref}` {name}? This cannot be undone."
+    return f"Delete {code(job.ref)} {job_name(job.name, 120)}? This cannot be undone."
 
 
 def _card_fields(job: Job, now: datetime) -> list[str]:
     fields = [
-        f"*Ref*\n`{job.ref}`",
+        f"*Ref*\n{code(job.ref)}",
         f"*Account*\n`{escape(job.account)}` · {escape(kind_label(job))}",
         f"*Status*\n{job_status(job)}",
         f"*Schedule*\n{_schedule_text(job)}",
@@ -168,8 +182,8 @@ def _card_fields(job: Job, now: datetime) -> list[str]:
 
 def _schedule_text(job: Job) -> str:
     text = escape(schedule_line(job))
-    if job.schedule is not None and job.schedule.kind is ScheduleKind.CRON:
-        text += f"\n`{job.schedule.cron}`"
+    if job.schedule is not None and job.schedule.kind is ScheduleKind.CRON and job.schedule.cron:
+        text += f"\n{code(job.schedule.cron)}"
     return text
 
 

@@ -17,8 +17,10 @@ from bot.chat.durations import humanize
 from bot.slack.render.ids import ActionId, JobValue, PageValue
 from bot.slack.render.messages import mrkdwn, section
 from bot.slack.render.text import (
+    code,
     escape,
     is_failing,
+    job_name,
     result_icon,
     schedule_line,
     short_ref,
@@ -93,7 +95,7 @@ def _empty(page: PageValue) -> SectionBlock:
 
 
 def _row(job: Job, now: datetime) -> SectionBlock:
-    head = f"{status_icon(job)} *{escape(truncate(job.name, 150))}* `{short_ref(job)}`"
+    head = f"{status_icon(job)} *{job_name(job.name, 150)}* {code(short_ref(job))}"
     parts = [escape(schedule_line(job)), _last_run(job, now), _next_run(job, now)]
     text = head + "\n" + " · ".join(part for part in parts if part)
     button = ButtonElement(

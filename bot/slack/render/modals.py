@@ -145,11 +145,14 @@ def addon_modal(meta: ModalMeta) -> View:
 
 
 def progress_modal(title: str, text: str) -> View:
-    """Shown while a slow provider call runs (``response_action: update``)."""
-    return close_only(title, f"⏳ {text}")
+    """Shown while a slow provider call runs (``response_action: update``); ``text`` is a plain
+    sentence (it may name an account), escaped here."""
+    return close_only(title, f"⏳ {escape(text)}")
 
 
 def result_modal(title: str, text: str) -> View:
+    """The last view of a modal; ``text`` is mrkdwn from :mod:`bot.slack.render.changes` or
+    :mod:`bot.slack.render.problems`."""
     return close_only(title, text, close="Done")
 
 

@@ -51,8 +51,24 @@ def slack_date(dt: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
 
 
 def escape(text: str) -> str:
-    """Escape Slack's three control characters so user text cannot form links or mentions."""
+    """Escape Slack's three control characters so user text cannot form links or mentions.
+
+    The one escaping helper: every renderer passes provider and user text through it exactly
+    once, on its way into mrkdwn (a message's ``text`` included). Text Slack sent us escaped
+    (command text) is decoded first (:func:`bot.chat.grammar.parse`), so ``&amp;`` never
+    becomes ``&amp;amp;``.
+    """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def job_name(name: str, limit: int) -> str:
+    """A job's name for mrkdwn: shortened to ``limit`` characters, then escaped."""
+    return escape(truncate(name, limit))
+
+
+def code(text: str) -> str:
+    r"""Inline code, escaped: a ref (``\`prod:4242\```), a cron expression, a target."""
+    return f"`{escape(text)}`"
 
 
 def link(url: str, label: str) -> str:

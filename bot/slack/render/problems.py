@@ -1,0 +1,83 @@
+"""What the bot says when something cannot be done: refusals, refs that lead nowhere or to
+several jobs, typos in a command, provider errors, form errors, its own failures.
+
+``chat/`` and ``providers/`` describe a problem in plain sentences (Slack-free); here they
+become mrkdwn, escaped once, so what a user typed or a provider answered pings nobody. Each
+function returns mrkdwn for both a message's ``text`` and :func:`bot.slack.render.messages.error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.chat.service import Ambiguous, NoMatch, RefError
+from bot.slack.render.text import code, escape, job_name, truncate
+from providers.errors import ProviderError
+
+PICKS = 8  # jobs listed when a name matches several
+TYPED_LIMIT = 200  # characters of what was typed, quoted back
+
+
+def refusal(verb: str, users: Iterable[str], groups: Iterable[str]) -> str:
+    """The answer to a non-operator: who may, with mentions that work. Nothing is changed."""
+    names = [f"<@{escape(user)}>" for user in sorted(users)]
+    names += [f"<!subteam^{escape(group)}>" for group in groups]
+    if not names:
+        return (
+            f"Nobody can {verb} jobs through cronops yet: `access.operators` in cronops.yml "
+            "is empty. Nothing was changed."
+        )
+    return f"Only operators can {verb} jobs; operators are {', '.join(names)}. Nothing was changed."
+
+
+def ref_problem(error: RefError) -> str:
+    """No job, or several jobs, match what was typed: the pick-list or the closest names."""
+    if isinstance(error, Ambiguous):
+        return _ambiguous(error)
+    if isinstance(error, NoMatch):
+        return _no_match(error)
+    return escape(error.message)
+
+
+def parse_problem(message: str, usage: str) -> str:
+    """A typo in a `/cron` command (it quotes what was typed) and how the command goes."""
+    return f"{escape(message)}\nUsage: {escape(usage)}"
+
+
+def provider_problem(error: ProviderError) -> str:
+    return escape(error.user_message)
+
+
+def form_problem(errors: Iterable[str]) -> str:
+    return escape("; ".join(errors))
+
+
+def plain_problem(text: str) -> str:
+    """Any other sentence that may quote what a provider or a user wrote."""
+    return escape(text)
+
+
+def internal_problem(incident: str) -> str:
+    return (
+        f"Something went wrong inside cronops (logged as `{escape(incident)}`). "
+        "Nothing was changed that the message above does not say; try again in a moment."
+    )
+
+
+def _typed(text: str) -> str:
+    return f"`{escape(truncate(text, TYPED_LIMIT))}`"
+
+
+def _ambiguous(error: Ambiguous) -> str:
+    count = len(error.candidates)
+    picks = [f"• {code(job.ref)} {job_name(job.name, 80)}" for job in error.candidates[:PICKS]]
+    if count > PICKS:
+        picks.append(f"…and {count - PICKS} more")
+    return "\n".join([f"{count} jobs match {_typed(error.text)}; use a ref:", *picks])
+
+
+def _no_match(error: NoMatch) -> str:
+    closest = ", ".join(job_name(name, 80) for name in error.closest)
+    hint = f" Closest: {closest}." if closest else ""
+    look = f"/cron list {error.account}" if error.account else f"/cron list {error.text}"
+    return f"No job matches {_typed(error.text)}.{hint} Try {_typed(look)}."
