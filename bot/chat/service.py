@@ -217,8 +217,8 @@ class CronService:
         """The one job a ref (``prod:4242``, a unique id prefix) or a name points at."""
         text = text.strip()
         account, _, job_id = text.partition(":")
-        if job_id and account in self.providers:
-            return await self._resolve_ref(account, job_id, text)
+        if job_id and account in self.providers:  # copied from a list: `hub:monitor/b5e5e820…`
+            return await self._resolve_ref(account, job_id.removesuffix("…"), text)
         listing = await self.listing()
         named = [j for j in listing.jobs if j.name.casefold() == text.casefold()]
         by_id = [j for j in listing.jobs if j.id == text]

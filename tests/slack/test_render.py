@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.slack.render.conceal import short_ref
 from bot.slack.render.ids import ActionId, IncidentValue, JobValue, ModalMeta, PageValue
 from bot.slack.render.jobs import (
     change_text,
@@ -28,7 +29,6 @@ from bot.slack.render.text import (
     job_status,
     result_icon,
     schedule_line,
-    short_ref,
     slack_date,
 )
 from providers.base import Capability, Execution, Job, JobKind, RunResult

@@ -130,19 +130,25 @@ async def acknowledge(reply: Reply, value: IncidentValue, body: dict[str, Any]) 
     await reply.audit("acknowledged", job)
 
 
+async def _ref(reply: Reply, value: IncidentValue) -> str:
+    """The alert's job: the incident knows its full ref; the button holds only a prefix."""
+    incident = await reply.deps.store.incidents.get(value.incident_id)
+    return incident.ref if incident is not None else value.ref
+
+
 async def pause(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
-    job = await reply.deps.service.resolve(value.ref)
+    job = await reply.deps.service.resolve(await _ref(reply, value))
     paused = await changes.pause(reply, job)
     label = reply.deps.service.provider(paused.account).label
     await reply.ephemeral(paused_text(paused, label))
 
 
 async def mute_hour(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
-    await mute(reply, value.ref, MUTE_BUTTON)
+    await mute(reply, await _ref(reply, value), MUTE_BUTTON)
 
 
 async def history(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
-    job = await reply.deps.service.resolve(value.ref)
+    job = await reply.deps.service.resolve(await _ref(reply, value))
     runs = await reply.deps.service.history(job, 10)
     blocks = history_blocks(job, runs, now=reply.deps.clock())
     await reply.ephemeral(history_text(job), blocks)

@@ -7,7 +7,9 @@ live in :mod:`bot.slack.render.ids`, shared with the listeners; button values an
 metadata are small pydantic models serialised as JSON. Modules:
 
 - ``ids``        action/callback/block ids; JobValue, PageValue, IncidentValue, ModalMeta
-- ``text``       mrkdwn pieces: Slack dates, escaping, icons, schedule words, durations
+- ``text``       mrkdwn pieces: Slack dates, escaping, refs, icons, schedule words, durations
+- ``conceal``    what is never shown in full: monitor codes (8 characters), credentials in
+                 URLs, commands and manifests
 - ``jobs``       card, history, delete confirmation and their texts (re-exports the lists,
                  change_text and the plain messages)
 - ``lists``      `/cron list` pages

@@ -15,9 +15,18 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock
 
 from bot.chat.durations import humanize
+from bot.slack.render.conceal import ref_prefix, shown_url
 from bot.slack.render.ids import ActionId, IncidentValue
 from bot.slack.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
-from bot.slack.render.text import code, duration, escape, link, slack_date, truncate
+from bot.slack.render.text import (
+    duration,
+    escape,
+    link,
+    ref_code,
+    shown_ref,
+    slack_date,
+    truncate,
+)
 
 EVERYTHING = "*"  # the subscription target of every job
 LIST_CAP = 20  # lines in a summary or rollup before "…and N more"
@@ -100,7 +109,7 @@ def resolved_reply(incident: IncidentView, *, now: datetime) -> AlertMessage:
     """The reply in the alert's thread when the job recovers."""
     ended = incident.resolved_at or now
     failing = _elapsed(incident.opened_at, ended)
-    body = f"✅ Recovered {slack_date(ended)}: `{escape(incident.ref)}` was failing for {failing}"
+    body = f"✅ Recovered {slack_date(ended)}: {ref_code(incident.ref)} was failing for {failing}"
     text = f"cronops: {_plain(incident)} recovered after {failing}"
     return AlertMessage(text, [section(body)])
 
@@ -186,28 +195,30 @@ def already_subscribed_text(channel: str, target: str) -> str:
 
 
 def unsubscribed_text(actor_id: str, channel: str, target: str) -> str:
-    return f"<@{actor_id}> unsubscribed <#{escape(channel)}> from {code(target)}"
+    return f"<@{actor_id}> unsubscribed <#{escape(channel)}> from {ref_code(target)}"
 
 
 def not_subscribed_text(channel: str, target: str) -> str:
-    return f"<#{escape(channel)}> has no subscription {code(target)}; see `/cron subscriptions`."
+    return (
+        f"<#{escape(channel)}> has no subscription {ref_code(target)}; see `/cron subscriptions`."
+    )
 
 
 def muted_text(actor_id: str, ref: str, until: datetime | None) -> str:
     """Muting is not pausing: say that the job keeps running."""
     when = f"until {slack_date(until)}" if until is not None else "until it recovers"
     return (
-        f"<@{actor_id}> 🔕 Muted {code(ref)} {when} — the job keeps running;"
+        f"<@{actor_id}> 🔕 Muted {ref_code(ref)} {when} — the job keeps running;"
         " cronops just won't alert."
     )
 
 
 def unmuted_text(actor_id: str, ref: str) -> str:
-    return f"<@{actor_id}> unmuted {code(ref)}: its alerts are posted again"
+    return f"<@{actor_id}> unmuted {ref_code(ref)}: its alerts are posted again"
 
 
 def not_muted_text(ref: str) -> str:
-    return f"{code(ref)} is not muted."
+    return f"{ref_code(ref)} is not muted."
 
 
 def _failing(incident: IncidentView, text: str, head: str, status: str) -> AlertMessage:
@@ -240,7 +251,7 @@ def _buttons(incident: IncidentView) -> list[ButtonElement]:
     if incident.can_pause:
         question = (
             f"Pause stops {escape(incident.provider_label)} from running the job"
-            f" `{escape(incident.ref)}`. To stop only the alerts and keep the job running,"
+            f" {ref_code(incident.ref)}. To stop only the alerts and keep the job running,"
             " use Mute instead."
         )
         confirm = ConfirmObject(
@@ -263,7 +274,8 @@ def _button(
     style: str | None = None,
     confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
-    value = IncidentValue(incident_id=incident.id, ref=incident.ref).dump()
+    # a channel post: the ref as a typeable prefix, never a monitor's code in full
+    value = IncidentValue(incident_id=incident.id, ref=ref_prefix(incident.ref)).dump()
     return ButtonElement(
         text=text, action_id=action.value, value=value, style=style, confirm=confirm
     )
@@ -283,8 +295,9 @@ def _context(texts: list[str]) -> ContextBlock:
 
 def _what_failed(incident: IncidentView) -> str:
     details = _failure_summary(incident) or "no details reported"
-    if incident.url:
-        details += f" · {link(incident.url, f'Open in {incident.provider_label}')}"
+    url = shown_url(incident.url, incident.ref)
+    if url:
+        details += f" · {link(url, f'Open in {incident.provider_label}')}"
     return details
 
 
@@ -301,12 +314,12 @@ def _failure_summary(incident: IncidentView) -> str:
 
 def _job_line(ref: str, name: str, detail: str) -> str:
     """One job in a summary; ``detail`` is mrkdwn, already escaped."""
-    line = f"• `{escape(ref)}` *{escape(truncate(name, NAME_LIMIT))}*"
+    line = f"• {ref_code(ref)} *{escape(truncate(name, NAME_LIMIT))}*"
     return f"{line} — {detail}" if detail else line
 
 
 def _where(incident: IncidentView) -> str:
-    return f"`{escape(incident.ref)}` · {_account(incident.account, incident.provider_label)}"
+    return f"{ref_code(incident.ref)} · {_account(incident.account, incident.provider_label)}"
 
 
 def _account(account: str, provider_label: str) -> str:
@@ -319,11 +332,11 @@ def _acked(incident: IncidentView) -> str:
 
 
 def _target(target: str | None) -> str:
-    return code(target) if target else "all jobs"
+    return ref_code(target) if target else "all jobs"
 
 
 def _alerts_for(target: str) -> str:
-    return "every job's alerts" if target == EVERYTHING else f"alerts for {code(target)}"
+    return "every job's alerts" if target == EVERYTHING else f"alerts for {ref_code(target)}"
 
 
 def _name(incident: IncidentView) -> str:
@@ -331,7 +344,7 @@ def _name(incident: IncidentView) -> str:
 
 
 def _plain(incident: IncidentView) -> str:
-    return f"{_name(incident)} ({escape(incident.ref)})"
+    return f"{_name(incident)} ({shown_ref(incident.ref)})"
 
 
 def _elapsed(start: datetime, end: datetime) -> str:

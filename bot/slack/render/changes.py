@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.chat.durations import humanize
-from bot.slack.render.text import code, escape, job_name, slack_date
+from bot.slack.render.text import escape, job_name, ref_code, shown_ref, slack_date
 from providers.base import Job
 
 NAME_LIMIT = 200  # characters of a job's name in a sentence
@@ -18,13 +18,13 @@ NAME_LIMIT = 200  # characters of a job's name in a sentence
 
 def change_text(actor_id: str, verb: str, job: Job) -> str:
     """``<@U1> paused `prod:4242` nightly-backup`` for the channel and the audit log."""
-    return f"<@{actor_id}> {verb} {code(job.ref)} {job_name(job.name, NAME_LIMIT)}"
+    return f"<@{actor_id}> {verb} {ref_code(job)} {job_name(job.name, NAME_LIMIT)}"
 
 
 def audit_text(actor_id: str, action: str, job: Job | str) -> str:
     """The audit channel's line: who did what to which job (or to a bare ref)."""
     if isinstance(job, str):
-        return f"<@{actor_id}> {escape(action)} {code(job)}"
+        return f"<@{actor_id}> {escape(action)} {ref_code(job)}"
     return change_text(actor_id, escape(action), job)
 
 
@@ -35,21 +35,21 @@ def by_line(verb: str, actor_id: str, when: datetime) -> str:
 
 def flipped_text(verb: str, job: Job) -> str:
     """The notification of a card flipped in place: ``Paused prod:4242``."""
-    return f"{verb} {escape(job.ref)}"
+    return f"{verb} {shown_ref(job)}"
 
 
 def deleted_text(job: Job, actor_id: str, when: datetime) -> str:
     by = by_line("deleted", actor_id, when)
-    return f"🗑️ Deleted {code(job.ref)} {job_name(job.name, NAME_LIMIT)} — {by}"
+    return f"🗑️ Deleted {ref_code(job)} {job_name(job.name, NAME_LIMIT)} — {by}"
 
 
 def kept_text(ref: str) -> str:
-    return f"Kept {code(ref)}; nothing was deleted."
+    return f"Kept {ref_code(ref)}; nothing was deleted."
 
 
 def saved_text(verb: str, job: Job) -> str:
     """A create/edit modal's last word: ``Created `prod:4242` nightly-backup.``"""
-    return f"{verb.capitalize()} {code(job.ref)} {job_name(job.name, NAME_LIMIT)}."
+    return f"{verb.capitalize()} {ref_code(job)} {job_name(job.name, NAME_LIMIT)}."
 
 
 def addon_created_text(actor_id: str, addon_type: str, name: str, account: str) -> str:
@@ -60,17 +60,17 @@ def addon_created_text(actor_id: str, addon_type: str, name: str, account: str) 
 def paused_text(job: Job, provider_label: str) -> str:
     """The Pause button on an alert: pausing stops the provider from running the job."""
     label = escape(provider_label)
-    return f"Paused {code(job.ref)}: {label} will not run it until it is resumed."
+    return f"Paused {ref_code(job)}: {label} will not run it until it is resumed."
 
 
 def timed_resume_text(job: Job, paused_for: timedelta, requested_by: str) -> str:
     """The thread reply when cronops resumes a job whose timed pause ended."""
     return (
-        f"▶️ Resumed {code(job.ref)} {job_name(job.name, NAME_LIMIT)} as planned, "
+        f"▶️ Resumed {ref_code(job)} {job_name(job.name, NAME_LIMIT)} as planned, "
         f"{humanize(paused_for)} after <@{requested_by}> paused it."
     )
 
 
 def timed_resume_failed_text(ref: str, problem: str) -> str:
     """``problem`` is mrkdwn from :mod:`bot.slack.render.problems`."""
-    return f"⚠️ Could not resume {code(ref)} as planned: {problem}"
+    return f"⚠️ Could not resume {ref_code(ref)} as planned: {problem}"

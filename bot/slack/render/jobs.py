@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.slack.render.changes import change_text
+from bot.slack.render.conceal import masked, shown_url
 from bot.slack.render.ids import ActionId, JobValue
 from bot.slack.render.lists import job_list
 from bot.slack.render.messages import (
@@ -43,8 +44,10 @@ from bot.slack.render.text import (
     kind_label,
     link,
     provider_label,
+    ref_code,
     result_icon,
     schedule_line,
+    shown_ref,
     slack_date,
     truncate,
 )
@@ -80,7 +83,9 @@ def job_card(job: Job, *, now: datetime, note: str | None = None) -> list[Block]
     if target:
         blocks.append(section(target))
     if job.details:
-        details = [f"*{escape(label)}*\n{escape(value)}" for label, value in job.details[:10]]
+        details = [
+            f"*{escape(label)}*\n{escape(masked(value))}" for label, value in job.details[:10]
+        ]
         blocks.append(SectionBlock(fields=[mrkdwn(truncate(d, FIELD_LIMIT)) for d in details]))
     context = _card_context(job, note)
     if context:
@@ -93,15 +98,15 @@ def job_card(job: Job, *, now: datetime, note: str | None = None) -> list[Block]
 
 def card_text(job: Job) -> str:
     """The card's notification text: ``nightly-backup (prod:4242)``."""
-    return f"{job_name(job.name, 150)} ({escape(job.ref)})"
+    return f"{job_name(job.name, 150)} ({shown_ref(job)})"
 
 
 def history_text(job: Job) -> str:
-    return f"History of {escape(job.ref)}"
+    return f"History of {shown_ref(job)}"
 
 
 def delete_text(job: Job) -> str:
-    return f"Delete {escape(job.ref)}?"
+    return f"Delete {shown_ref(job)}?"
 
 
 def card_buttons(job: Job) -> list[ButtonElement]:
@@ -130,13 +135,13 @@ def card_buttons(job: Job) -> list[ButtonElement]:
 
 def history_blocks(job: Job, executions: Sequence[Execution], *, now: datetime) -> list[Block]:
     """Recent executions, one line each: time, result, HTTP status, duration, build link."""
-    head = f"*History* of *{job_name(job.name, 150)}* {code(job.ref)}"
+    head = f"*History* of *{job_name(job.name, 150)}* {ref_code(job)}"
     if not executions:
         return [section(f"{head}\nNo executions recorded yet.")]
     latest = max(execution.time for execution in executions)
     count = len(executions)
     head += f" — last {count} execution{'s' if count != 1 else ''}, latest {ago(latest, now)}"
-    lines = [_execution_line(execution) for execution in executions]
+    lines = [_execution_line(execution, job.ref) for execution in executions]
     return [section(head), *packed_sections(lines, MESSAGE_BLOCKS - 1)]
 
 
@@ -163,12 +168,12 @@ def _button(
 
 
 def _delete_question(job: Job) -> str:
-    return f"Delete {code(job.ref)} {job_name(job.name, 120)}? This cannot be undone."
+    return f"Delete {ref_code(job)} {job_name(job.name, 120)}? This cannot be undone."
 
 
 def _card_fields(job: Job, now: datetime) -> list[str]:
     fields = [
-        f"*Ref*\n{code(job.ref)}",
+        f"*Ref*\n{ref_code(job)}",
         f"*Account*\n`{escape(job.account)}` · {escape(kind_label(job))}",
         f"*Status*\n{job_status(job)}",
         f"*Schedule*\n{_schedule_text(job)}",
@@ -206,13 +211,14 @@ def _last_run(job: Job, now: datetime) -> str:
 
 def _target(job: Job) -> str:
     """What the job runs: the URL it calls, its command, or its Djinn manifest's first lines."""
-    if job.url:
+    url = shown_url(job.url, job.ref)
+    if url:
         method = f"{job.http_method.upper()} " if job.http_method else ""
-        return f"*Calls* `{method}{escape(truncate(job.url, 1000))}`"
+        return f"*Calls* `{method}{escape(truncate(url, 1000))}`"
     if job.command:
-        return f"*Command*\n```{escape(truncate(job.command, 1500))}```"
+        return f"*Command*\n```{escape(truncate(masked(job.command), 1500))}```"
     if job.manifest:
-        lines = job.manifest.strip("\n").splitlines()
+        lines = masked(job.manifest).strip("\n").splitlines()
         head = [truncate(line, 200) for line in lines[:MANIFEST_LINES]]
         title = "*Manifest*"
         if len(lines) > MANIFEST_LINES:
@@ -229,12 +235,13 @@ def _card_context(job: Job, note: str | None) -> list[str]:
         what = f"{KIND_LABELS.get(job.kind, 'job')}s"
         sentence = UNSUPPORTED_SENTENCES[Capability.RESUME].format(what=what)
         context.append(f"{provider_label(job.provider)} {sentence}.")
-    if job.link:
-        context.append(link(job.link, f"Open in {provider_label(job.provider)}"))
+    url = shown_url(job.link, job.ref)
+    if url:
+        context.append(link(url, f"Open in {provider_label(job.provider)}"))
     return context
 
 
-def _execution_line(execution: Execution) -> str:
+def _execution_line(execution: Execution, ref: str) -> str:
     result = execution.result
     parts = [slack_date(execution.time), f"{result_icon(result)} *{result.value}*"]
     if execution.status_text and execution.status_text.lower() != result.value:
@@ -243,6 +250,7 @@ def _execution_line(execution: Execution) -> str:
         parts.append(f"HTTP {execution.http_status}")
     if execution.duration_ms is not None:
         parts.append(duration(execution.duration_ms))
-    if execution.url:
-        parts.append(link(execution.url, "build"))
+    url = shown_url(execution.url, ref)
+    if url:
+        parts.append(link(url, "build"))
     return " · ".join(parts)

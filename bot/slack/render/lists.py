@@ -14,16 +14,16 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.chat.durations import humanize
+from bot.slack.render.conceal import short_ref
 from bot.slack.render.ids import ActionId, JobValue, PageValue
 from bot.slack.render.messages import mrkdwn, section
 from bot.slack.render.text import (
-    code,
     escape,
     is_failing,
     job_name,
+    ref_code,
     result_icon,
     schedule_line,
-    short_ref,
     slack_date,
     status_icon,
     truncate,
@@ -70,7 +70,7 @@ def filter_words(page: PageValue) -> str:
     if page.status:
         parts.append(escape(page.status))
     if page.text:
-        parts.append(f"matching “{escape(truncate(page.text, 100))}”")
+        parts.append(f"matching “{escape(truncate(short_ref(page.text), 100))}”")
     return " · ".join(parts)
 
 
@@ -95,7 +95,7 @@ def _empty(page: PageValue) -> SectionBlock:
 
 
 def _row(job: Job, now: datetime) -> SectionBlock:
-    head = f"{status_icon(job)} *{job_name(job.name, 150)}* {code(short_ref(job))}"
+    head = f"{status_icon(job)} *{job_name(job.name, 150)}* {ref_code(job)}"
     parts = [escape(schedule_line(job)), _last_run(job, now), _next_run(job, now)]
     text = head + "\n" + " · ".join(part for part in parts if part)
     button = ButtonElement(

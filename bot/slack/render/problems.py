@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.chat.service import Ambiguous, NoMatch, RefError
-from bot.slack.render.text import code, escape, job_name, truncate
+from bot.slack.render.conceal import short_ref
+from bot.slack.render.text import escape, job_name, ref_code, truncate
 from providers.errors import ProviderError
 
 PICKS = 8  # jobs listed when a name matches several
@@ -65,12 +66,13 @@ def internal_problem(incident: str) -> str:
 
 
 def _typed(text: str) -> str:
-    return f"`{escape(truncate(text, TYPED_LIMIT))}`"
+    """What was typed, quoted back as code; a monitor code typed in full is cut too."""
+    return f"`{escape(truncate(short_ref(text), TYPED_LIMIT))}`"
 
 
 def _ambiguous(error: Ambiguous) -> str:
     count = len(error.candidates)
-    picks = [f"• {code(job.ref)} {job_name(job.name, 80)}" for job in error.candidates[:PICKS]]
+    picks = [f"• {ref_code(job)} {job_name(job.name, 80)}" for job in error.candidates[:PICKS]]
     if count > PICKS:
         picks.append(f"…and {count - PICKS} more")
     return "\n".join([f"{count} jobs match {_typed(error.text)}; use a ref:", *picks])

@@ -1,11 +1,11 @@
-"""mrkdwn pieces shared by the builders: Slack dates, escaping, icons, schedules, durations."""
+"""mrkdwn pieces shared by the builders: Slack dates, escaping, refs, icons, schedules, times."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 from bot.chat.durations import humanize
+from bot.slack.render.conceal import short_ref
 from providers.base import Job, JobKind, RunResult
 from providers.schedule import ScheduleKind
 
@@ -32,8 +32,6 @@ RESULT_ICONS: dict[RunResult, str] = {
     RunResult.NONE: "▫️",
     RunResult.UNKNOWN: "❔",
 }
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def provider_label(slug: str) -> str:
@@ -67,8 +65,18 @@ def job_name(name: str, limit: int) -> str:
 
 
 def code(text: str) -> str:
-    r"""Inline code, escaped: a ref (``\`prod:4242\```), a cron expression, a target."""
+    """Inline code, escaped: a cron expression, an account."""
     return f"`{escape(text)}`"
+
+
+def shown_ref(ref: Job | str) -> str:
+    """A ref as messages show it (a trailing UUID cut to 8 characters), escaped."""
+    return escape(short_ref(ref))
+
+
+def ref_code(ref: Job | str) -> str:
+    """A ref (or a subscription target) as messages show it, as code: ``hub:monitor/b5e5e820…``."""
+    return f"`{shown_ref(ref)}`"
 
 
 def link(url: str, label: str) -> str:
@@ -132,15 +140,6 @@ def duration(ms: int) -> str:
     if ms < 60_000:
         return f"{ms / 1000:.1f} s"
     return humanize(timedelta(milliseconds=ms))
-
-
-def short_ref(job: Job) -> str:
-    """The ref as lists show it: a trailing UUID cut to 8 characters (still a typeable prefix)."""
-    ref = job.ref
-    matches = list(_UUID.finditer(ref))
-    if not matches or matches[-1].end() != len(ref):
-        return ref
-    return ref[: matches[-1].start() + 8] + "…"
 
 
 def kind_label(job: Job) -> str:
