@@ -47,6 +47,28 @@ ADDON_VERSIONS: dict[str, tuple[str, ...]] = {
 }
 STORAGE_ACCESS = ("RWO", "RWX")
 NAME_MAX = 200
+INPUT_MAX = 3000  # characters a Slack text input holds (its max_length, its initial_value)
+
+#: Inputs a job's current value may be too long to fill in: shown empty, and kept as it is
+#: when left empty (edits change only what the user changed).
+KEEPABLE: dict[BlockId, str] = {
+    BlockId.NAME: "name",
+    BlockId.URL: "url",
+    BlockId.HTTP_BODY: "http_body",
+    BlockId.MANIFEST: "manifest",
+    BlockId.COMMAND: "command",
+}
+
+
+def input_limit(block: BlockId) -> int:
+    """The most characters the modal's input for ``block`` takes."""
+    return NAME_MAX if block is BlockId.NAME else INPUT_MAX
+
+
+def prefillable(value: str | None, limit: int) -> bool:
+    """Whether a current value fits its input as the initial value."""
+    return value is None or len(value) <= limit
+
 
 T = TypeVar("T", bound=str)
 
@@ -62,9 +84,10 @@ class FormErrors(Exception):
 class Form:
     """Reads ``view.state.values`` and collects one error per block."""
 
-    def __init__(self, values: Values) -> None:
+    def __init__(self, values: Values, kept: frozenset[str] = frozenset()) -> None:
         self.values = values
         self.errors: dict[str, str] = {}
+        self.kept = kept  # blocks left empty on purpose: their current value is kept
 
     def has(self, block: BlockId) -> bool:
         return block.value in self.values
@@ -94,7 +117,7 @@ class Form:
 
     def required(self, block: BlockId, message: str) -> str:
         value = self.get(block)
-        if value is None:
+        if value is None and block.value not in self.kept:
             self.fail(block, message)
         return value or ""
 
@@ -228,11 +251,30 @@ def parse_job_form(meta: ModalMeta, values: Values, *, current: JobSpec | None =
     parser = PARSERS.get((meta.provider, kind))
     if parser is None:
         raise ValueError(f"no job form for {meta.provider} {meta.kind}")
-    form = Form(values)
+    kept = kept_values(current, values)
+    form = Form(values, frozenset(b.value for b, field in KEEPABLE.items() if field in kept))
     spec_fields = parser(form, meta, current)
     form.raise_if_errors()
     enabled = current.enabled if current is not None else True
-    return JobSpec(**{"kind": kind, "enabled": enabled, **spec_fields})
+    typed = {**spec_fields, **dict.fromkeys(kept, "kept")}  # validated as typed...
+    spec = JobSpec(**{"kind": kind, "enabled": enabled, **typed})
+    return spec.model_copy(update=kept)  # ...the kept values as the provider has them
+
+
+def kept_values(current: JobSpec | None, values: Values) -> dict[str, str]:
+    """Current values too long to be filled in, whose input was left empty: kept as they are."""
+    if current is None:
+        return {}
+    form, kept = Form(values), {}
+    for block, field in KEEPABLE.items():
+        value = getattr(current, field)
+        if (
+            form.has(block)
+            and form.get(block) is None
+            and not prefillable(value, input_limit(block))
+        ):
+            kept[field] = value
+    return kept
 
 
 def parse_kind(values: Values) -> JobKind:

@@ -519,3 +519,51 @@ def test_addon_form_errors(answers: dict[str, Any], errors: set[str]) -> None:
     with pytest.raises(FormErrors) as caught:
         parse_addon_form(ADDON, submit(addon_modal(ADDON), **{**good, **answers}))
     assert set(caught.value.errors) == errors
+
+
+# -- values too long to fill in --------------------------------------------------------------
+
+
+def test_an_edit_keeps_values_too_long_to_fill_in() -> None:
+    current = JobSpec.model_construct(
+        kind=JobKind.CRON, name="n" * 10_000, manifest="image: x\n" + "# c\n" * 2000,
+        schedule=Schedule.of_period("daily"), enabled=True,
+    )  # fmt: skip
+    view = job_modal(DJINN, current=current)
+    inputs = {b["block_id"]: b for b in as_dict(view)["blocks"] if b["type"] == "input"}
+    for block in (B.NAME, B.MANIFEST):
+        assert "initial_value" not in inputs[block]["element"]
+        assert "leave it empty to keep it" in inputs[block]["hint"]["text"]
+        assert inputs[block]["optional"] is True
+    kept = parse_job_form(DJINN, submit(view, period="weekly"), current=current)
+    assert (kept.name, kept.manifest) == (current.name, current.manifest)
+    assert kept.schedule == Schedule.of_period("weekly")
+    typed = parse_job_form(DJINN, submit(view, name="short", manifest="image: y"), current=current)
+    assert (typed.name, typed.manifest) == ("short", "image: y")
+
+
+def test_a_value_that_fits_is_filled_in_and_still_required() -> None:
+    current = JobSpec(kind=JobKind.CRONJOB, name="ok", command="rake x", schedule=None)
+    view = job_modal(MIGET, current=current)
+    with pytest.raises(FormErrors) as refused:
+        parse_job_form(MIGET, submit(view, name="", command=""), current=current)
+    assert set(refused.value.errors) == {B.NAME, B.COMMAND}
+
+
+def test_options_and_numbers_stay_inside_what_slack_takes() -> None:
+    many = meta("miget", "cronjob", apps=[f"{n:04d}" + "-a" * 10 for n in range(500)])
+    assert len(many.apps) <= 100
+    assert many.more_apps == 500 - len(many.apps)
+    assert len(many.dump()) <= 3000
+    select = next(b for b in as_dict(job_modal(many))["blocks"] if b.get("block_id") == B.APP)
+    assert len(select["element"]["options"]) == len(many.apps)
+    assert f"{many.more_apps} more did not fit" in select["hint"]["text"]
+    odd = meta("miget", "cronjob", apps=["x" * 151, "y" * 150, "line\nbreak"])
+    assert odd.apps == ["y" * 150, "line\nbreak"]
+    labels = [o["text"]["text"] for b in as_dict(job_modal(odd))["blocks"]
+              if b.get("block_id") == B.APP for o in b["element"]["options"]]  # fmt: skip
+    assert all(len(label) <= 75 and "\n" not in label for label in labels)
+    wide = JobSpec(kind=JobKind.MONITOR, name="m", grace_period=500)
+    grace = next(b for b in as_dict(job_modal(MONITOR, current=wide))["blocks"]
+                 if b.get("block_id") == B.GRACE_PERIOD)  # fmt: skip
+    assert "initial_value" not in grace["element"]  # 500 is outside 1..60: not filled in

@@ -47,7 +47,8 @@ async def open_create_modal(reply: Reply, account: str | None, trigger_id: str) 
         await reply.client.views_open(trigger_id=trigger_id, view=kind_picker(meta))
         return
     view_id = await _open_loading(reply, trigger_id, "New job")
-    meta = meta.model_copy(update={"kind": kinds[0].value, "apps": await provider.apps()})
+    fields = {**meta.model_dump(), "kind": kinds[0].value, "apps": await provider.apps()}
+    meta = ModalMeta.model_validate(fields)  # validated: the apps that fit Slack's metadata
     await reply.client.views_update(view_id=view_id, view=job_modal(meta))
 
 

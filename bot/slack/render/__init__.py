@@ -2,7 +2,11 @@
 
 Nothing here does I/O or reads the clock (``now`` is passed in). Provider and user text is
 escaped for mrkdwn here, once, with :func:`bot.slack.render.text.escape` — a message's
-``text`` included; callers hand over plain data and sentences. Action, callback and block ids
+``text`` included; callers hand over plain data and sentences. Whatever the data (10,000
+character names, thousands of jobs), what comes out stays inside Block Kit's limits: mrkdwn
+is shortened with :func:`bot.slack.render.text.fit`, which never cuts a link, a mention or an
+escaped character in two; ``tests/slack/test_render_limits.py`` renders every builder from
+hostile data and checks the limits slack_sdk does not. Action, callback and block ids
 live in :mod:`bot.slack.render.ids`, shared with the listeners; button values and modal
 metadata are small pydantic models serialised as JSON. Modules:
 

@@ -19,8 +19,12 @@ from bot.slack.render.conceal import ref_prefix, shown_url
 from bot.slack.render.ids import ActionId, IncidentValue
 from bot.slack.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
 from bot.slack.render.text import (
+    REF_LIMIT,
     duration,
     escape,
+    fit,
+    inline,
+    job_name,
     link,
     ref_code,
     shown_ref,
@@ -125,11 +129,10 @@ def first_start_summary(
     where = _account(account, provider_label)
     head = f"Already failing when monitoring of {where} started:"
     lines = [
-        _job_line(ref, name, escape(truncate(status or "", STATUS_LIMIT)))
-        for ref, name, status in failing
+        _job_line(ref, name, inline(status or "", STATUS_LIMIT)) for ref, name, status in failing
     ]
     context = "No alert was sent for these; cronops alerts on new failures and recoveries."
-    text = f"cronops: {_plural(len(failing), 'job')} of {escape(account)} already failing"
+    text = f"cronops: {_plural(len(failing), 'job')} of {inline(account, 100)} already failing"
     return AlertMessage(text, [*_capped(head, lines), _context([context])])
 
 
@@ -149,7 +152,7 @@ def rollup(
         f"Opened {_plural(count, 'incident')}; each job's recovery is posted in this"
         " message's thread."
     )
-    text = f"cronops alert: {_plural(count, 'job')} of {escape(account)} started failing"
+    text = f"cronops alert: {_plural(count, 'job')} of {inline(account, 100)} started failing"
     return AlertMessage(text, [*_capped(head, lines), _context([note])])
 
 
@@ -157,10 +160,10 @@ def account_down(account: str, provider_label: str, error: str, *, now: datetime
     """The one notice per outage: the account cannot be reached or rejects the key."""
     where = _account(account, provider_label)
     body = (
-        f"⚠️ {where} is unreachable: {escape(truncate(error, 500))}. cronops holds job alerts"
+        f"⚠️ {where} is unreachable: {inline(error, 500)}. cronops holds job alerts"
         " for this account until it answers again; no job is marked failed."
     )
-    text = f"cronops: {escape(account)} ({escape(provider_label)}) is unreachable"
+    text = f"cronops: {_plain_account(account, provider_label)} is unreachable"
     return AlertMessage(text, [section(body), _context([f"Since {slack_date(now)}"])])
 
 
@@ -171,7 +174,7 @@ def account_back(
     where = _account(account, provider_label)
     after = f" after {_elapsed(down_since, now)}" if down_since is not None else ""
     body = f"✅ {where} is reachable again{after}; job alerts for it resume."
-    text = f"cronops: {escape(account)} ({escape(provider_label)}) is reachable again{after}"
+    text = f"cronops: {_plain_account(account, provider_label)} is reachable again{after}"
     return AlertMessage(text, [section(body)])
 
 
@@ -235,7 +238,8 @@ def _failing(incident: IncidentView, text: str, head: str, status: str) -> Alert
     blocks.append(ActionsBlock(elements=_buttons(incident)))
     meaning = []
     if incident.can_pause:
-        meaning.append(f"*Pause* stops {escape(incident.provider_label)} from running the job")
+        label = inline(incident.provider_label, 100)
+        meaning.append(f"*Pause* stops {label} from running the job")
     if not incident.muted:
         meaning.append("*Mute 1h* stops alerts for 1 h; the job keeps running")
     if meaning:
@@ -250,13 +254,13 @@ def _buttons(incident: IncidentView) -> list[ButtonElement]:
         buttons.append(_button(incident, "Acknowledge", ActionId.ALERT_ACK, "primary"))
     if incident.can_pause:
         question = (
-            f"Pause stops {escape(incident.provider_label)} from running the job"
+            f"Pause stops {inline(incident.provider_label, 100)} from running the job"
             f" {ref_code(incident.ref)}. To stop only the alerts and keep the job running,"
             " use Mute instead."
         )
         confirm = ConfirmObject(
             title="Pause this job?",
-            text=truncate(question, 300),
+            text=fit(question, 300),
             confirm="Pause job",
             deny="Cancel",
         )
@@ -275,7 +279,8 @@ def _button(
     confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
     # a channel post: the ref as a typeable prefix, never a monitor's code in full
-    value = IncidentValue(incident_id=incident.id, ref=ref_prefix(incident.ref)).dump()
+    ref = truncate(ref_prefix(incident.ref), REF_LIMIT)  # the listener reads the incident's own
+    value = IncidentValue(incident_id=incident.id, ref=ref).dump()
     return ButtonElement(
         text=text, action_id=action.value, value=value, style=style, confirm=confirm
     )
@@ -290,7 +295,7 @@ def _capped(head: str, lines: list[str]) -> list[Block]:
 
 
 def _context(texts: list[str]) -> ContextBlock:
-    return ContextBlock(elements=[mrkdwn(truncate(text, 2000)) for text in texts[:10]])
+    return ContextBlock(elements=[mrkdwn(fit(text, 2000)) for text in texts[:10]])
 
 
 def _what_failed(incident: IncidentView) -> str:
@@ -306,7 +311,7 @@ def _failure_summary(incident: IncidentView) -> str:
     if incident.http_status is not None:
         parts.append(f"HTTP {incident.http_status}")
     if incident.status_text:
-        parts.append(escape(truncate(incident.status_text, STATUS_LIMIT)))
+        parts.append(inline(incident.status_text, STATUS_LIMIT))
     if incident.duration_ms is not None:
         parts.append(duration(incident.duration_ms))
     return " · ".join(parts)
@@ -314,7 +319,7 @@ def _failure_summary(incident: IncidentView) -> str:
 
 def _job_line(ref: str, name: str, detail: str) -> str:
     """One job in a summary; ``detail`` is mrkdwn, already escaped."""
-    line = f"• {ref_code(ref)} *{escape(truncate(name, NAME_LIMIT))}*"
+    line = f"• {ref_code(ref)} *{job_name(name, NAME_LIMIT)}*"
     return f"{line} — {detail}" if detail else line
 
 
@@ -323,7 +328,11 @@ def _where(incident: IncidentView) -> str:
 
 
 def _account(account: str, provider_label: str) -> str:
-    return f"`{escape(account)}` ({escape(provider_label)})"
+    return f"`{inline(account, 100)}` ({inline(provider_label, 100)})"
+
+
+def _plain_account(account: str, provider_label: str) -> str:
+    return f"{inline(account, 100)} ({inline(provider_label, 100)})"
 
 
 def _acked(incident: IncidentView) -> str:
@@ -340,7 +349,7 @@ def _alerts_for(target: str) -> str:
 
 
 def _name(incident: IncidentView) -> str:
-    return escape(truncate(incident.job_name, NAME_LIMIT))
+    return job_name(incident.job_name, NAME_LIMIT)
 
 
 def _plain(incident: IncidentView) -> str:

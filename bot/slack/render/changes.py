@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.chat.durations import humanize
-from bot.slack.render.text import escape, job_name, ref_code, shown_ref, slack_date
+from bot.slack.render.text import inline, job_name, ref_code, shown_ref, slack_date
 from providers.base import Job
 
 NAME_LIMIT = 200  # characters of a job's name in a sentence
@@ -24,8 +24,8 @@ def change_text(actor_id: str, verb: str, job: Job) -> str:
 def audit_text(actor_id: str, action: str, job: Job | str) -> str:
     """The audit channel's line: who did what to which job (or to a bare ref)."""
     if isinstance(job, str):
-        return f"<@{actor_id}> {escape(action)} {ref_code(job)}"
-    return change_text(actor_id, escape(action), job)
+        return f"<@{actor_id}> {inline(action, 100)} {ref_code(job)}"
+    return change_text(actor_id, inline(action, 100), job)
 
 
 def by_line(verb: str, actor_id: str, when: datetime) -> str:
@@ -53,13 +53,13 @@ def saved_text(verb: str, job: Job) -> str:
 
 
 def addon_created_text(actor_id: str, addon_type: str, name: str, account: str) -> str:
-    what = f"{escape(addon_type)} add-on `{job_name(name, NAME_LIMIT)}`"
-    return f"<@{actor_id}> created {what} in `{escape(account)}`"
+    what = f"{inline(addon_type, 50)} add-on `{job_name(name, NAME_LIMIT)}`"
+    return f"<@{actor_id}> created {what} in `{inline(account, 100)}`"
 
 
 def paused_text(job: Job, provider_label: str) -> str:
     """The Pause button on an alert: pausing stops the provider from running the job."""
-    label = escape(provider_label)
+    label = inline(provider_label, 100)
     return f"Paused {ref_code(job)}: {label} will not run it until it is resumed."
 
 

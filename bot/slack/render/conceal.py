@@ -21,9 +21,9 @@ SHOWN = 8  # characters of a trailing UUID a message shows
 
 #: A key that names a secret: ``PGPASSWORD``, ``API_TOKEN``, ``client-secret``, ``x-api-key``
 #: (not ``author`` or ``tokens``: the secret word must end the key).
-_SECRET_KEY = (
-    r"[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|auth|credentials?)(?![a-z])"
-)
+_SECRET_WORD = r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|auth|credentials?)"
+_KEY = rf"[\w.-]{{0,40}}{_SECRET_WORD}(?![a-z])"
+_SECRET_KEY = rf"(?<![\w.-]){_KEY}"  # starts a word: a long run of letters is not rescanned
 #: ``PGPASSWORD=x``, ``token: x``, ``"api_key": "x"`` -> the value masked.
 _ASSIGNED = re.compile(
     rf"(?P<key>{_SECRET_KEY}[\"']?)(?P<sep>\s*[=:]\s*)(?P<quote>[\"']?)(?P<value>[^\s\"',;&|]+)",
@@ -31,7 +31,7 @@ _ASSIGNED = re.compile(
 )
 #: ``--password x``, ``-token x``.
 _FLAG = re.compile(
-    rf"(?P<key>(?<![\w-])--?{_SECRET_KEY})(?P<sep>\s+)(?P<quote>[\"']?)(?P<value>[^\s\"']+)", re.I
+    rf"(?P<key>(?<![\w-])--?{_KEY})(?P<sep>\s+)(?P<quote>[\"']?)(?P<value>[^\s\"']+)", re.I
 )
 #: ``curl -u admin:pw``: the password after the user name.
 _CURL_USER = re.compile(r"(?P<key>(?<![\w-])(?:-u|--user)\s+[^\s:\"']+:)[^\s\"']+")
@@ -39,7 +39,7 @@ _CURL_USER = re.compile(r"(?P<key>(?<![\w-])(?:-u|--user)\s+[^\s:\"']+:)[^\s\"']
 _AUTH_HEADER = re.compile(
     r"(?P<key>authorization\s*:\s*)(?:(?:bearer|basic|token)\s+)?[^\s\"']+", re.IGNORECASE
 )
-_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s\"'<>`]+", re.IGNORECASE)
+_URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,30}://[^\s\"'<>`]+", re.IGNORECASE)
 
 
 def short_ref(job: Job | str) -> str:
@@ -68,7 +68,8 @@ def shown_url(url: str | None, ref: str | None = None) -> str | None:
 
 
 def masked(text: str) -> str:
-    """A command or manifest with its credentials masked, for an ephemeral reply."""
+    """A command or manifest with its credentials masked, for an ephemeral reply (give it the
+    part that is shown: the patterns cost time in proportion to the text)."""
     text = _URL.sub(lambda m: safe_url(m.group(0)) or "", text)
     text = _AUTH_HEADER.sub(lambda m: f"{m.group('key')}{MASK}", text)
     text = _ASSIGNED.sub(_mask_value, text)

@@ -95,8 +95,12 @@ def _schedule_type(stype: str) -> Block:
 
 
 def app_select(meta: ModalMeta) -> list[Block]:
-    if len(meta.apps) > 1:
-        return [select_input(BlockId.APP, "Application", [(a, a) for a in meta.apps])]
+    if len(meta.apps) > 1 or meta.more_apps:
+        hint = None
+        if meta.more_apps:
+            hint = f"The first {len(meta.apps)} applications; {meta.more_apps} more did not fit."
+        choices = [(a, a) for a in meta.apps]
+        return [select_input(BlockId.APP, "Application", choices, hint=hint)]
     if not meta.apps:
         return [context(":warning: This account lists no applications (`apps:` in cronops.yml).")]
     return []

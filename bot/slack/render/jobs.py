@@ -39,10 +39,14 @@ from bot.slack.render.text import (
     code,
     duration,
     escape,
+    fit,
+    header_text,
+    inline,
     job_name,
     job_status,
     kind_label,
     link,
+    one_line,
     provider_label,
     ref_code,
     result_icon,
@@ -70,26 +74,29 @@ __all__ = [
 ]
 
 FIELD_LIMIT = 2000  # characters in one section field
+CONTEXT_LIMIT = 2000  # characters in one context element
+CONFIRM_LIMIT = 300  # characters of a confirmation dialog's text
+VALUE_LIMIT = 2000  # characters of a button's value
+COMMAND_LIMIT = 1500
 MANIFEST_LINES = 8
+_NO_BUTTONS = "This job's id is too long for Slack's buttons; delete it at the provider."
 
 
 def job_card(job: Job, *, now: datetime, note: str | None = None) -> list[Block]:
     """Everything about one job, with buttons for exactly what its provider can do."""
     blocks: list[Block] = [
-        HeaderBlock(text=truncate(job.name, 150)),
-        SectionBlock(fields=[mrkdwn(truncate(f, FIELD_LIMIT)) for f in _card_fields(job, now)]),
+        HeaderBlock(text=header_text(job.name)),
+        SectionBlock(fields=[mrkdwn(fit(f, FIELD_LIMIT)) for f in _card_fields(job, now)]),
     ]
     target = _target(job)
     if target:
         blocks.append(section(target))
     if job.details:
-        details = [
-            f"*{escape(label)}*\n{escape(masked(value))}" for label, value in job.details[:10]
-        ]
-        blocks.append(SectionBlock(fields=[mrkdwn(truncate(d, FIELD_LIMIT)) for d in details]))
+        details = [_detail(label, value) for label, value in job.details[:10]]
+        blocks.append(SectionBlock(fields=[mrkdwn(fit(d, FIELD_LIMIT)) for d in details]))
     context = _card_context(job, note)
     if context:
-        blocks.append(ContextBlock(elements=[mrkdwn(truncate(c, 2000)) for c in context]))
+        blocks.append(ContextBlock(elements=[mrkdwn(fit(c, CONTEXT_LIMIT)) for c in context]))
     buttons = card_buttons(job)
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
@@ -110,8 +117,11 @@ def delete_text(job: Job) -> str:
 
 
 def card_buttons(job: Job) -> list[ButtonElement]:
-    """Pause/Resume, History, Edit, Delete — only those the job's provider declares."""
+    """Pause/Resume, History, Edit, Delete — only those the job's provider declares (none for
+    a ref too long for a button to carry)."""
     value = JobValue(ref=job.ref).dump()
+    if len(value) > VALUE_LIMIT:
+        return []
     buttons: list[ButtonElement] = []
     if not job.paused and job.can(Capability.PAUSE):
         buttons.append(_button("Pause", ActionId.JOB_PAUSE, value))
@@ -124,7 +134,7 @@ def card_buttons(job: Job) -> list[ButtonElement]:
     if job.can(Capability.DELETE):
         confirm = ConfirmObject(
             title="Delete this job?",
-            text=truncate(_delete_question(job), 300),
+            text=fit(_delete_question(job), CONFIRM_LIMIT),
             confirm="Delete",
             deny="Cancel",
             style="danger",
@@ -148,6 +158,8 @@ def history_blocks(job: Job, executions: Sequence[Execution], *, now: datetime) 
 def delete_confirm(job: Job) -> list[Block]:
     """The `/cron delete REF` question, with Delete and Cancel buttons."""
     value = JobValue(ref=job.ref).dump()
+    if len(value) > VALUE_LIMIT:
+        return [section(_delete_question(job)), section(_NO_BUTTONS)]
     buttons = [
         _button("Delete", ActionId.JOB_DELETE_CONFIRM, value, style="danger"),
         _button("Cancel", ActionId.JOB_DELETE_CANCEL, value),
@@ -213,18 +225,25 @@ def _target(job: Job) -> str:
     """What the job runs: the URL it calls, its command, or its Djinn manifest's first lines."""
     url = shown_url(job.url, job.ref)
     if url:
-        method = f"{job.http_method.upper()} " if job.http_method else ""
-        return f"*Calls* `{method}{escape(truncate(url, 1000))}`"
+        method = f"{one_line(job.http_method).upper()} " if job.http_method else ""
+        return f"*Calls* `{escape(truncate(method + one_line(url), 1000))}`"
     if job.command:
-        return f"*Command*\n```{escape(truncate(masked(job.command), 1500))}```"
+        command = truncate(masked(truncate(job.command, 2 * COMMAND_LIMIT)), COMMAND_LIMIT)
+        return f"*Command*\n```{escape(command)}```"
     if job.manifest:
-        lines = masked(job.manifest).strip("\n").splitlines()
-        head = [truncate(line, 200) for line in lines[:MANIFEST_LINES]]
+        lines = job.manifest.strip("\n").splitlines()
+        head = [truncate(masked(line[:400]), 200) for line in lines[:MANIFEST_LINES]]
         title = "*Manifest*"
         if len(lines) > MANIFEST_LINES:
             title += f" (first {MANIFEST_LINES} of {len(lines)} lines)"
         return f"{title}\n```{escape(chr(10).join(head))}```"
     return ""
+
+
+def _detail(label: str, value: str) -> str:
+    """A provider's extra field; its value masked, as commands are."""
+    shown = truncate(masked(truncate(value, 2 * FIELD_LIMIT)), FIELD_LIMIT)
+    return f"*{inline(label, 200) or '…'}*\n{escape(shown)}"
 
 
 def _card_context(job: Job, note: str | None) -> list[str]:
@@ -245,7 +264,7 @@ def _execution_line(execution: Execution, ref: str) -> str:
     result = execution.result
     parts = [slack_date(execution.time), f"{result_icon(result)} *{result.value}*"]
     if execution.status_text and execution.status_text.lower() != result.value:
-        parts[-1] += f" — {escape(truncate(execution.status_text, 120))}"
+        parts[-1] += f" — {inline(execution.status_text, 120)}"
     if execution.http_status is not None:
         parts.append(f"HTTP {execution.http_status}")
     if execution.duration_ms is not None:

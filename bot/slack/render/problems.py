@@ -12,17 +12,22 @@ from collections.abc import Iterable
 
 from bot.chat.service import Ambiguous, NoMatch, RefError
 from bot.slack.render.conceal import short_ref
-from bot.slack.render.text import escape, job_name, ref_code, truncate
+from bot.slack.render.text import escape, fit, inline, job_name, ref_code, truncate
 from providers.errors import ProviderError
 
 PICKS = 8  # jobs listed when a name matches several
 TYPED_LIMIT = 200  # characters of what was typed, quoted back
+SENTENCE_LIMIT = 1000  # characters of a sentence from chat/ or a provider
+OPERATORS_NAMED = 20
+TEXT_LIMIT = 3000  # the whole answer: a message's text and its one section
 
 
 def refusal(verb: str, users: Iterable[str], groups: Iterable[str]) -> str:
     """The answer to a non-operator: who may, with mentions that work. Nothing is changed."""
     names = [f"<@{escape(user)}>" for user in sorted(users)]
     names += [f"<!subteam^{escape(group)}>" for group in groups]
+    if len(names) > OPERATORS_NAMED:
+        names = [*names[:OPERATORS_NAMED], f"{len(names) - OPERATORS_NAMED} more"]
     if not names:
         return (
             f"Nobody can {verb} jobs through cronops yet: `access.operators` in cronops.yml "
@@ -34,28 +39,32 @@ def refusal(verb: str, users: Iterable[str], groups: Iterable[str]) -> str:
 def ref_problem(error: RefError) -> str:
     """No job, or several jobs, match what was typed: the pick-list or the closest names."""
     if isinstance(error, Ambiguous):
-        return _ambiguous(error)
+        return fit(_ambiguous(error), TEXT_LIMIT)
     if isinstance(error, NoMatch):
-        return _no_match(error)
-    return escape(error.message)
+        return fit(_no_match(error), TEXT_LIMIT)
+    return _plain(error.message)
 
 
 def parse_problem(message: str, usage: str) -> str:
     """A typo in a `/cron` command (it quotes what was typed) and how the command goes."""
-    return f"{escape(message)}\nUsage: {escape(usage)}"
+    return f"{_plain(message)}\nUsage: {_plain(usage)}"
 
 
 def provider_problem(error: ProviderError) -> str:
-    return escape(error.user_message)
+    return _plain(error.user_message)
 
 
 def form_problem(errors: Iterable[str]) -> str:
-    return escape("; ".join(errors))
+    return _plain("; ".join(errors))
 
 
 def plain_problem(text: str) -> str:
     """Any other sentence that may quote what a provider or a user wrote."""
-    return escape(text)
+    return _plain(text)
+
+
+def _plain(text: str) -> str:
+    return fit(escape(truncate(text, SENTENCE_LIMIT)), SENTENCE_LIMIT) if text.strip() else "…"
 
 
 def internal_problem(incident: str) -> str:
@@ -67,7 +76,7 @@ def internal_problem(incident: str) -> str:
 
 def _typed(text: str) -> str:
     """What was typed, quoted back as code; a monitor code typed in full is cut too."""
-    return f"`{escape(truncate(short_ref(text), TYPED_LIMIT))}`"
+    return f"`{inline(short_ref(text), TYPED_LIMIT)}`"
 
 
 def _ambiguous(error: Ambiguous) -> str:

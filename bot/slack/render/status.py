@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.chat.durations import humanize
 from bot.slack.render.messages import help_blocks
-from bot.slack.render.text import escape, slack_date
+from bot.slack.render.text import inline, slack_date
 
 TEXT = "Account status"
 
@@ -32,7 +32,7 @@ def status_blocks(accounts: Sequence[AccountStatus]) -> list[Block]:
 
 def _line(status: AccountStatus) -> str:
     if status.failure is not None:
-        state = f"⚠️ {escape(status.failure)}"
+        state = f"⚠️ {inline(status.failure, 300)}"
     else:
         state = "✅ reachable, key accepted"
     budget = (
@@ -40,6 +40,7 @@ def _line(status: AccountStatus) -> str:
     )
     last = slack_date(status.last_poll) if status.last_poll else "not yet"
     return (
-        f"*{escape(status.account)}* ({escape(status.provider_label)}) — {state} — {budget} — "
+        f"*{inline(status.account, 100)}* ({inline(status.provider_label, 100)}) — {state} — "
+        f"{budget} — "
         f"last poll {last}, polling every {humanize(status.every)}"
     )
