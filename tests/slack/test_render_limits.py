@@ -318,6 +318,7 @@ def _metas() -> list[ModalMeta]:
         ModalMeta(account="apps", provider="miget", kind="cronjob", apps=APPS),
         ModalMeta(account="apps", provider="miget", kind="cronjob", apps=ODD_APPS),
         ModalMeta(account="apps", provider="miget", kind="cronjob", apps=APPS[:1]),
+        ModalMeta(account="apps", provider="miget", kind="cronjob", apps=["a" * 300]),
         ModalMeta(account="apps", provider="miget", kind="cronjob"),
     ]
 
