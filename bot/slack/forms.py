@@ -60,14 +60,20 @@ KEEPABLE: dict[BlockId, str] = {
 }
 
 
+MULTILINE = frozenset({BlockId.HTTP_BODY, BlockId.MANIFEST})
+
+
 def input_limit(block: BlockId) -> int:
     """The most characters the modal's input for ``block`` takes."""
     return NAME_MAX if block is BlockId.NAME else INPUT_MAX
 
 
-def prefillable(value: str | None, limit: int) -> bool:
-    """Whether a current value fits its input as the initial value."""
-    return value is None or len(value) <= limit
+def prefillable(value: str | None, limit: int, *, multiline: bool) -> bool:
+    """Whether a current value fits its input as the initial value (a one-line input takes
+    no line break)."""
+    if value is None:
+        return True
+    return len(value) <= limit and (multiline or not any(c in value for c in "\r\n"))
 
 
 T = TypeVar("T", bound=str)
@@ -271,7 +277,7 @@ def kept_values(current: JobSpec | None, values: Values) -> dict[str, str]:
         if (
             form.has(block)
             and form.get(block) is None
-            and not prefillable(value, input_limit(block))
+            and not prefillable(value, input_limit(block), multiline=block in MULTILINE)
         ):
             kept[field] = value
     return kept

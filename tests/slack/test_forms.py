@@ -567,3 +567,13 @@ def test_options_and_numbers_stay_inside_what_slack_takes() -> None:
     grace = next(b for b in as_dict(job_modal(MONITOR, current=wide))["blocks"]
                  if b.get("block_id") == B.GRACE_PERIOD)  # fmt: skip
     assert "initial_value" not in grace["element"]  # 500 is outside 1..60: not filled in
+
+
+def test_a_name_with_line_breaks_is_not_filled_into_a_one_line_input() -> None:
+    current = JobSpec(kind=JobKind.JOB, name="two\nlines", url="https://x.example", schedule=None)
+    view = job_modal(CRONJOB_ORG, current=current)
+    name = next(b for b in as_dict(view)["blocks"] if b.get("block_id") == B.NAME)
+    assert "initial_value" not in name["element"]
+    assert "line breaks" in name["hint"]["text"]
+    kept = parse_job_form(CRONJOB_ORG, submit(view, cron="0 3 * * *"), current=current)
+    assert kept.name == "two\nlines"

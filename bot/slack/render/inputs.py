@@ -53,9 +53,13 @@ def text_input(
 ) -> InputBlock:
     """A text input; a current value too long to fill in is left out, and the hint says that
     leaving the input empty keeps it (:func:`bot.slack.forms.kept_values`)."""
-    if initial and not prefillable(initial, max_length or INPUT_MAX):
-        kept = f"The current value has {len(initial):,} characters, more than this field holds: "
-        hint = truncate(f"{kept}leave it empty to keep it. {hint or ''}".strip(), HINT_LIMIT)
+    if initial and not prefillable(initial, max_length or INPUT_MAX, multiline=multiline):
+        if len(initial) > (max_length or INPUT_MAX):
+            why = f"has {len(initial):,} characters, more than this field holds"
+        else:
+            why = "has line breaks, which this field cannot show"
+        kept = f"The current value {why}: leave it empty to keep it."
+        hint = truncate(f"{kept} {hint or ''}".strip(), HINT_LIMIT)
         initial, optional = None, True
     element = PlainTextInputElement(
         action_id=block.value,
