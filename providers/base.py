@@ -103,8 +103,12 @@ class Job(BaseModel):
             return ()
 
     def to_spec(self) -> JobSpec:
-        """The editable fields as they are now, to fill an edit form."""
-        return JobSpec(
+        """The editable fields as they are now, to fill an edit form.
+
+        Not validated: JobSpec's limits are for what a person asks for, and a job may hold
+        more than that (a 10,000-character name) — its edit form must still open.
+        """
+        return JobSpec.model_construct(
             kind=self.kind,
             name=self.name,
             schedule=self.schedule,

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.chat.durations import humanize
 from bot.chat.service import CronService, RefError
 from bot.slack.delivery import Delivery
+from bot.slack.render import changes, problems
 from bot.store import Store
 from bot.store.tables import Resume
 from providers.errors import ProviderError
@@ -41,10 +41,7 @@ async def run_due_resumes(
         except (ProviderError, RefError) as error:
             keys += await _failed(store, due, error, now)
             continue
-        text = (
-            f"▶️ Resumed `{job.ref}` {job.name} as planned, {humanize(now - due.created_at)} "
-            f"after <@{due.requested_by}> paused it."
-        )
+        text = changes.timed_resume_text(job, now - due.created_at, due.requested_by)
         async with store.unit():
             if not await store.resumes.mark_done(due.id, now):
                 continue
@@ -65,8 +62,12 @@ async def _failed(store: Store, due: Resume, error: Exception, now: datetime) ->
     async with store.unit():
         await store.resumes.mark_failed(due.id, message, retry_at=now + RETRY_AFTER)
         if permanent or due.attempts + 1 >= MAX_ATTEMPTS:
-            return await _tell(store, due, f"⚠️ Could not resume `{due.ref}` as planned: {message}",
-                               now, attempt=due.attempts + 1)  # fmt: skip
+            if isinstance(error, RefError):
+                problem = problems.ref_problem(error)
+            else:
+                problem = problems.plain_problem(message)
+            text = changes.timed_resume_failed_text(due.ref, problem)
+            return await _tell(store, due, text, now, attempt=due.attempts + 1)
     return []
 
 

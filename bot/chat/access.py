@@ -2,7 +2,8 @@
 
 Reading is open to the workspace; pause, resume, create, edit, delete, mute and unmute are for
 operators only, checked on every command, button and modal submission. An empty list means
-nobody may change anything. User-group membership is read with ``usergroups.users.list`` and
+nobody may change anything. What a refused user is told, naming the operators, is rendered in
+:mod:`bot.slack.render.problems`. User-group membership is read with ``usergroups.users.list`` and
 cached for a few minutes. When it cannot be read, the last answer stands for at most
 :data:`STALE_AFTER` (someone removed from the group keeps no power past that); then changes
 are refused, saying why, until membership is known again.
@@ -25,9 +26,9 @@ class MembershipUnknown(Exception):
     """A user group's members could not be read, and what was known is too old to trust."""
 
     def __init__(self, group: str) -> None:
-        self.group = group
+        self.group = group  # Slack renders the sentence, with a mention of the group
         super().__init__(
-            f"cronops cannot check the members of <!subteam^{group}> right now (Slack does not "
+            f"cronops cannot check the members of user group {group} right now (Slack does not "
             "answer), so it changes nothing; try again in a few minutes. Nothing was changed."
         )
 
@@ -69,18 +70,6 @@ class Access:
         if unknown is not None:
             raise unknown
         return False
-
-    def refusal(self, verb: str) -> str:
-        """The ephemeral answer to a non-operator, naming who may."""
-        if self.everyone_refused:
-            return (
-                f"Nobody can {verb} jobs through cronops yet: `access.operators` in cronops.yml "
-                "is empty. Nothing was changed."
-            )
-        names = [f"<@{u}>" for u in sorted(self.users)]
-        names += [f"<!subteam^{g}>" for g in self.groups]
-        who = ", ".join(names)
-        return f"Only operators can {verb} jobs; operators are {who}. Nothing was changed."
 
     async def _group_members(self, group: str) -> set[str]:
         cached = self._members.get(group)

@@ -74,7 +74,11 @@ class Listing:
 
 
 class RefError(Exception):
-    """A ref or name that does not lead to exactly one job."""
+    """A ref or name that does not lead to exactly one job.
+
+    ``message`` is a plain sentence (logs, the store); Slack renders the data the subclasses
+    keep (:mod:`bot.slack.render.problems`), escaped.
+    """
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -85,6 +89,7 @@ class NoMatch(RefError):
     def __init__(
         self, text: str, closest: Sequence[str] = (), *, account: str | None = None
     ) -> None:
+        self.text, self.account = text, account
         self.closest = list(closest)
         hint = f" Closest: {', '.join(self.closest)}." if self.closest else ""
         # a ref names its account: list that; a name is a search
@@ -94,6 +99,7 @@ class NoMatch(RefError):
 
 class Ambiguous(RefError):
     def __init__(self, text: str, candidates: Sequence[Job]) -> None:
+        self.text = text
         self.candidates = list(candidates)
         picks = "\n".join(f"• `{j.ref}` {j.name}" for j in self.candidates[:8])
         more = f"\n…and {len(candidates) - 8} more" if len(candidates) > 8 else ""
@@ -227,8 +233,8 @@ class CronService:
         """The one job a ref (``prod:4242``, a unique id prefix) or a name points at."""
         text = text.strip()
         account, _, job_id = text.partition(":")
-        if job_id and account in self.providers:
-            return await self._resolve_ref(account, job_id, text)
+        if job_id and account in self.providers:  # copied from a list: `hub:monitor/b5e5e820…`
+            return await self._resolve_ref(account, job_id.removesuffix("…"), text)
         listing = await self.listing()
         named = [j for j in listing.jobs if j.name.casefold() == text.casefold()]
         by_id = [j for j in listing.jobs if j.id == text]

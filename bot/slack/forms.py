@@ -48,6 +48,46 @@ ADDON_VERSIONS: dict[str, tuple[str, ...]] = {
 }
 STORAGE_ACCESS = ("RWO", "RWX")
 NAME_MAX = 200
+INPUT_MAX = 3000  # characters a Slack text input holds (its max_length, its initial_value)
+
+#: Inputs a job's current value may be too long to fill in: shown empty, and kept as it is
+#: when left empty (edits change only what the user changed).
+KEEPABLE: dict[BlockId, str] = {
+    BlockId.NAME: "name",
+    BlockId.URL: "url",
+    BlockId.HTTP_BODY: "http_body",
+    BlockId.MANIFEST: "manifest",
+    BlockId.COMMAND: "command",
+}
+
+
+MULTILINE = frozenset({BlockId.HTTP_BODY, BlockId.MANIFEST})
+
+
+def input_limit(block: BlockId) -> int:
+    """The most characters the modal's input for ``block`` takes."""
+    return NAME_MAX if block is BlockId.NAME else INPUT_MAX
+
+
+class Kept(str):
+    """What an edit's spec holds for an input left empty to keep the job's value, one its modal
+    could not fill in, until :func:`edited` puts that value back (never sent: it is empty)."""
+
+    __slots__ = ()
+
+
+KEPT = Kept()
+
+
+def prefillable(value: str | None, limit: int, *, multiline: bool) -> bool:
+    """Whether a current value fits its input as the initial value (a one-line input takes
+    no line break; a value :data:`KEPT` is not known here)."""
+    if value is None:
+        return True
+    if isinstance(value, Kept):
+        return False
+    return len(value) <= limit and (multiline or not any(c in value for c in "\r\n"))
+
 
 T = TypeVar("T", bound=str)
 
@@ -63,9 +103,10 @@ class FormErrors(Exception):
 class Form:
     """Reads ``view.state.values`` and collects one error per block."""
 
-    def __init__(self, values: Values) -> None:
+    def __init__(self, values: Values, kept: frozenset[str] = frozenset()) -> None:
         self.values = values
         self.errors: dict[str, str] = {}
+        self.kept = kept  # blocks left empty on purpose: their current value is kept
 
     def has(self, block: BlockId) -> bool:
         return block.value in self.values
@@ -95,7 +136,7 @@ class Form:
 
     def required(self, block: BlockId, message: str) -> str:
         value = self.get(block)
-        if value is None:
+        if value is None and block.value not in self.kept:
             self.fail(block, message)
         return value or ""
 
@@ -224,27 +265,74 @@ def parse_job_form(meta: ModalMeta, values: Values) -> JobSpec:
     """The job a create/edit modal asks for, from the form alone (no request is made).
 
     A Miget create carries the chosen application in ``spec.app``. An edit's spec holds what
-    the form shows; :func:`edited` completes it with what the form does not carry.
+    the form shows; :func:`edited` completes it with what the form does not carry, the job's
+    values for inputs left empty to keep them (:data:`KEPT` until then) included.
     """
     kind = JobKind(meta.kind)
     parser = PARSERS.get((meta.provider, kind))
     if parser is None:
         raise ValueError(f"no job form for {meta.provider} {meta.kind}")
-    form = Form(values)
+    kept = left_to_keep(meta, values)
+    form = Form(values, frozenset(block.value for block in kept))
     spec_fields = parser(form, meta)
     form.raise_if_errors()
     if meta.provider == "miget" and meta.ref is None:
         spec_fields["app"] = selected_app(meta, values)
-    return JobSpec(**{"kind": kind, "enabled": True, **spec_fields})
+    fields = [KEEPABLE[block] for block in kept]
+    typed = {**spec_fields, **dict.fromkeys(fields, "kept")}  # the rest validated as typed...
+    spec = JobSpec(**{"kind": kind, "enabled": True, **typed})
+    return spec.model_copy(update=dict.fromkeys(fields, KEPT))  # ...the job's values to come
+
+
+def left_to_keep(meta: ModalMeta, values: Values) -> list[BlockId]:
+    """The inputs of an edit form that its modal could not fill in (``meta.kept``: the job's
+    value was too long for them, or had line breaks) and that were left empty: they keep the
+    job's value."""
+    if meta.ref is None:
+        return []
+    form = Form(values)
+    return [
+        block
+        for block in KEEPABLE
+        if block.value in meta.kept and form.has(block) and form.get(block) is None
+    ]
+
+
+def unfilled(current: JobSpec) -> list[BlockId]:
+    """The inputs an edit modal leaves empty, the job's value not fitting them (see
+    :func:`bot.slack.render.inputs.text_input`): left empty, they keep it."""
+    return [
+        block
+        for block, field in KEEPABLE.items()
+        if not prefillable(
+            getattr(current, field), input_limit(block), multiline=block in MULTILINE
+        )
+    ]
+
+
+def kept_values(spec: JobSpec, current: JobSpec) -> dict[str, Any]:
+    """The job's values for the inputs an edit left empty to keep them (:data:`KEPT`)."""
+    return {
+        field: getattr(current, field)
+        for field in KEEPABLE.values()
+        if isinstance(getattr(spec, field), Kept)
+    }
+
+
+def as_shown(spec: JobSpec, current: JobSpec) -> JobSpec:
+    """An edit form's spec with the values it kept put back: the form to show again."""
+    return spec.model_copy(update=kept_values(spec, current))
 
 
 def edited(spec: JobSpec, current: JobSpec) -> JobSpec:
     """An edit form's spec completed from the job as it is: what the form does not carry
-    (Miget's schedule, whether the job is paused) stays as it was, and so does a URL left as
+    (Miget's schedule, whether the job is paused) stays as it was, so does a value the modal
+    could not fill in and that was left empty (:func:`kept_values`), and so does a URL left as
     shown: shown masked, it is not sent (``url`` None keeps the real one).
 
     A URL changed but still holding a masked part would send the mask: refused.
     """
+    spec = as_shown(spec, current)
     url = spec.url
     if url is not None and url == current.url:
         url = None

@@ -140,6 +140,27 @@ async def test_a_channel_the_bot_cannot_post_in_is_not_subscribed(workspace: Wor
     assert await workspace.built.deps.store.subscriptions.all() == []
 
 
+async def test_the_same_subscribe_twice_at_once_is_saved_and_audited_once(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = workspace.built.deps.store
+    await workspace.command("subscribe prod", user=READER)
+    await workspace.fake.wait_for("chat.postMessage", where=_in(AUDIT))
+    saved = await store.subscriptions.all()
+
+    async def read_before_the_first_was_saved(*args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    monkeypatch.setattr(store.subscriptions, "all", read_before_the_first_was_saved)
+    await workspace.command("subscribe prod", user=READER)
+    (told,) = await workspace.fake.wait_for("response_url")
+    assert "already gets alerts for `prod`" in texts(told)
+    monkeypatch.undo()
+    assert await store.subscriptions.all() == saved
+    entries = await store.audit.recent()
+    assert [(e.user_id, e.action) for e in entries] == [(READER, "subscribed")]
+
+
 async def test_subscribing_is_audited(workspace: Workspace) -> None:
     await workspace.command("subscribe prod", user=READER)
     (audited,) = await workspace.fake.wait_for("chat.postMessage", where=_in(AUDIT))

@@ -41,6 +41,11 @@ def as_dict(view: View) -> dict[str, Any]:
     return view.to_dict()
 
 
+def meta_of(view: View) -> ModalMeta:
+    """The metadata a modal carries back on submit."""
+    return ModalMeta.load(as_dict(view)["private_metadata"])
+
+
 def block_ids(view: View) -> list[str]:
     return [b["block_id"] for b in as_dict(view)["blocks"] if b["type"] == "input"]
 
@@ -520,3 +525,92 @@ def test_addon_form_errors(answers: dict[str, Any], errors: set[str]) -> None:
     with pytest.raises(FormErrors) as caught:
         parse_addon_form(ADDON, submit(addon_modal(ADDON), **{**good, **answers}))
     assert set(caught.value.errors) == errors
+
+
+# -- values too long to fill in --------------------------------------------------------------
+
+
+def test_an_edit_keeps_values_too_long_to_fill_in() -> None:
+    current = JobSpec.model_construct(
+        kind=JobKind.CRON, name="n" * 10_000, manifest="image: x\n" + "# c\n" * 2000,
+        schedule=Schedule.of_period("daily"), enabled=True,
+    )  # fmt: skip
+    view = job_modal(DJINN.model_copy(update={"ref": "ci:42"}), current=current)
+    inputs = {b["block_id"]: b for b in as_dict(view)["blocks"] if b["type"] == "input"}
+    for block in (B.NAME, B.MANIFEST):
+        assert "initial_value" not in inputs[block]["element"]
+        assert "leave it empty to keep it" in inputs[block]["hint"]["text"]
+        assert inputs[block]["optional"] is True
+    form = meta_of(view)  # the modal says which inputs it left empty
+    assert sorted(form.kept) == [B.MANIFEST, B.NAME]
+    kept = edited(parse_job_form(form, submit(view, period="weekly")), current)
+    assert (kept.name, kept.manifest) == (current.name, current.manifest)
+    assert kept.schedule == Schedule.of_period("weekly")
+    typed = edited(parse_job_form(form, submit(view, name="short", manifest="image: y")), current)
+    assert (typed.name, typed.manifest) == ("short", "image: y")
+
+
+def test_a_value_that_fits_is_filled_in_and_still_required() -> None:
+    current = JobSpec(kind=JobKind.CRONJOB, name="ok", command="rake x", schedule=None)
+    view = job_modal(MIGET.model_copy(update={"ref": "apps:APP/CJ"}), current=current)
+    assert meta_of(view).kept == []
+    with pytest.raises(FormErrors) as refused:
+        parse_job_form(meta_of(view), submit(view, name="", command=""))
+    assert set(refused.value.errors) == {B.NAME, B.COMMAND}
+
+
+def test_options_and_numbers_stay_inside_what_slack_takes() -> None:
+    many = meta("miget", "cronjob", apps=[f"{n:04d}" + "-a" * 10 for n in range(500)])
+    assert len(many.apps) <= 100
+    assert many.more_apps == 500 - len(many.apps)
+    assert len(many.dump()) <= 3000
+    select = next(b for b in as_dict(job_modal(many))["blocks"] if b.get("block_id") == B.APP)
+    assert len(select["element"]["options"]) == len(many.apps)
+    assert f"{many.more_apps} more did not fit" in select["hint"]["text"]
+    odd = meta("miget", "cronjob", apps=["x" * 151, "y" * 150, "line\nbreak"])
+    assert odd.apps == ["y" * 150, "line\nbreak"]
+    labels = [o["text"]["text"] for b in as_dict(job_modal(odd))["blocks"]
+              if b.get("block_id") == B.APP for o in b["element"]["options"]]  # fmt: skip
+    assert all(len(label) <= 75 and "\n" not in label for label in labels)
+    wide = JobSpec(kind=JobKind.MONITOR, name="m", grace_period=500)
+    grace = next(b for b in as_dict(job_modal(MONITOR, current=wide))["blocks"]
+                 if b.get("block_id") == B.GRACE_PERIOD)  # fmt: skip
+    assert "initial_value" not in grace["element"]  # 500 is outside 1..60: not filled in
+
+
+def test_a_name_with_line_breaks_is_not_filled_into_a_one_line_input() -> None:
+    current = JobSpec(kind=JobKind.JOB, name="two\nlines", url="https://x.example", schedule=None)
+    view = job_modal(CRONJOB_ORG.model_copy(update={"ref": "prod:42"}), current=current)
+    name = next(b for b in as_dict(view)["blocks"] if b.get("block_id") == B.NAME)
+    assert "initial_value" not in name["element"]
+    assert "line breaks" in name["hint"]["text"]
+    kept = edited(parse_job_form(meta_of(view), submit(view, cron="0 3 * * *")), current)
+    assert kept.name == "two\nlines"
+
+
+def test_a_form_shown_again_after_an_error_still_keeps_what_it_left_empty() -> None:
+    """Edits are parsed before the job is read (the ack comes first): an input left empty to
+    keep the job's value holds nothing to send until edited() puts the value back, and the
+    form shown again after an error, the job unread, still leaves it empty to keep it."""
+    current = JobSpec.model_construct(
+        kind=JobKind.JOB, name="n" * 500, url="https://x.example/hook", http_method="GET",
+        schedule=Schedule.from_cron("0 3 * * *"), enabled=False,
+    )  # fmt: skip
+    view = job_modal(CRONJOB_ORG.model_copy(update={"ref": "prod:42"}), current=current)
+    spec = parse_job_form(meta_of(view), submit(view, cron="0 4 * * *"))
+    assert spec.name == ""  # not the job's name yet, and never a placeholder to send
+    again = job_modal(meta_of(view), current=spec, error="cron-job.org is unreachable")
+    name = next(b for b in as_dict(again)["blocks"] if b.get("block_id") == B.NAME)
+    assert "initial_value" not in name["element"]
+    assert name["optional"] is True
+    assert "leave it empty to keep it" in name["hint"]["text"]
+    assert meta_of(again).kept == [B.NAME]
+    saved = edited(parse_job_form(meta_of(again), submit(again)), current)
+    assert saved.name == current.name
+    assert saved.schedule == Schedule.from_cron("0 4 * * *")
+    assert saved.url is None  # left as shown: the job keeps its real URL
+    assert saved.enabled is False  # pausing is not an edit's business
+    forged = CRONJOB_ORG.model_copy(update={"kept": [B.NAME]})  # a create has nothing to keep
+    with pytest.raises(FormErrors) as refused:
+        parse_job_form(forged, submit(job_modal(forged), url="https://x.example", cron="0 3 * * *"))
+    assert set(refused.value.errors) == {B.NAME}

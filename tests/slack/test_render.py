@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.slack.render.conceal import short_ref
 from bot.slack.render.ids import ActionId, IncidentValue, JobValue, ModalMeta, PageValue
 from bot.slack.render.jobs import (
     change_text,
@@ -21,14 +23,18 @@ from bot.slack.render.jobs import (
     job_list,
     notice,
 )
+from bot.slack.render.messages import chunk_lines
 from bot.slack.render.text import (
     ago,
     duration,
     escape,
+    fit,
+    header_text,
+    job_name,
     job_status,
+    link,
     result_icon,
     schedule_line,
-    short_ref,
     slack_date,
 )
 from providers.base import Capability, Execution, Job, JobKind, RunResult
@@ -498,3 +504,37 @@ def test_modal_metadata_round_trips_within_slacks_limit() -> None:
     raw = meta.dump()
     assert len(raw) <= 3000
     assert ModalMeta.load(raw) == meta
+
+
+# -- long and odd text ---------------------------------------------------------------------
+
+
+def test_fit_never_cuts_a_link_a_mention_a_date_or_an_entity() -> None:
+    text = "a" * 95 + f"{slack_date(NOW)} &lt;&amp; <https://x.example|x> <@U1>"
+    for limit in range(96, len(text)):
+        fitted = fit(text, limit)
+        assert len(fitted) <= limit
+        rest = re.sub(r"<[^<>]*>", "", fitted)
+        assert "<" not in rest
+        assert ">" not in rest
+        assert not re.search(r"&(?!amp;|lt;|gt;)", fitted)
+    assert fit("short", 10) == "short"
+
+
+def test_long_lines_are_split_between_tokens() -> None:
+    line = "&lt;" * 2000
+    chunks = chunk_lines([line], limit=3001)
+    assert "".join(chunks) == line
+    assert all(len(c) <= 3001 and c.endswith(";") for c in chunks)
+
+
+def test_names_stay_on_one_line_and_are_never_empty() -> None:
+    assert job_name("a\n\n b\r\nc", 50) == "a b c"
+    assert job_name("  ", 50) == "(no name)"
+    assert header_text("x" * 500) == "x" * 149 + "…"
+    assert header_text("") == "(no name)"
+
+
+def test_a_url_too_long_to_link_shows_its_label() -> None:
+    assert link("https://x.example/" + "a" * 2000, "build") == "build"
+    assert link("https://x.example/<a>", "build") == "<https://x.example/&lt;a&gt;|build>"

@@ -16,8 +16,11 @@ from bot.slack.render.alerts import (
     alert_open,
     alert_resolved,
     alert_update,
+    already_subscribed_text,
     first_start_summary,
     muted_text,
+    not_muted_text,
+    not_subscribed_text,
     resolved_reply,
     rollup,
     subscribed_text,
@@ -319,22 +322,26 @@ def test_subscriptions_list_names_the_channel_and_each_target() -> None:
 
 
 def test_subscribe_and_unsubscribe_replies() -> None:
-    assert subscribed_text("C1", "prod") == "🔔 Alerts for `prod` now go to <#C1>."
-    assert subscribed_text("C1", None) == "🔔 Alerts for all jobs now go to <#C1>."
-    assert "no longer gets alerts for `prod`" in unsubscribed_text("C1", "prod")
-    assert "nothing changed" in unsubscribed_text("C1", "a&b", removed=False)
-    assert "`a&amp;b`" in unsubscribed_text("C1", "a&b", removed=False)
+    assert subscribed_text("U1", "C1", "prod") == "<@U1> subscribed <#C1> to alerts for `prod`"
+    assert subscribed_text("U1", "C1", "*") == "<@U1> subscribed <#C1> to every job's alerts"
+    assert already_subscribed_text("C1", "prod") == "<#C1> already gets alerts for `prod`."
+    assert unsubscribed_text("U1", "C1", "prod") == "<@U1> unsubscribed <#C1> from `prod`"
+    assert "<#C1> has no subscription `a&amp;b`" in not_subscribed_text("C1", "a&b")
 
 
 def test_mute_replies_say_the_job_keeps_running() -> None:
-    forever = muted_text("prod:4242", None)
+    forever = muted_text("U1", "prod:4242", None)
     assert forever == (
-        "🔕 Muted `prod:4242` until it recovers — the job keeps running; cronops just won't alert."
+        "<@U1> 🔕 Muted `prod:4242` until it recovers — the job keeps running;"
+        " cronops just won't alert."
     )
-    until = muted_text("prod:4242", NOW)
+    until = muted_text("U1", "prod:4242", NOW)
     assert f"until <!date^{int(NOW.timestamp())}^" in until
     assert "the job keeps running" in until
-    assert "Unmuted `prod:4242`" in unmuted_text("prod:4242")
+    assert (
+        unmuted_text("U1", "prod:4242") == "<@U1> unmuted `prod:4242`: its alerts are posted again"
+    )
+    assert not_muted_text("prod:<x>") == "`prod:&lt;x&gt;` is not muted."
 
 
 def test_messages_are_posted_without_unfurling() -> None:

@@ -15,9 +15,9 @@ from bot.slack.listeners.context import Registrar, Reply, guarded
 from bot.slack.listeners.cron import send_list
 from bot.slack.listeners.modals import open_edit_modal
 from bot.slack.render import messages
+from bot.slack.render.changes import by_line, deleted_text, flipped_text, kept_text
 from bot.slack.render.ids import ActionId, JobValue, PageValue
-from bot.slack.render.jobs import history_blocks, job_card
-from bot.slack.render.text import slack_date
+from bot.slack.render.jobs import card_text, history_blocks, history_text, job_card
 
 Handler = Callable[[Reply, dict[str, Any], dict[str, Any]], Awaitable[None]]
 
@@ -55,32 +55,30 @@ async def _job(reply: Reply, action: dict[str, Any]) -> Any:
 
 
 def _by(reply: Reply, verb: str) -> str:
-    return f"{verb} by <@{reply.user}> {slack_date(reply.deps.clock())}"
+    return by_line(verb, reply.user, reply.deps.clock())
 
 
 async def show(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
     job = await reply.deps.service.show(await _job(reply, action))
-    await reply.ephemeral(f"{job.name} ({job.ref})", job_card(job, now=reply.deps.clock()))
+    await reply.ephemeral(card_text(job), job_card(job, now=reply.deps.clock()))
 
 
 async def pause(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
     paused = await changes.pause(reply, await _job(reply, action))
     card = job_card(paused, now=reply.deps.clock(), note="⏸️ " + _by(reply, "Paused"))
-    await reply.replace(f"Paused {paused.ref}", card)
+    await reply.replace(flipped_text("Paused", paused), card)
 
 
 async def resume(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
     resumed = await changes.resume(reply, await _job(reply, action))
     card = job_card(resumed, now=reply.deps.clock(), note="▶️ " + _by(reply, "Resumed"))
-    await reply.replace(f"Resumed {resumed.ref}", card)
+    await reply.replace(flipped_text("Resumed", resumed), card)
 
 
 async def history(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
     job = await _job(reply, action)
     runs = await reply.deps.service.history(job, 10)
-    await reply.ephemeral(
-        f"History of {job.ref}", history_blocks(job, runs, now=reply.deps.clock())
-    )
+    await reply.ephemeral(history_text(job), history_blocks(job, runs, now=reply.deps.clock()))
 
 
 async def edit(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -90,13 +88,12 @@ async def edit(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> No
 async def delete(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
     job = await _job(reply, action)
     await changes.delete(reply, job)
-    text = f"🗑️ Deleted `{job.ref}` {job.name} — " + _by(reply, "deleted")
+    text = deleted_text(job, reply.user, reply.deps.clock())
     await reply.replace(text, messages.notice(text))
 
 
 async def cancel_delete(reply: Reply, body: dict[str, Any], action: dict[str, Any]) -> None:
-    ref = JobValue.load(action["value"]).ref
-    text = f"Kept `{ref}`; nothing was deleted."
+    text = kept_text(JobValue.load(action["value"]).ref)
     await reply.replace(text, messages.notice(text))
 
 

@@ -19,14 +19,14 @@ from bot.slack.deps import Deps
 from bot.slack.listeners import changes
 from bot.slack.listeners.context import Registrar, Reply, guarded
 from bot.slack.render import alerts as render
-from bot.slack.render import messages
+from bot.slack.render.alerts import EVERYTHING
+from bot.slack.render.changes import paused_text
 from bot.slack.render.ids import ActionId, IncidentValue
-from bot.slack.render.jobs import history_blocks
+from bot.slack.render.jobs import history_blocks, history_text
 from providers.base import Capability
 
 log = logging.getLogger(__name__)
 
-EVERYTHING = "*"
 MUTE_BUTTON = timedelta(hours=1)
 
 
@@ -50,37 +50,29 @@ async def subscribe(reply: Reply, target: str) -> None:
     alerts too), and audited. ``alerts.channel`` gets every alert either way."""
     channel = _channel(reply)
     store, now = reply.deps.store, reply.deps.clock()
-    what = "every job's alerts" if target == EVERYTHING else f"alerts for `{target}`"
     if any(
         s.target.casefold() == target.casefold() for s in await store.subscriptions.all(channel)
     ):
-        await reply.ephemeral(f"<#{channel}> already gets {what}.")
+        await reply.ephemeral(render.already_subscribed_text(channel, target))
         return
-    text = f"<@{reply.user}> subscribed <#{channel}> to {what}"
     try:
         await reply.client.chat_postMessage(
-            channel=channel, text=text, unfurl_links=False, unfurl_media=False
-        )
+            channel=channel, text=render.subscribed_text(reply.user, channel, target),
+            unfurl_links=False, unfurl_media=False,
+        )  # fmt: skip
     except SlackApiError as error:
         code = error.response.get("error")
         log.info("cannot post in %s (%s): not subscribed", channel, code)
-        await reply.ephemeral(_cannot_post(channel, str(code)))
+        await reply.ephemeral(render.cannot_post_text(channel, str(code)))
         return
     async with store.unit():
-        await store.subscriptions.add(channel, target, reply.user, now)
-        effects = await reply.record("subscribed", f"{channel} to {target}")
+        added = await store.subscriptions.add(channel, target, reply.user, now)
+        if added:
+            effects = await reply.record("subscribed", f"{channel} to {target}")
+    if not added:  # subscribed meanwhile, by the same command sent twice: recorded once
+        await reply.ephemeral(render.already_subscribed_text(channel, target))
+        return
     await reply.send(effects)
-
-
-def _cannot_post(channel: str, code: str) -> str:
-    if code in ("not_in_channel", "channel_not_found"):
-        how = (
-            f"invite me first (`/invite @cronops` in <#{channel}>), then subscribe again. "
-            "Direct messages cannot be subscribed: use a channel."
-        )
-    else:
-        how = f"Slack said `{code}`. Nothing was subscribed."
-    return f"I cannot post in this conversation, so it cannot get alerts; {how}"
 
 
 async def unsubscribe(reply: Reply, target: str) -> None:
@@ -91,12 +83,10 @@ async def unsubscribe(reply: Reply, target: str) -> None:
         if removed:
             effects = await reply.record(
                 "unsubscribed", f"{channel} from {target}",
-                announce=f"<@{reply.user}> unsubscribed <#{channel}> from `{target}`",
+                announce=render.unsubscribed_text(reply.user, channel, target),
             )  # fmt: skip
     if not removed:
-        await reply.ephemeral(
-            f"<#{channel}> has no subscription `{target}`; see `/cron subscriptions`."
-        )
+        await reply.ephemeral(render.not_subscribed_text(channel, target))
         return
     await reply.send(effects)
 
@@ -115,7 +105,7 @@ async def mute(reply: Reply, ref: str, duration: timedelta | None) -> None:
     async with store.unit():
         await store.mutes.set(job.ref, until, reply.user, now)
         effects = await reply.record(
-            "muted", job, announce=f"<@{reply.user}> " + render.muted_text(job.ref, until)
+            "muted", job, announce=render.muted_text(reply.user, job.ref, until)
         )
     await reply.send(effects)
 
@@ -128,11 +118,10 @@ async def unmute(reply: Reply, ref: str) -> None:
         removed = await store.mutes.remove(job.ref)
         if removed:
             effects = await reply.record(
-                "unmuted", job,
-                announce=f"<@{reply.user}> unmuted `{job.ref}`: its alerts are posted again",
-            )  # fmt: skip
+                "unmuted", job, announce=render.unmuted_text(reply.user, job.ref)
+            )
     if not removed:
-        await reply.ephemeral(f"`{job.ref}` is not muted.")
+        await reply.ephemeral(render.not_muted_text(job.ref))
         return
     await reply.send(effects)
 
@@ -189,19 +178,25 @@ async def acknowledge(reply: Reply, value: IncidentValue, body: dict[str, Any]) 
     await reply.send(effects)
 
 
+async def _ref(reply: Reply, value: IncidentValue) -> str:
+    """The alert's job: the incident knows its full ref; the button holds only a prefix."""
+    incident = await reply.deps.store.incidents.get(value.incident_id)
+    return incident.ref if incident is not None else value.ref
+
+
 async def pause(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
-    job = await reply.deps.service.resolve(value.ref)
+    job = await reply.deps.service.resolve(await _ref(reply, value))
     paused = await changes.pause(reply, job)
     label = reply.deps.service.provider(paused.account).label
-    await reply.ephemeral(f"Paused `{paused.ref}`: {label} will not run it until it is resumed.")
+    await reply.ephemeral(paused_text(paused, label))
 
 
 async def mute_hour(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
-    await mute(reply, value.ref, MUTE_BUTTON)
+    await mute(reply, await _ref(reply, value), MUTE_BUTTON)
 
 
 async def history(reply: Reply, value: IncidentValue, body: dict[str, Any]) -> None:
-    job = await reply.deps.service.resolve(value.ref)
+    job = await reply.deps.service.resolve(await _ref(reply, value))
     runs = await reply.deps.service.history(job, 10)
     blocks = history_blocks(job, runs, now=reply.deps.clock())
-    await reply.ephemeral(f"History of {job.ref}", blocks or messages.notice("No runs yet."))
+    await reply.ephemeral(history_text(job), blocks)

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from bot.chat.durations import humanize
 from bot.slack.listeners.context import Reply
-from bot.slack.render.jobs import change_text
+from bot.slack.render.changes import change_text
 from bot.slack.render.text import slack_date
 from providers.base import Job
 from providers.errors import ProviderError

@@ -23,7 +23,7 @@ from bot.inflight import Inflight
 from bot.slack.delivery import Delivery
 from bot.slack.deps import Deps
 from bot.slack.forms import FormErrors
-from bot.slack.render import messages
+from bot.slack.render import changes, messages, problems
 from bot.slack.respond import Blocks
 from bot.store import Store
 from providers.base import Job
@@ -87,7 +87,7 @@ def return_on_ack(inflight: Inflight, listener: Listener) -> Listener:
 
 
 class Refused(Exception):
-    """The user may not do this; ``message`` says who may."""
+    """The user may not do this; ``message`` (mrkdwn) says who may."""
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -148,7 +148,7 @@ class Reply:
         effects, tag = Effects(), uuid.uuid4().hex
         if self.deps.audit_channel:
             effects.keys.append(f"audit:{tag}")
-            text = f"<@{self.user}> {action} `{ref}`" + (f" {name}" if name != ref else "")
+            text = changes.audit_text(self.user, action, subject)
             await _queue(store, effects.keys[-1], self.deps.audit_channel, text, now)
         if announce and self.channel:
             effects.announcement = (f"announce:{tag}", announce)
@@ -187,16 +187,16 @@ class Reply:
                 unfurl_links=False, unfurl_media=False,
             )  # fmt: skip
         elif outcome == "waiting":
-            await self.ephemeral(f"{text}\n_(Slack is slow to take the post in the channel; "
-                                 "it follows shortly.)_")  # fmt: skip
+            await self.ephemeral(changes.delayed_text(text))
 
     async def require_operator(self, verb: str) -> None:
+        access = self.deps.access
         try:
-            allowed = await self.deps.access.is_operator(self.user)
+            allowed = await access.is_operator(self.user)
         except MembershipUnknown as unknown:
-            raise Refused(str(unknown)) from None
+            raise Refused(problems.membership_unknown(unknown.group)) from None
         if not allowed:
-            raise Refused(self.deps.access.refusal(verb))
+            raise Refused(problems.refusal(verb, access.users, access.groups))
 
 
 @dataclass
@@ -238,20 +238,18 @@ async def _guarded(reply: Reply, work: Awaitable[Any]) -> None:
     except Refused as refused:
         await reply.ephemeral(refused.message)
     except RefError as error:
-        await reply.ephemeral(error.message, messages.error(error.message))
+        await _problem(reply, problems.ref_problem(error))
     except ParseError as error:
-        text = f"{error.message}\nUsage: {error.usage}"
-        await reply.ephemeral(text, messages.error(text))
+        await _problem(reply, problems.parse_problem(error.message, error.usage))
     except ProviderError as error:
-        await reply.ephemeral(error.user_message, messages.error(error.user_message))
+        await _problem(reply, problems.provider_problem(error))
     except FormErrors as error:
-        text = "; ".join(error.errors.values())
-        await reply.ephemeral(text, messages.error(text))
+        await _problem(reply, problems.form_problem(error.errors.values()))
     except Exception:
         incident = uuid.uuid4().hex[:8]
         log.exception("listener failed (incident %s)", incident)
-        text = (
-            f"Something went wrong inside cronops (logged as `{incident}`). "
-            "Nothing was changed that the message above does not say; try again in a moment."
-        )
-        await reply.ephemeral(text, messages.error(text))
+        await _problem(reply, problems.internal_problem(incident))
+
+
+async def _problem(reply: Reply, text: str) -> None:
+    await reply.ephemeral(text, messages.error(text))

@@ -11,18 +11,24 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import grammar as cmds
-from bot.chat.durations import humanize
 from bot.chat.grammar import ParseError, parse
 from bot.chat.service import Listing, StatusFilter, filter_jobs, with_polled_results
 from bot.slack.deps import Deps, RenderKey
 from bot.slack.listeners import alerts, changes
 from bot.slack.listeners.context import Registrar, Reply, acting_for, guarded
 from bot.slack.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
-from bot.slack.render import messages
+from bot.slack.render import messages, problems, status
 from bot.slack.render.ids import PageValue
-from bot.slack.render.jobs import delete_confirm, history_blocks, job_card
+from bot.slack.render.jobs import (
+    card_text,
+    delete_confirm,
+    delete_text,
+    history_blocks,
+    history_text,
+    job_card,
+)
 from bot.slack.render.lists import job_list
-from bot.slack.render.text import slack_date
+from bot.slack.render.status import AccountStatus, status_blocks
 
 
 def register(app: Registrar, deps: Deps) -> None:
@@ -41,7 +47,7 @@ async def handle(
     try:
         parsed = parse(command.get("text", ""), deps.service.accounts)
     except ParseError as error:
-        text = f"{error.message}\nUsage: {error.usage}"
+        text = problems.parse_problem(error.message, error.usage)
         await ack(text=text, blocks=messages.error(text), response_type="ephemeral")
         return
     if isinstance(parsed, cmds.Help):
@@ -71,11 +77,11 @@ async def run(reply: Reply, parsed: cmds.Command, trigger_id: str) -> None:
             await send_list(reply, page)
         case cmds.Show(ref=ref):
             job = await service.show(await service.resolve(ref))
-            await reply.ephemeral(f"{job.name} ({job.ref})", job_card(job, now=now))
+            await reply.ephemeral(card_text(job), job_card(job, now=now))
         case cmds.History(ref=ref, limit=limit):
             job = await service.resolve(ref)
             runs = await service.history(job, limit)
-            await reply.ephemeral(f"History of {job.ref}", history_blocks(job, runs, now=now))
+            await reply.ephemeral(history_text(job), history_blocks(job, runs, now=now))
         case cmds.Pause(ref=ref, duration=duration):
             await changes.pause(reply, await service.resolve(ref), duration)
         case cmds.Resume(ref=ref):
@@ -83,7 +89,7 @@ async def run(reply: Reply, parsed: cmds.Command, trigger_id: str) -> None:
         case cmds.Delete(ref=ref):
             await reply.require_operator("delete")
             job = await service.resolve(ref)
-            await reply.ephemeral(f"Delete {job.ref}?", delete_confirm(job))
+            await reply.ephemeral(delete_text(job), delete_confirm(job))
         case cmds.Create(account=account):
             await open_create_modal(reply, account, trigger_id)
         case cmds.Edit(ref=ref):
@@ -150,17 +156,14 @@ async def send_status(reply: Reply) -> None:
     service, store = reply.deps.service, reply.deps.store
     listing = await service.listing()
     failed = {f.account: f.message for f in listing.failures}
-    lines = []
+    rows = []
     for account in service.accounts:
         provider = service.provider(account)
         used, limit = await provider.http.budget_state()
-        budget = f"{used} / {limit} requests today" if limit else "no request budget"
-        state = f"⚠️ {failed[account]}" if account in failed else "✅ reachable, key accepted"
         polled = await store.accounts.state(account) if store is not None else None
-        last = slack_date(polled.last_poll_at) if polled and polled.last_poll_at else "not yet"
         every = reply.deps.intervals.get(account, reply.deps.alerts.poll_interval.total_seconds())
-        lines.append(
-            f"*{account}* ({provider.label}) — {state} — {budget} — "
-            f"last poll {last}, polling every {humanize(timedelta(seconds=every))}"
-        )
-    await reply.ephemeral("Account status", messages.help_blocks(lines, title="Accounts"))
+        last_poll = polled.last_poll_at if polled else None
+        state = failed.get(account)
+        every_s = timedelta(seconds=every)
+        rows.append(AccountStatus(account, provider.label, state, used, limit, last_poll, every_s))
+    await reply.ephemeral(status.TEXT, status_blocks(rows))

@@ -12,11 +12,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.service import RefError
 from bot.slack.deps import Deps
-from bot.slack.forms import FormErrors, edited, parse_addon_form, parse_job_form, parse_kind
+from bot.slack.forms import (
+    FormErrors,
+    as_shown,
+    edited,
+    parse_addon_form,
+    parse_job_form,
+    parse_kind,
+)
 from bot.slack.listeners import changes
 from bot.slack.listeners.context import Refused, Registrar, Reply, acting_for
+from bot.slack.render import problems
+from bot.slack.render.changes import addon_created_text, change_text, saved_text
 from bot.slack.render.ids import ActionId, CallbackId, ModalMeta
-from bot.slack.render.jobs import change_text
 from bot.slack.render.modals import (
     addon_modal,
     job_modal,
@@ -47,7 +55,8 @@ async def open_create_modal(reply: Reply, account: str | None, trigger_id: str) 
         await reply.client.views_open(trigger_id=trigger_id, view=kind_picker(meta))
         return
     view_id = await _open_loading(reply, trigger_id, "New job")
-    meta = meta.model_copy(update={"kind": kinds[0].value, "apps": await provider.apps()})
+    fields = {**meta.model_dump(), "kind": kinds[0].value, "apps": await provider.apps()}
+    meta = ModalMeta.model_validate(fields)  # validated: the apps that fit Slack's metadata
     await reply.client.views_update(view_id=view_id, view=job_modal(meta))
 
 
@@ -60,7 +69,10 @@ async def open_edit_modal(reply: Reply, ref: str, trigger_id: str) -> None:
             provider = reply.deps.service.provider(job.account)
             raise provider.unsupported(Capability.UPDATE, job.id, job.kind)
     except (RefError, ProviderError) as error:
-        text = error.message if isinstance(error, RefError) else error.user_message
+        if isinstance(error, RefError):
+            text = problems.ref_problem(error)
+        else:
+            text = problems.provider_problem(error)
         await reply.client.views_update(view_id=view_id, view=result_modal("Edit job", text))
         return
     meta = ModalMeta(
@@ -161,33 +173,41 @@ async def _save(
 ) -> None:
     deps, user, editing = reply.deps, reply.user, meta.ref is not None
     verb = "edited" if editing else "created"
+    shown = spec  # the form as it was submitted, to show again with an error
     try:
         await reply.require_operator("edit" if editing else "create")
         if meta.ref is not None:
             job = await deps.service.resolve(meta.ref)
+            current = job.to_spec()
+            shown = as_shown(spec, current)  # with the values left empty to keep them
             done = await changes.change(
-                reply, verb, job, lambda: deps.service.update(job, edited(spec, job.to_spec()))
+                reply, verb, job, lambda: deps.service.update(job, edited(spec, current))
             )
         else:
             done = await deps.service.create(meta.account, spec)
-    except (Refused, RefError) as error:
-        await client.views_update(view_id=view["id"], view=result_modal("Not saved", error.message))
+    except Refused as refused:
+        await client.views_update(
+            view_id=view["id"], view=result_modal("Not saved", refused.message)
+        )
+        return
+    except RefError as error:
+        text = problems.ref_problem(error)
+        await client.views_update(view_id=view["id"], view=result_modal("Not saved", text))
         return
     except FormErrors as error:  # what only the job as it is can tell (a masked URL)
         text = " ".join(error.errors.values())
         await client.views_update(
-            view_id=view["id"], view=job_modal(meta, current=spec, error=text)
+            view_id=view["id"], view=job_modal(meta, current=shown, error=text)
         )
         return
     except ProviderError as error:
         if not editing:
             await reply.record_failure(verb, meta.account, error.user_message)
-        view_again = job_modal(meta, current=spec, error=error.user_message)
+        view_again = job_modal(meta, current=shown, error=error.user_message)
         await client.views_update(view_id=view["id"], view=view_again)
         return
     effects = await reply.record(verb, done, announce=change_text(user, verb, done))
-    text = f"{verb.capitalize()} `{done.ref}` {done.name}."
-    await client.views_update(view_id=view["id"], view=result_modal("Done", text))
+    await client.views_update(view_id=view["id"], view=result_modal("Done", saved_text(verb, done)))
     await reply.send(effects)
 
 
@@ -227,10 +247,13 @@ async def _create_addon(
         spec = AddonSpec.make(**{k: v for k, v in fields.items() if v is not None})
         addon = await provider.create_addon(spec, app=app)
     except (ProviderError, ValueError) as error:
-        text = error.user_message if isinstance(error, ProviderError) else str(error)
+        if isinstance(error, ProviderError):
+            text = problems.provider_problem(error)
+        else:
+            text = problems.plain_problem(str(error))
         await client.views_update(view_id=view["id"], view=result_modal("Not created", text))
         return
-    text = f"<@{reply.user}> created {addon.type} add-on `{addon.name}` in `{meta.account}`"
+    text = addon_created_text(reply.user, addon.type, addon.name, meta.account)
     effects = await reply.record("created add-on", f"{meta.account}:{addon.uuid}", announce=text)
     await client.views_update(view_id=view["id"], view=result_modal("Done", text))
     await reply.send(effects)

@@ -15,10 +15,25 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock
 
 from bot.chat.durations import humanize
+from bot.slack.render.conceal import ref_prefix, shown_url
 from bot.slack.render.ids import ActionId, IncidentValue
 from bot.slack.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
-from bot.slack.render.text import duration, escape, link, slack_date, truncate
+from bot.slack.render.text import (
+    REF_LIMIT,
+    code,
+    duration,
+    escape,
+    fit,
+    inline,
+    job_name,
+    link,
+    ref_code,
+    shown_ref,
+    slack_date,
+    truncate,
+)
 
+EVERYTHING = "*"  # the subscription target of every job
 LIST_CAP = 20  # lines in a summary or rollup before "…and N more"
 NAME_LIMIT = 150
 STATUS_LIMIT = 200
@@ -99,7 +114,7 @@ def resolved_reply(incident: IncidentView, *, now: datetime) -> AlertMessage:
     """The reply in the alert's thread when the job recovers."""
     ended = incident.resolved_at or now
     failing = _elapsed(incident.opened_at, ended)
-    body = f"✅ Recovered {slack_date(ended)}: `{escape(incident.ref)}` was failing for {failing}"
+    body = f"✅ Recovered {slack_date(ended)}: {ref_code(incident.ref)} was failing for {failing}"
     text = f"cronops: {_plain(incident)} recovered after {failing}"
     return AlertMessage(text, [section(body)])
 
@@ -115,11 +130,10 @@ def first_start_summary(
     where = _account(account, provider_label)
     head = f"Already failing when monitoring of {where} started:"
     lines = [
-        _job_line(ref, name, escape(truncate(status or "", STATUS_LIMIT)))
-        for ref, name, status in failing
+        _job_line(ref, name, inline(status or "", STATUS_LIMIT)) for ref, name, status in failing
     ]
     context = "No alert was sent for these; cronops alerts on new failures and recoveries."
-    text = f"cronops: {_plural(len(failing), 'job')} of {escape(account)} already failing"
+    text = f"cronops: {_plural(len(failing), 'job')} of {inline(account, 100)} already failing"
     return AlertMessage(text, [*_capped(head, lines), _context([context])])
 
 
@@ -139,7 +153,7 @@ def rollup(
         f"Opened {_plural(count, 'incident')}; each job's recovery is posted in this"
         " message's thread."
     )
-    text = f"cronops alert: {_plural(count, 'job')} of {escape(account)} started failing"
+    text = f"cronops alert: {_plural(count, 'job')} of {inline(account, 100)} started failing"
     return AlertMessage(text, [*_capped(head, lines), _context([note])])
 
 
@@ -147,10 +161,10 @@ def account_down(account: str, provider_label: str, error: str, *, now: datetime
     """The one notice per outage: the account cannot be reached or rejects the key."""
     where = _account(account, provider_label)
     body = (
-        f"⚠️ {where} is unreachable: {escape(truncate(error, 500))}. cronops holds job alerts"
+        f"⚠️ {where} is unreachable: {inline(error, 500)}. cronops holds job alerts"
         " for this account until it answers again; no job is marked failed."
     )
-    text = f"cronops: {escape(account)} ({escape(provider_label)}) is unreachable"
+    text = f"cronops: {_plain_account(account, provider_label)} is unreachable"
     return AlertMessage(text, [section(body), _context([f"Since {slack_date(now)}"])])
 
 
@@ -161,7 +175,7 @@ def account_back(
     where = _account(account, provider_label)
     after = f" after {_elapsed(down_since, now)}" if down_since is not None else ""
     body = f"✅ {where} is reachable again{after}; job alerts for it resume."
-    text = f"cronops: {escape(account)} ({escape(provider_label)}) is reachable again{after}"
+    text = f"cronops: {_plain_account(account, provider_label)} is reachable again{after}"
     return AlertMessage(text, [section(body)])
 
 
@@ -175,24 +189,53 @@ def subscriptions_list(channel: str, targets: Sequence[str]) -> list[Block]:
     return packed_sections([f"Alerts routed to {where}:", *lines], MESSAGE_BLOCKS)
 
 
-def subscribed_text(channel: str, target: str | None) -> str:
-    return f"🔔 Alerts for {_target(target)} now go to <#{escape(channel)}>."
+def subscribed_text(actor_id: str, channel: str, target: str) -> str:
+    """The channel post when someone routes alerts here (``*`` is every job)."""
+    return f"<@{actor_id}> subscribed <#{escape(channel)}> to {_alerts_for(target)}"
 
 
-def unsubscribed_text(channel: str, target: str | None, *, removed: bool = True) -> str:
-    if not removed:
-        return f"<#{escape(channel)}> had no subscription for {_target(target)}; nothing changed."
-    return f"<#{escape(channel)}> no longer gets alerts for {_target(target)}."
+def already_subscribed_text(channel: str, target: str) -> str:
+    return f"<#{escape(channel)}> already gets {_alerts_for(target)}."
 
 
-def muted_text(ref: str, until: datetime | None) -> str:
+def cannot_post_text(channel: str, slack_error: str) -> str:
+    """Why a channel was not subscribed: the bot could not post there (``slack_error`` is
+    the error code Slack answered)."""
+    if slack_error in ("not_in_channel", "channel_not_found"):
+        how = (
+            f"invite me first (`/invite @cronops` in <#{escape(channel)}>), then subscribe again."
+            " Direct messages cannot be subscribed: use a channel."
+        )
+    else:
+        how = f"Slack said {code(slack_error)}. Nothing was subscribed."
+    return f"I cannot post in this conversation, so it cannot get alerts; {how}"
+
+
+def unsubscribed_text(actor_id: str, channel: str, target: str) -> str:
+    return f"<@{actor_id}> unsubscribed <#{escape(channel)}> from {ref_code(target)}"
+
+
+def not_subscribed_text(channel: str, target: str) -> str:
+    return (
+        f"<#{escape(channel)}> has no subscription {ref_code(target)}; see `/cron subscriptions`."
+    )
+
+
+def muted_text(actor_id: str, ref: str, until: datetime | None) -> str:
     """Muting is not pausing: say that the job keeps running."""
     when = f"until {slack_date(until)}" if until is not None else "until it recovers"
-    return f"🔕 Muted `{escape(ref)}` {when} — the job keeps running; cronops just won't alert."
+    return (
+        f"<@{actor_id}> 🔕 Muted {ref_code(ref)} {when} — the job keeps running;"
+        " cronops just won't alert."
+    )
 
 
-def unmuted_text(ref: str) -> str:
-    return f"🔔 Unmuted `{escape(ref)}` — cronops alerts on its failures again."
+def unmuted_text(actor_id: str, ref: str) -> str:
+    return f"<@{actor_id}> unmuted {ref_code(ref)}: its alerts are posted again"
+
+
+def not_muted_text(ref: str) -> str:
+    return f"{ref_code(ref)} is not muted."
 
 
 def _failing(incident: IncidentView, text: str, head: str, status: str) -> AlertMessage:
@@ -209,7 +252,8 @@ def _failing(incident: IncidentView, text: str, head: str, status: str) -> Alert
     blocks.append(ActionsBlock(elements=_buttons(incident)))
     meaning = []
     if incident.can_pause:
-        meaning.append(f"*Pause* stops {escape(incident.provider_label)} from running the job")
+        label = inline(incident.provider_label, 100)
+        meaning.append(f"*Pause* stops {label} from running the job")
     if not incident.muted:
         meaning.append("*Mute 1h* stops alerts for 1 h; the job keeps running")
     if meaning:
@@ -224,13 +268,13 @@ def _buttons(incident: IncidentView) -> list[ButtonElement]:
         buttons.append(_button(incident, "Acknowledge", ActionId.ALERT_ACK, "primary"))
     if incident.can_pause:
         question = (
-            f"Pause stops {escape(incident.provider_label)} from running the job"
-            f" `{escape(incident.ref)}`. To stop only the alerts and keep the job running,"
+            f"Pause stops {inline(incident.provider_label, 100)} from running the job"
+            f" {ref_code(incident.ref)}. To stop only the alerts and keep the job running,"
             " use Mute instead."
         )
         confirm = ConfirmObject(
             title="Pause this job?",
-            text=truncate(question, 300),
+            text=fit(question, 300),
             confirm="Pause job",
             deny="Cancel",
         )
@@ -248,7 +292,9 @@ def _button(
     style: str | None = None,
     confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
-    value = IncidentValue(incident_id=incident.id, ref=incident.ref).dump()
+    # a channel post: the ref as a typeable prefix, never a monitor's code in full
+    ref = truncate(ref_prefix(incident.ref), REF_LIMIT)  # the listener reads the incident's own
+    value = IncidentValue(incident_id=incident.id, ref=ref).dump()
     return ButtonElement(
         text=text, action_id=action.value, value=value, style=style, confirm=confirm
     )
@@ -263,13 +309,14 @@ def _capped(head: str, lines: list[str]) -> list[Block]:
 
 
 def _context(texts: list[str]) -> ContextBlock:
-    return ContextBlock(elements=[mrkdwn(truncate(text, 2000)) for text in texts[:10]])
+    return ContextBlock(elements=[mrkdwn(fit(text, 2000)) for text in texts[:10]])
 
 
 def _what_failed(incident: IncidentView) -> str:
     details = _failure_summary(incident) or "no details reported"
-    if incident.url:
-        details += f" · {link(incident.url, f'Open in {incident.provider_label}')}"
+    url = shown_url(incident.url, incident.ref)
+    if url:
+        details += f" · {link(url, f'Open in {incident.provider_label}')}"
     return details
 
 
@@ -278,7 +325,7 @@ def _failure_summary(incident: IncidentView) -> str:
     if incident.http_status is not None:
         parts.append(f"HTTP {incident.http_status}")
     if incident.status_text:
-        parts.append(escape(truncate(incident.status_text, STATUS_LIMIT)))
+        parts.append(inline(incident.status_text, STATUS_LIMIT))
     if incident.duration_ms is not None:
         parts.append(duration(incident.duration_ms))
     return " · ".join(parts)
@@ -286,16 +333,20 @@ def _failure_summary(incident: IncidentView) -> str:
 
 def _job_line(ref: str, name: str, detail: str) -> str:
     """One job in a summary; ``detail`` is mrkdwn, already escaped."""
-    line = f"• `{escape(ref)}` *{escape(truncate(name, NAME_LIMIT))}*"
+    line = f"• {ref_code(ref)} *{job_name(name, NAME_LIMIT)}*"
     return f"{line} — {detail}" if detail else line
 
 
 def _where(incident: IncidentView) -> str:
-    return f"`{escape(incident.ref)}` · {_account(incident.account, incident.provider_label)}"
+    return f"{ref_code(incident.ref)} · {_account(incident.account, incident.provider_label)}"
 
 
 def _account(account: str, provider_label: str) -> str:
-    return f"`{escape(account)}` ({escape(provider_label)})"
+    return f"`{inline(account, 100)}` ({inline(provider_label, 100)})"
+
+
+def _plain_account(account: str, provider_label: str) -> str:
+    return f"{inline(account, 100)} ({inline(provider_label, 100)})"
 
 
 def _acked(incident: IncidentView) -> str:
@@ -304,15 +355,19 @@ def _acked(incident: IncidentView) -> str:
 
 
 def _target(target: str | None) -> str:
-    return f"`{escape(target)}`" if target else "all jobs"
+    return ref_code(target) if target else "all jobs"
+
+
+def _alerts_for(target: str) -> str:
+    return "every job's alerts" if target == EVERYTHING else f"alerts for {ref_code(target)}"
 
 
 def _name(incident: IncidentView) -> str:
-    return escape(truncate(incident.job_name, NAME_LIMIT))
+    return job_name(incident.job_name, NAME_LIMIT)
 
 
 def _plain(incident: IncidentView) -> str:
-    return f"{_name(incident)} ({escape(incident.ref)})"
+    return f"{_name(incident)} ({shown_ref(incident.ref)})"
 
 
 def _elapsed(start: datetime, end: datetime) -> str:

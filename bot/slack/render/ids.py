@@ -9,10 +9,11 @@ Button values and ``private_metadata`` are the frozen models below, serialised a
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ActionId(StrEnum):
@@ -105,8 +106,17 @@ class IncidentValue(_Value):
     ref: str
 
 
+METADATA_LIMIT = 3000  # characters of a view's private_metadata
+APP_LIMIT = 150  # characters of a select option's value: longer app ids cannot be chosen
+APPS_MAX = 100  # options in a select
+
+
 class ModalMeta(_Value):
-    """A modal's ``private_metadata``: which account and job kind the form is for."""
+    """A modal's ``private_metadata``: which account and job kind the form is for.
+
+    Slack keeps at most 3000 characters of it: ``apps`` holds as many of the account's Miget
+    applications as fit (at most 100, the options of a select), ``more_apps`` counts the rest.
+    """
 
     account: str
     provider: str  # cronjob-org | cronhub | djinn | miget
@@ -114,3 +124,25 @@ class ModalMeta(_Value):
     ref: str | None = None  # set when editing
     channel: str | None = None  # where the command was typed, for the in-channel post
     apps: list[str] = Field(default_factory=list)  # Miget application UUIDs
+    more_apps: int = 0  # applications left out: they did not fit
+    #: Edit modals: the inputs (block ids) left empty because the job's value does not fit
+    #: them; submitted empty, they keep that value (:func:`bot.slack.forms.left_to_keep`).
+    kept: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fit(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("apps"):
+            return data
+        given = list(data["apps"])
+        rest = {k: v for k, v in data.items() if k not in ("apps", "more_apps")}
+        room = METADATA_LIMIT - len(json.dumps(rest)) - len(',"apps":[],"more_apps":99999') - 20
+        kept: list[str] = []
+        size = 2  # []
+        for app in (a for a in given if 0 < len(a) <= APP_LIMIT):
+            size += len(json.dumps(app)) + 2
+            if len(kept) == APPS_MAX or size > room:
+                break
+            kept.append(app)
+        dropped = data.get("more_apps", 0) + len(given) - len(kept)
+        return {**data, "apps": kept, "more_apps": dropped}

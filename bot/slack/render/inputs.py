@@ -18,15 +18,22 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.slack.forms import INPUT_MAX, Kept, prefillable
 from bot.slack.render.ids import BlockId
 from bot.slack.render.messages import mrkdwn, section
-from bot.slack.render.text import truncate
+from bot.slack.render.text import fit, one_line, truncate
 
 Choices = Sequence[tuple[str, str]]  # (value, label)
 
 
+OPTIONS_MAX = 100  # options in a static select
+OPTION_TEXT_LIMIT = 75
+OPTION_VALUE_LIMIT = 150
+HINT_LIMIT = 2000
+
+
 def option(value: str, label: str) -> Option:
-    return Option(value=value, text=label)
+    return Option(value=value, text=truncate(one_line(label), OPTION_TEXT_LIMIT) or value[:75])
 
 
 def _initial(choices: Choices, value: str | None) -> Option | None:
@@ -44,6 +51,20 @@ def text_input(
     optional: bool = False,
     max_length: int | None = None,
 ) -> InputBlock:
+    """A text input; a current value too long to fill in is left out, and the hint says that
+    leaving the input empty keeps it (:func:`bot.slack.forms.left_to_keep`)."""
+    if initial is not None and not prefillable(
+        initial, max_length or INPUT_MAX, multiline=multiline
+    ):
+        if isinstance(initial, Kept):  # shown again after an error, the job's value unknown
+            why = "could not be filled in"
+        elif len(initial) > (max_length or INPUT_MAX):
+            why = f"has {len(initial):,} characters, more than this field holds"
+        else:
+            why = "has line breaks, which this field cannot show"
+        kept = f"The current value {why}: leave it empty to keep it."
+        hint = truncate(f"{kept} {hint or ''}".strip(), HINT_LIMIT)
+        initial, optional = None, True
     element = PlainTextInputElement(
         action_id=block.value,
         initial_value=initial or None,
@@ -65,11 +86,13 @@ def select_input(
     hint: str | None = None,
     optional: bool = False,
 ) -> InputBlock:
+    """A static select of at most 100 choices; a value too long for Slack is not offered."""
+    offered = [(v, text) for v, text in choices if 0 < len(v) <= OPTION_VALUE_LIMIT][:OPTIONS_MAX]
     element = StaticSelectElement(
         action_id=block.value,
         placeholder="Choose…",
-        options=[option(v, text) for v, text in choices],
-        initial_option=_initial(choices, initial),
+        options=[option(v, text) for v, text in offered],
+        initial_option=_initial(offered, initial),
     )
     return InputBlock(
         block_id=block.value, label=label, element=element, hint=hint, optional=optional or None
@@ -106,6 +129,10 @@ def number_input(
     hint: str | None = None,
     optional: bool = False,
 ) -> InputBlock:
+    if initial is not None and (
+        (minimum is not None and initial < minimum) or (maximum is not None and initial > maximum)
+    ):
+        initial = None  # the provider's value is outside what the form allows: not filled in
     element = NumberInputElement(
         action_id=block.value,
         is_decimal_allowed=decimal,
@@ -136,7 +163,7 @@ def checkbox_input(
 
 
 def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[mrkdwn(truncate(text, 2000))])
+    return ContextBlock(elements=[mrkdwn(fit(text, 2000))])
 
 
 def error_section(text: str) -> SectionBlock:

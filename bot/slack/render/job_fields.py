@@ -95,10 +95,16 @@ def _schedule_type(stype: str) -> Block:
 
 
 def app_select(meta: ModalMeta) -> list[Block]:
-    if len(meta.apps) > 1:
-        return [select_input(BlockId.APP, "Application", [(a, a) for a in meta.apps])]
     if not meta.apps:
-        return [context(":warning: This account lists no applications (`apps:` in cronops.yml).")]
+        why = "lists no applications" if not meta.more_apps else "has no application id Slack"
+        why += " can offer" if meta.more_apps else ""
+        return [context(f":warning: This account {why} (`apps:` in cronops.yml).")]
+    if len(meta.apps) > 1 or meta.more_apps:
+        hint = None
+        if meta.more_apps:
+            hint = f"The first {len(meta.apps)} applications; {meta.more_apps} more did not fit."
+        choices = [(a, a) for a in meta.apps]
+        return [select_input(BlockId.APP, "Application", choices, hint=hint)]
     return []
 
 

@@ -1,7 +1,8 @@
-"""Job messages: the detail card, execution history, delete confirmation, change sentences.
+"""Job messages: the detail card, execution history, delete confirmation, and their texts.
 
-``job_list`` (in :mod:`bot.slack.render.lists`) and the plain messages (in
-:mod:`bot.slack.render.messages`) are re-exported here so listeners import jobs from one place.
+``job_list`` (in :mod:`bot.slack.render.lists`), ``change_text`` (in
+:mod:`bot.slack.render.changes`) and the plain messages (in :mod:`bot.slack.render.messages`)
+are re-exported here so listeners import jobs from one place.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.slack.render.changes import change_text
+from bot.slack.render.conceal import masked, shown_url
 from bot.slack.render.ids import ActionId, JobValue
 from bot.slack.render.lists import job_list
 from bot.slack.render.messages import (
@@ -33,14 +36,22 @@ from bot.slack.render.messages import (
 from bot.slack.render.text import (
     KIND_LABELS,
     ago,
+    code,
     duration,
     escape,
+    fit,
+    header_text,
+    inline,
+    job_name,
     job_status,
     kind_label,
     link,
+    one_line,
     provider_label,
+    ref_code,
     result_icon,
     schedule_line,
+    shown_ref,
     slack_date,
     truncate,
 )
@@ -49,44 +60,68 @@ from providers.schedule import ScheduleKind
 
 __all__ = [
     "card_buttons",
+    "card_text",
     "change_text",
     "delete_confirm",
+    "delete_text",
     "error",
     "help_blocks",
     "history_blocks",
+    "history_text",
     "job_card",
     "job_list",
     "notice",
 ]
 
 FIELD_LIMIT = 2000  # characters in one section field
+CONTEXT_LIMIT = 2000  # characters in one context element
+CONFIRM_LIMIT = 300  # characters of a confirmation dialog's text
+VALUE_LIMIT = 2000  # characters of a button's value
+COMMAND_LIMIT = 1500
 MANIFEST_LINES = 8
+_NO_BUTTONS = "This job's id is too long for Slack's buttons; delete it at the provider."
 
 
 def job_card(job: Job, *, now: datetime, note: str | None = None) -> list[Block]:
     """Everything about one job, with buttons for exactly what its provider can do."""
     blocks: list[Block] = [
-        HeaderBlock(text=truncate(job.name, 150)),
-        SectionBlock(fields=[mrkdwn(truncate(f, FIELD_LIMIT)) for f in _card_fields(job, now)]),
+        HeaderBlock(text=header_text(job.name)),
+        SectionBlock(fields=[mrkdwn(fit(f, FIELD_LIMIT)) for f in _card_fields(job, now)]),
     ]
     target = _target(job)
     if target:
         blocks.append(section(target))
     if job.details:
-        details = [f"*{escape(label)}*\n{escape(value)}" for label, value in job.details[:10]]
-        blocks.append(SectionBlock(fields=[mrkdwn(truncate(d, FIELD_LIMIT)) for d in details]))
+        details = [_detail(label, value) for label, value in job.details[:10]]
+        blocks.append(SectionBlock(fields=[mrkdwn(fit(d, FIELD_LIMIT)) for d in details]))
     context = _card_context(job, note)
     if context:
-        blocks.append(ContextBlock(elements=[mrkdwn(truncate(c, 2000)) for c in context]))
+        blocks.append(ContextBlock(elements=[mrkdwn(fit(c, CONTEXT_LIMIT)) for c in context]))
     buttons = card_buttons(job)
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     return blocks
 
 
+def card_text(job: Job) -> str:
+    """The card's notification text: ``nightly-backup (prod:4242)``."""
+    return f"{job_name(job.name, 150)} ({shown_ref(job)})"
+
+
+def history_text(job: Job) -> str:
+    return f"History of {shown_ref(job)}"
+
+
+def delete_text(job: Job) -> str:
+    return f"Delete {shown_ref(job)}?"
+
+
 def card_buttons(job: Job) -> list[ButtonElement]:
-    """Pause/Resume, History, Edit, Delete — only those the job's provider declares."""
+    """Pause/Resume, History, Edit, Delete — only those the job's provider declares (none for
+    a ref too long for a button to carry)."""
     value = JobValue(ref=job.ref).dump()
+    if len(value) > VALUE_LIMIT:
+        return []
     buttons: list[ButtonElement] = []
     if not job.paused and job.can(Capability.PAUSE):
         buttons.append(_button("Pause", ActionId.JOB_PAUSE, value))
@@ -99,7 +134,7 @@ def card_buttons(job: Job) -> list[ButtonElement]:
     if job.can(Capability.DELETE):
         confirm = ConfirmObject(
             title="Delete this job?",
-            text=truncate(_delete_question(job), 300),
+            text=fit(_delete_question(job), CONFIRM_LIMIT),
             confirm="Delete",
             deny="Cancel",
             style="danger",
@@ -110,29 +145,26 @@ def card_buttons(job: Job) -> list[ButtonElement]:
 
 def history_blocks(job: Job, executions: Sequence[Execution], *, now: datetime) -> list[Block]:
     """Recent executions, one line each: time, result, HTTP status, duration, build link."""
-    head = f"*History* of *{escape(truncate(job.name, 150))}* `{job.ref}`"
+    head = f"*History* of *{job_name(job.name, 150)}* {ref_code(job)}"
     if not executions:
         return [section(f"{head}\nNo executions recorded yet.")]
     latest = max(execution.time for execution in executions)
     count = len(executions)
     head += f" — last {count} execution{'s' if count != 1 else ''}, latest {ago(latest, now)}"
-    lines = [_execution_line(execution) for execution in executions]
+    lines = [_execution_line(execution, job.ref) for execution in executions]
     return [section(head), *packed_sections(lines, MESSAGE_BLOCKS - 1)]
 
 
 def delete_confirm(job: Job) -> list[Block]:
     """The `/cron delete REF` question, with Delete and Cancel buttons."""
     value = JobValue(ref=job.ref).dump()
+    if len(value) > VALUE_LIMIT:
+        return [section(_delete_question(job)), section(_NO_BUTTONS)]
     buttons = [
         _button("Delete", ActionId.JOB_DELETE_CONFIRM, value, style="danger"),
         _button("Cancel", ActionId.JOB_DELETE_CANCEL, value),
     ]
     return [section(_delete_question(job)), ActionsBlock(elements=buttons)]
-
-
-def change_text(actor_id: str, verb: str, job: Job) -> str:
-    """``<@U1> paused `prod:4242` nightly-backup`` for the channel and the audit log."""
-    return f"<@{actor_id}> {verb} `{job.ref}` {escape(truncate(job.name, 200))}"
 
 
 def _button(
@@ -148,13 +180,12 @@ def _button(
 
 
 def _delete_question(job: Job) -> str:
-    name = escape(truncate(job.name, 120))
-    return f"Delete `{job.ref}` {name}? This cannot be undone."
+    return f"Delete {ref_code(job)} {job_name(job.name, 120)}? This cannot be undone."
 
 
 def _card_fields(job: Job, now: datetime) -> list[str]:
     fields = [
-        f"*Ref*\n`{job.ref}`",
+        f"*Ref*\n{ref_code(job)}",
         f"*Account*\n`{escape(job.account)}` · {escape(kind_label(job))}",
         f"*Status*\n{job_status(job)}",
         f"*Schedule*\n{_schedule_text(job)}",
@@ -168,8 +199,8 @@ def _card_fields(job: Job, now: datetime) -> list[str]:
 
 def _schedule_text(job: Job) -> str:
     text = escape(schedule_line(job))
-    if job.schedule is not None and job.schedule.kind is ScheduleKind.CRON:
-        text += f"\n`{job.schedule.cron}`"
+    if job.schedule is not None and job.schedule.kind is ScheduleKind.CRON and job.schedule.cron:
+        text += f"\n{code(job.schedule.cron)}"
     return text
 
 
@@ -192,19 +223,27 @@ def _last_run(job: Job, now: datetime) -> str:
 
 def _target(job: Job) -> str:
     """What the job runs: the URL it calls, its command, or its Djinn manifest's first lines."""
-    if job.url:
-        method = f"{job.http_method.upper()} " if job.http_method else ""
-        return f"*Calls* `{method}{escape(truncate(job.url, 1000))}`"
+    url = shown_url(job.url, job.ref)
+    if url:
+        method = f"{one_line(job.http_method).upper()} " if job.http_method else ""
+        return f"*Calls* `{escape(truncate(method + one_line(url), 1000))}`"
     if job.command:
-        return f"*Command*\n```{escape(truncate(job.command, 1500))}```"
+        command = truncate(masked(truncate(job.command, 2 * COMMAND_LIMIT)), COMMAND_LIMIT)
+        return f"*Command*\n```{escape(command)}```"
     if job.manifest:
         lines = job.manifest.strip("\n").splitlines()
-        head = [truncate(line, 200) for line in lines[:MANIFEST_LINES]]
+        head = [truncate(masked(line[:400]), 200) for line in lines[:MANIFEST_LINES]]
         title = "*Manifest*"
         if len(lines) > MANIFEST_LINES:
             title += f" (first {MANIFEST_LINES} of {len(lines)} lines)"
         return f"{title}\n```{escape(chr(10).join(head))}```"
     return ""
+
+
+def _detail(label: str, value: str) -> str:
+    """A provider's extra field; its value masked, as commands are."""
+    shown = truncate(masked(truncate(value, 2 * FIELD_LIMIT)), FIELD_LIMIT)
+    return f"*{inline(label, 200) or '…'}*\n{escape(shown)}"
 
 
 def _card_context(job: Job, note: str | None) -> list[str]:
@@ -215,20 +254,22 @@ def _card_context(job: Job, note: str | None) -> list[str]:
         what = f"{KIND_LABELS.get(job.kind, 'job')}s"
         sentence = UNSUPPORTED_SENTENCES[Capability.RESUME].format(what=what)
         context.append(f"{provider_label(job.provider)} {sentence}.")
-    if job.link:
-        context.append(link(job.link, f"Open in {provider_label(job.provider)}"))
+    url = shown_url(job.link, job.ref)
+    if url:
+        context.append(link(url, f"Open in {provider_label(job.provider)}"))
     return context
 
 
-def _execution_line(execution: Execution) -> str:
+def _execution_line(execution: Execution, ref: str) -> str:
     result = execution.result
     parts = [slack_date(execution.time), f"{result_icon(result)} *{result.value}*"]
     if execution.status_text and execution.status_text.lower() != result.value:
-        parts[-1] += f" — {escape(truncate(execution.status_text, 120))}"
+        parts[-1] += f" — {inline(execution.status_text, 120)}"
     if execution.http_status is not None:
         parts.append(f"HTTP {execution.http_status}")
     if execution.duration_ms is not None:
         parts.append(duration(execution.duration_ms))
-    if execution.url:
-        parts.append(link(execution.url, "build"))
+    url = shown_url(execution.url, ref)
+    if url:
+        parts.append(link(url, "build"))
     return " · ".join(parts)

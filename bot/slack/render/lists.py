@@ -14,20 +14,24 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.chat.durations import humanize
+from bot.slack.render.conceal import short_ref
 from bot.slack.render.ids import ActionId, JobValue, PageValue
-from bot.slack.render.messages import mrkdwn, section
+from bot.slack.render.messages import SECTION_LIMIT, mrkdwn, section
 from bot.slack.render.text import (
     escape,
+    fit,
+    inline,
     is_failing,
+    job_name,
+    ref_code,
     result_icon,
     schedule_line,
-    short_ref,
     slack_date,
     status_icon,
-    truncate,
 )
 from providers.base import Job, RunResult
 
+VALUE_LIMIT = 2000  # characters of a button's value
 MAX_FAILURE_LINES = 10  # a context block holds at most 10 elements
 MAX_ROWS = 45  # 50 blocks per message, less summary, failures, age and "More"
 
@@ -64,11 +68,11 @@ def filter_words(page: PageValue) -> str:
     """``account `prod` · failing · matching “backup”``, or "" without a filter."""
     parts = []
     if page.account:
-        parts.append(f"account `{escape(page.account)}`")
+        parts.append(f"account `{inline(page.account, 100)}`")
     if page.status:
-        parts.append(escape(page.status))
+        parts.append(inline(page.status, 20))
     if page.text:
-        parts.append(f"matching “{escape(truncate(page.text, 100))}”")
+        parts.append(f"matching “{inline(short_ref(page.text), 100)}”")
     return " · ".join(parts)
 
 
@@ -93,13 +97,14 @@ def _empty(page: PageValue) -> SectionBlock:
 
 
 def _row(job: Job, now: datetime) -> SectionBlock:
-    head = f"{status_icon(job)} *{escape(truncate(job.name, 150))}* `{short_ref(job)}`"
+    head = f"{status_icon(job)} *{job_name(job.name, 150)}* {ref_code(job)}"
     parts = [escape(schedule_line(job)), _last_run(job, now), _next_run(job, now)]
     text = head + "\n" + " · ".join(part for part in parts if part)
-    button = ButtonElement(
-        text="Show", action_id=ActionId.JOB_SHOW.value, value=JobValue(ref=job.ref).dump()
-    )
-    return SectionBlock(text=mrkdwn(truncate(text, 3000)), accessory=button)
+    value = JobValue(ref=job.ref).dump()
+    if len(value) > VALUE_LIMIT:  # no button can carry the ref
+        return SectionBlock(text=mrkdwn(fit(text, SECTION_LIMIT)))
+    button = ButtonElement(text="Show", action_id=ActionId.JOB_SHOW.value, value=value)
+    return SectionBlock(text=mrkdwn(fit(text, SECTION_LIMIT)), accessory=button)
 
 
 def _last_run(job: Job, now: datetime) -> str:
@@ -107,7 +112,7 @@ def _last_run(job: Job, now: datetime) -> str:
         return "never ran" if job.last_result is RunResult.NONE else result_icon(job.last_result)
     text = f"last {slack_date(job.last_run)} {result_icon(job.last_result)}"
     if job.last_result in (RunResult.FAILED, RunResult.WARNING) and job.last_status:
-        text += f" {escape(truncate(job.last_status, 80))}"
+        text += f" {inline(job.last_status, 80)}"
     return text
 
 
@@ -120,7 +125,7 @@ def _next_run(job: Job, now: datetime) -> str:
 
 def _failures(failures: Sequence[tuple[str, str]]) -> ContextBlock:
     lines = [
-        f"⚠️ `{escape(account)}` could not be listed: {escape(truncate(message, 300))}"
+        f"⚠️ `{inline(account, 100)}` could not be listed: {inline(message, 300)}"
         for account, message in failures
     ]
     if len(lines) > MAX_FAILURE_LINES:
@@ -129,8 +134,10 @@ def _failures(failures: Sequence[tuple[str, str]]) -> ContextBlock:
     return ContextBlock(elements=[mrkdwn(line) for line in lines])
 
 
-def _more(page: PageValue, offset: int, remaining: int) -> ActionsBlock:
+def _more(page: PageValue, offset: int, remaining: int) -> Block:
     value = page.model_copy(update={"offset": offset}).dump()
+    if len(value) > VALUE_LIMIT:  # a filter too long for a button to carry
+        return ContextBlock(elements=[mrkdwn(f"… {remaining} more: narrow the filter to see them")])
     button = ButtonElement(
         text=f"More ({remaining} left)", action_id=ActionId.LIST_MORE.value, value=value
     )

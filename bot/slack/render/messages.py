@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.slack.render.text import truncate
+from bot.slack.render.text import fit, safe_cut, truncate
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MESSAGE_BLOCKS = 50  # blocks in one message
@@ -21,19 +21,19 @@ def mrkdwn(text: str) -> MarkdownTextObject:
 
 
 def section(text: str) -> SectionBlock:
-    return SectionBlock(text=mrkdwn(truncate(text, SECTION_LIMIT)))
+    return SectionBlock(text=mrkdwn(fit(text, SECTION_LIMIT)))
 
 
 def chunk_lines(lines: Iterable[str], limit: int = SECTION_LIMIT) -> list[str]:
     """Join lines into as few texts of at most ``limit`` characters as possible.
 
-    A single line longer than ``limit`` is cut into pieces.
+    A single line longer than ``limit`` is cut into pieces, never inside a link, a mention, a
+    date or an escaped character.
     """
     chunks: list[str] = []
     current = ""
     for line in lines:
-        pieces = [line[i : i + limit] for i in range(0, len(line), limit)] or [""]
-        for piece in pieces:
+        for piece in _pieces(line, limit):
             candidate = f"{current}\n{piece}" if current else piece
             if current and len(candidate) > limit:
                 chunks.append(current)
@@ -42,6 +42,15 @@ def chunk_lines(lines: Iterable[str], limit: int = SECTION_LIMIT) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def _pieces(line: str, limit: int) -> list[str]:
+    pieces = []
+    while len(line) > limit:
+        cut = safe_cut(line, limit) or limit  # a token longer than a section: cut it anyway
+        pieces.append(line[:cut])
+        line = line[cut:]
+    return [*pieces, line]
 
 
 def packed_sections(lines: Iterable[str], max_blocks: int) -> list[Block]:

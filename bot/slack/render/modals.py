@@ -17,6 +17,7 @@ from bot.slack.forms import (
     parse_addon_form,
     parse_job_form,
     parse_kind,
+    unfilled,
 )
 from bot.slack.render.ids import ActionId, BlockId, CallbackId, ModalMeta
 from bot.slack.render.inputs import (
@@ -71,6 +72,10 @@ def job_modal(
     blocks: list[Block] = [error_section(escape(error))] if error else []
     blocks += FIELDS[key](meta, current, stype)
     editing = current is not None
+    if current is not None:  # the inputs the job's values do not fit: left empty, they keep them
+        shown = {getattr(block, "block_id", None) for block in blocks}
+        kept = [block.value for block in unfilled(current) if block.value in shown]
+        meta = ModalMeta.model_validate({**meta.model_dump(), "kept": kept})
     return View(
         type="modal",
         callback_id=(CallbackId.EDIT if editing else CallbackId.CREATE).value,
@@ -145,11 +150,14 @@ def addon_modal(meta: ModalMeta) -> View:
 
 
 def progress_modal(title: str, text: str) -> View:
-    """Shown while a slow provider call runs (``response_action: update``)."""
-    return close_only(title, f"⏳ {text}")
+    """Shown while a slow provider call runs (``response_action: update``); ``text`` is a plain
+    sentence (it may name an account), escaped here."""
+    return close_only(title, f"⏳ {escape(text)}")
 
 
 def result_modal(title: str, text: str) -> View:
+    """The last view of a modal; ``text`` is mrkdwn from :mod:`bot.slack.render.changes` or
+    :mod:`bot.slack.render.problems`."""
     return close_only(title, text, close="Done")
 
 
