@@ -486,7 +486,7 @@ def test_the_wheel_includes_the_alembic_migrations() -> None:
     for package in ("bot.store.migrations", "bot.store.migrations.versions"):
         assert (ROOT / package.replace(".", "/") / "__init__.py").is_file()
     names = {p.name for p in importlib.resources.files("bot.store.migrations.versions").iterdir()}
-    for revision in ("0001", "0002", "0003", "0004"):
+    for revision in ("0001", "0002", "0003", "0004", "0005"):
         assert any(n.startswith(f"{revision}_") and n.endswith(".py") for n in names), revision
     assert "env.py" in {p.name for p in importlib.resources.files("bot.store.migrations").iterdir()}
 
