@@ -227,6 +227,11 @@ class FlappingConfig(BaseModel):
                 f"changes ({self.changes}) must be fewer than runs ({self.runs}): "
                 f"{self.runs} runs change at most {self.runs - 1} times"
             )
+        if self.recover_after > self.runs:
+            raise ValueError(
+                f"recover_after ({self.recover_after}) must be at most runs ({self.runs}): "
+                "only that many runs are remembered"
+            )
         return self
 
 
