@@ -182,7 +182,7 @@ async def _serve(
     """HTTP mode serves Slack's endpoint and the admin port; Socket Mode connects out and
     serves only the admin port."""
     health_app = Starlette(
-        routes=health.routes(built.store, built.deps.metrics, built.scheduler_running)
+        routes=health.routes(built.store, built.deps.metrics, built.scheduler_running, built.name)
     )
     served: list[tuple[ASGIApp, ports.Port]] = [(health_app, admin)]
     if slack is not None:

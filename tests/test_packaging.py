@@ -486,6 +486,34 @@ def test_the_wheel_includes_the_alembic_migrations() -> None:
     for package in ("bot.store.migrations", "bot.store.migrations.versions"):
         assert (ROOT / package.replace(".", "/") / "__init__.py").is_file()
     names = {p.name for p in importlib.resources.files("bot.store.migrations.versions").iterdir()}
-    for revision in ("0001", "0002", "0003", "0004"):
+    for revision in ("0001", "0002", "0003", "0004", "0005"):
         assert any(n.startswith(f"{revision}_") and n.endswith(".py") for n in names), revision
     assert "env.py" in {p.name for p in importlib.resources.files("bot.store.migrations").iterdir()}
+
+
+# -- compose.replicas.yml ---------------------------------------------------------------------
+def _replicas() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.replicas.yml").read_text())
+    return loaded
+
+
+def test_the_replicas_compose_runs_two_bots_on_one_database() -> None:
+    services = _replicas()["services"]
+    bots = {name: s for name, s in services.items() if name.startswith("bot")}
+    assert len(bots) == 2
+    urls = {s["environment"]["CRONOPS_DATABASE_URL"] for s in bots.values()}
+    assert len(urls) == 1
+    assert next(iter(urls)).startswith("postgresql://")
+    admin = {p.split(":")[1] for s in bots.values() for p in s["ports"]}
+    assert len(admin) == 2  # each replica's admin port on its own host port
+    for bot in bots.values():
+        assert "9100/healthz" in " ".join(bot["healthcheck"]["test"])
+        assert bot["depends_on"]["db"]["condition"] == "service_healthy"
+        assert all(port.startswith("127.0.0.1:") for port in bot["ports"])
+
+
+def test_the_replicas_compose_holds_no_literal_secret() -> None:
+    for service in _replicas()["services"].values():
+        for name, value in (service.get("environment") or {}).items():
+            if SECRET_NAME.search(name):
+                assert value is None or REFERENCE.fullmatch(str(value)), name

@@ -15,7 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.admin.metrics import Metrics
+from bot.alerts.owners import lease_name
 from bot.store import Store
+from bot.store.leases import Lease
+from providers.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +26,11 @@ log = logging.getLogger(__name__)
 SchedulerRunning = Callable[[], bool] | None
 
 
-def routes(store: Store, metrics: Metrics, scheduler_running: SchedulerRunning) -> list[Route]:
+def routes(
+    store: Store, metrics: Metrics, scheduler_running: SchedulerRunning, process: str | None = None
+) -> list[Route]:
     async def healthz(request: Request) -> Response:
-        report = await health(store, scheduler_running)
+        report = await health(store, scheduler_running, process)
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     async def prometheus(request: Request) -> Response:
@@ -37,11 +42,17 @@ def routes(store: Store, metrics: Metrics, scheduler_running: SchedulerRunning) 
     ]
 
 
-async def health(store: Store, scheduler_running: SchedulerRunning = None) -> dict[str, Any]:
-    """Process, database and scheduler alive; the last successful poll of each account."""
+async def health(
+    store: Store, scheduler_running: SchedulerRunning = None, process: str | None = None
+) -> dict[str, Any]:
+    """Process, database and scheduler alive; each account's last successful poll and the
+    process polling it (when several share the database), named as ``process`` is."""
     report: dict[str, Any] = {"status": "ok"}
+    if process is not None:
+        report["process"] = process
     try:
         states = await store.accounts.states()
+        leases = await store.leases.all()
         report["database"] = "ok"
     except Exception as error:  # any database failure makes the process unhealthy
         log.warning("health check: database unavailable: %s", type(error).__name__)
@@ -56,7 +67,12 @@ async def health(store: Store, scheduler_running: SchedulerRunning = None) -> di
             "reachable": s.reachable,
             "last_success": s.last_success_at.isoformat() if s.last_success_at else None,
             "last_poll": s.last_poll_at.isoformat() if s.last_poll_at else None,
+            "polled_by": _owner(leases.get(lease_name(s.account))),
         }
         for s in states
     }
     return report
+
+
+def _owner(lease: Lease | None) -> str | None:
+    return lease.owner if lease is not None and lease.expires_at > utcnow() else None

@@ -85,7 +85,11 @@ class Monitor:
 
     @property
     def rules(self) -> Rules:
-        return Rules(self.alerts.failures_before_alert, self.alerts.outage_after)
+        flapping = self.alerts.flapping
+        return Rules(
+            self.alerts.failures_before_alert, self.alerts.outage_after,
+            flapping.changes, flapping.runs, flapping.recover_after,
+        )  # fmt: skip
 
     async def refresh_gauges(self) -> None:
         """The metrics that live in the database and the budgets."""

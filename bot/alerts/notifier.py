@@ -17,7 +17,7 @@ from typing import Any
 from bot.alerts.poll import Kind, Transition
 from bot.slack.render import alerts as render
 from bot.store import Store
-from bot.store.tables import Incident
+from bot.store.tables import Incident, Subscription
 from providers.base import Capability, Job
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Notifier:
                 key = post_key(incident, channel)
                 await self._post(key, channel, render.alert_open(view, now=now), now, incident)
             return
-        updating = kind in (Kind.FAILED_AGAIN, Kind.DETAILED)
+        updating = kind in (Kind.FAILED_AGAIN, Kind.DETAILED, Kind.FLAPPING)
         if updating and incident.detail.get("rollup"):
             return  # the roll-up lists many jobs; one job's update must not replace it
         if updating and await self.store.mutes.active(job.ref, now):
@@ -131,12 +131,36 @@ class Notifier:
         for channel in sorted(channels):
             await self._post(_rollup_key(first, channel), channel, message, now)
 
+    async def renotify(self, now: datetime, every: timedelta) -> int:
+        """A reply in the thread of each open, unacknowledged, unmuted incident for each
+        ``every`` it has been failing; how many were queued.
+
+        The n-th reply of an incident has its own key, so however many processes run this,
+        and however often, each is queued once; after a pause (a restart, an outage) only the
+        latest is sent, not every one missed.
+        """
+        queued = 0
+        mutes = await self.store.mutes.all_active(now)
+        for incident in await self.store.incidents.all_open():
+            due = int((now - incident.opened_at) / every)
+            if due < 1 or incident.acked_by or incident.muted or incident.ref in mutes:
+                continue
+            view = self.view(incident, None)
+            message = render.still_failing_reply(view, now=now)
+            for channel in await self._channels(incident.account, incident.ref, incident.job_name):
+                key = f"incident:{incident.id}:renotify:{due}:{channel}"
+                home = _home_key(incident, channel)
+                queued += await self._later("reply", key, channel, message, home, incident, now)
+        return queued
+
     async def channels_for(self, job: Job) -> list[str]:
         """``alerts.channel``, and every channel subscribed to the job (its account, its ref,
         or text in its name): a subscription adds a channel, it never takes one away."""
-        matched = {
-            s.channel for s in await self.store.subscriptions.all() if matches(s.target, job)
-        }
+        return await self._channels(job.account, job.ref, job.name)
+
+    async def _channels(self, account: str, ref: str, name: str) -> list[str]:
+        subscriptions = await self.store.subscriptions.all()
+        matched = {s.channel for s in subscriptions if matches(s, account, ref, name)}
         if self.default_channel:
             matched.add(self.default_channel)
         return sorted(matched)
@@ -159,8 +183,9 @@ class Notifier:
     async def _later(
         self, kind: str, key: str, channel: str, message: render.AlertMessage, target: str,
         incident: Incident, now: datetime, due: datetime | None = None,
-    ) -> None:  # fmt: skip
-        await self.store.outbox.enqueue(
+    ) -> bool:  # fmt: skip
+        """Queue an update or reply; False if one was queued under ``key`` before."""
+        return await self.store.outbox.enqueue(
             key, kind, channel, _payload(message), now=now, target_key=target,
             incident_id=incident.id, due=due,
         )  # fmt: skip
@@ -177,15 +202,20 @@ def incident_view(incident: Incident, label: str, *, can_pause: bool) -> render.
         duration_ms=detail.get("duration_ms"), url=detail.get("url"),
         resolved_at=incident.resolved_at, acked_by=incident.acked_by,
         acked_at=incident.acked_at, muted=incident.muted, can_pause=can_pause,
+        flapping=incident.flapping,
     )  # fmt: skip
 
 
-def matches(target: str, job: Job) -> bool:
-    """Whether a subscription target (``*``, an account, a ref, or text in the name) fits."""
+def matches(subscription: Subscription, account: str, ref: str, name: str) -> bool:
+    """Whether a subscription (``*``, an account, a ref, or text in the name; less the jobs
+    whose names contain its ``except_text``) takes the job ``account``/``ref``/``name``."""
+    if subscription.except_text and subscription.except_text.casefold() in name.casefold():
+        return False
+    target = subscription.target
     if target == "*":
         return True
     needle = target.casefold()
-    return needle in (job.account.casefold(), job.ref.casefold()) or needle in job.name.casefold()
+    return needle in (account.casefold(), ref.casefold()) or needle in name.casefold()
 
 
 def post_key(incident: Incident, channel: str) -> str:
@@ -193,6 +223,8 @@ def post_key(incident: Incident, channel: str) -> str:
 
 
 def _update_key(kind: Kind, incident: Incident, channel: str, now: datetime) -> str:
+    if kind is Kind.FLAPPING:
+        return f"incident:{incident.id}:flapping:{channel}"
     if kind is Kind.FAILED_AGAIN:
         return f"incident:{incident.id}:update:{incident.failures}:{channel}"
     return f"incident:{incident.id}:detail:{incident.failures}:{_stamp(now)}:{channel}"

@@ -25,6 +25,7 @@ details, so alerts never wait on history; :func:`poll_once` does both steps at o
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,7 @@ class Kind(StrEnum):
     ACCOUNT_BACK = "account_back"
     FIRST_START = "first_start"
     DETAILED = "detailed"  # the history added failures or said what failed: update the alert
+    FLAPPING = "flapping"  # the job flaps: its incident stays open, marked (update the alert)
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,30 @@ Announce = Callable[[Sequence[Transition]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Rules:
-    """When failures make an incident and failed polls an outage (``alerts:`` in cronops.yml)."""
+    """When failures make an incident, failed polls an outage and a job flaps (``alerts:`` in
+    cronops.yml)."""
 
     failures_before_alert: int = 1
     outage_after: int = 3
+    flap_changes: int = 4  # fail <-> ok changes in the last flap_runs runs: flapping
+    flap_runs: int = 10
+    flap_recover: int = 5  # ok runs in a row that end a flapping job's incident
+
+    @property
+    def threshold(self) -> int:
+        return max(1, self.failures_before_alert)
+
+    def flapping(self, recent: str) -> bool:
+        """Whether runs ``recent`` (oldest first, F/O) change often enough to flap."""
+        return sum(a != b for a, b in itertools.pairwise(recent)) >= self.flap_changes
+
+    def remember(self, recent: str, run: Execution) -> str:
+        """``recent`` with ``run`` added (a warning counts as ok), the oldest dropped."""
+        return (recent + ("F" if run.result is RunResult.FAILED else "O"))[-self.flap_runs :]
+
+    def recovered(self, recent: str) -> bool:
+        """A flapping job's last runs all ok, enough of them to end its incident."""
+        return len(recent) - len(recent.rstrip("O")) >= self.flap_recover
 
 
 @dataclass
@@ -96,7 +118,7 @@ class Scan:
 
     transitions: list[Transition] = field(default_factory=list)
     due: list[Due] = field(default_factory=list)
-    threshold: int = 1
+    rules: Rules = field(default_factory=Rules)
 
 
 async def poll_once(
@@ -122,7 +144,7 @@ async def _scan(
     provider: Provider, store: Store, now: datetime, announce: Announce, rules: Rules
 ) -> Scan:
     account, sent_before = provider.account, provider.http.requests_sent
-    found = Scan(threshold=max(1, rules.failures_before_alert))
+    found = Scan(rules=rules)
     try:
         jobs = await provider.list_for_poll()
     except BudgetExhausted:
@@ -141,7 +163,7 @@ async def _scan(
             await announce([back])
             found.transitions.append(back)
     if before is None or before.first_polled_at is None:
-        found.transitions += await _first_poll(provider, store, jobs, now, announce)
+        found.transitions += await _first_poll(provider, store, jobs, now, announce, rules)
     else:
         await _follow(provider, store, jobs, now, found, announce)
     await store.cursors.drop(account, keep={job.id for job in jobs})
@@ -172,8 +194,9 @@ async def _failed_poll(
 
 
 async def _first_poll(
-    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime, announce: Announce
-) -> list[Transition]:
+    provider: Provider, store: Store, jobs: Sequence[Listed], now: datetime, announce: Announce,
+    rules: Rules,
+) -> list[Transition]:  # fmt: skip
     """Remember where every job stands; report the already-failing ones in one summary."""
     failing: list[Job] = []
     cursors: list[Cursor] = []
@@ -199,7 +222,10 @@ async def _first_poll(
                     }
                 )
             )
-        cursors.append(_cursor_of(outcome, streak, now))
+        recent = ""
+        for run in outcome.seen:
+            recent = rules.remember(recent, run)
+        cursors.append(_cursor_of(outcome, streak, now, recent))
     summary = [Transition(Kind.FIRST_START, provider.account, failing=tuple(failing))]
     # Marked first, remembered and announced together: a second poller racing this one either
     # waits for all of it (and follows from these cursors) or marks it first itself (and this
@@ -230,8 +256,8 @@ async def _follow(
             continue
         if outcome is not None:
             outcomes.append(outcome)
-    threshold = found.threshold
-    opening = [o for o in outcomes if _would_open(o, threshold)]
+    rules = found.rules
+    opening = [o for o in outcomes if _would_open(o, rules.threshold)]
     rollup = len(opening) >= ROLLUP_MIN and len(opening) * 2 > len(jobs)
     known = _Known(
         {i.job_id: i for i in await store.incidents.all_open(provider.account)},
@@ -245,7 +271,7 @@ async def _follow(
     # incident is compare-and-set besides).
     async with store.unit():
         for outcome in outcomes:
-            changed, cursor = await _apply(store, outcome, now, threshold, rollup, known)
+            changed, cursor = await _apply(store, outcome, now, rules, rollup, known)
             if cursor is None:
                 continue
             moved.append(cursor)
@@ -284,46 +310,60 @@ def _would_open(outcome: Outcome, threshold: int) -> bool:
 
 
 async def _apply(
-    store: Store, outcome: Outcome, now: datetime, threshold: int, rollup: bool, known: _Known
+    store: Store, outcome: Outcome, now: datetime, rules: Rules, rollup: bool, known: _Known
 ) -> tuple[list[Transition], Cursor | None]:
     """Walk the new runs oldest first, opening, updating and resolving the job's incident.
 
-    Returns what changed and the cursor to save (None: nothing moved).
+    A flapping job's incident (its last runs change between failing and succeeding often) is
+    not resolved by one good run: it stays one incident, updated and marked flapping, until
+    ``rules.flap_recover`` good runs in a row. Returns what changed and the cursor to save
+    (None: nothing moved).
     """
     job, transitions = outcome.job, []
     cursor = outcome.cursor
     if not outcome.seen and cursor is not None and _unchanged(outcome, cursor):
         return [], None  # most jobs, most polls: nothing to read or write
-    streak = cursor.streak if cursor else 0
+    streak, recent = (cursor.streak, cursor.recent) if cursor else (0, "")
     incident = known.incidents.get(job.id) if outcome.seen else None
     outcome.had_incident = incident is not None
     pending = 0
     for run in outcome.seen:
+        recent = rules.remember(recent, run)
         if run.result is RunResult.FAILED:
             streak += 1
             pending += 1
-            if incident is None and streak >= threshold:
+            if incident is None and streak >= rules.threshold:
                 muted = job.ref in known.muted
-                incident = await open_incident(store, job, run, streak, now, rollup, muted)
+                incident = await open_incident(
+                    store, job, run, streak, now, rollup, muted, rules.flapping(recent)
+                )
                 if incident is not None:
                     transitions.append(
                         Transition(Kind.OPENED, job.account, job, incident, rollup=rollup)
                     )
                 pending = 0
             continue
-        if incident is not None:
+        streak = 0
+        if incident is None:
+            pending = 0
+        elif (incident.flapping or rules.flapping(recent)) and not rules.recovered(recent):
+            if not incident.flapping:  # keep it open, one incident, marked flapping
+                flapping = await store.incidents.mark_flapping(incident.id, now)
+                if flapping is not None:
+                    incident = flapping
+                    transitions.append(Transition(Kind.FLAPPING, job.account, job, flapping))
+        else:
             resolved = await store.incidents.resolve(incident.id, now)
             if resolved is not None:
                 await store.mutes.end_until_recovery(job.ref)
                 transitions.append(Transition(Kind.RESOLVED, job.account, job, resolved))
-            incident = None
-        streak, pending = 0, 0
+            incident, pending = None, 0
     if incident is not None and pending:
         detail = {**run_detail(outcome.seen[-1]), "rollup": bool(incident.detail.get("rollup"))}
         updated = await store.incidents.add_failures(incident.id, pending, now, detail)
         if updated is not None:
             transitions.append(Transition(Kind.FAILED_AGAIN, job.account, job, updated))
-    return transitions, _cursor_of(outcome, streak, now)
+    return transitions, _cursor_of(outcome, streak, now, recent)
 
 
 @dataclass
@@ -417,9 +457,7 @@ async def read_details(
     try:
         for due in found.due:
             try:
-                transitions += await _detail_job(
-                    provider, store, due, now, found.threshold, announce
-                )
+                transitions += await _detail_job(provider, store, due, now, found.rules, announce)
             except BudgetExhausted:
                 break  # the alerts are out already; what failed is told by the list's words
             except ProviderError as error:
@@ -436,7 +474,7 @@ async def read_details(
 
 
 async def _detail_job(
-    provider: Provider, store: Store, due: Due, now: datetime, threshold: int, announce: Announce
+    provider: Provider, store: Store, due: Due, now: datetime, rules: Rules, announce: Announce
 ) -> list[Transition]:
     """Read the runs behind a newly failed row; correct what the scan assumed from it.
 
@@ -459,11 +497,14 @@ async def _detail_job(
     trailing = trailing_failures(finished)
     recovered = len(finished) > trailing  # a good run among the new ones, before the failures
     streak = trailing if recovered else (before.streak if before else 0) + trailing
+    recent = before.recent if before else ""
+    for run in finished:
+        recent = rules.remember(recent, run)
     async with store.unit():  # what it changes, its cursor and its messages: all or nothing
-        transitions = await _correct(store, due, finished, streak, recovered, now, threshold)
+        transitions = await _correct(store, due, finished, streak, recovered, now, rules, recent)
         await store.cursors.save(
             job.account, job.id, last_id=finished[-1].id, last_run=job.last_run,
-            last_result=RunResult.FAILED.value, streak=streak, now=now,
+            last_result=RunResult.FAILED.value, streak=streak, now=now, recent=recent,
         )  # fmt: skip
         await announce(transitions)
     return transitions
@@ -471,25 +512,33 @@ async def _detail_job(
 
 async def _correct(
     store: Store, due: Due, finished: list[Execution], streak: int, recovered: bool,
-    now: datetime, threshold: int,
+    now: datetime, rules: Rules, recent: str,
 ) -> list[Transition]:  # fmt: skip
-    """What the history changes about the job's incident."""
+    """What the history changes about the job's incident. A recovery in between ends the old
+    incident and begins a new one, unless the job flaps: then it stays one incident, marked
+    flapping, counting every failure."""
     job, last, transitions = due.job, finished[-1], []
     incident = await store.incidents.current(job.account, job.id)
-    if incident is not None and recovered and due.had_incident:
+    flapping = rules.flapping(recent) or (incident is not None and incident.flapping)
+    if incident is not None and flapping and not incident.flapping:
+        marked = await store.incidents.mark_flapping(incident.id, now)
+        incident = marked or incident
+    if incident is not None and recovered and due.had_incident and not flapping:
         resolved = await store.incidents.resolve(incident.id, now)  # it recovered in between
         if resolved is not None:
             await store.mutes.end_until_recovery(job.ref)
             transitions.append(Transition(Kind.RESOLVED, job.account, job, resolved))
         incident = None
     if incident is None:
-        if streak >= threshold:
+        if streak >= rules.threshold:
             muted = await store.mutes.active(job.ref, now) is not None
-            opened = await open_incident(store, job, last, streak, now, False, muted)
+            opened = await open_incident(store, job, last, streak, now, False, muted, flapping)
             if opened is not None:
                 transitions.append(Transition(Kind.OPENED, job.account, job, opened))
     else:
         extra = max(0, streak - due.assumed_streak)
+        if flapping and recovered:  # every failure since the last poll, less the row's
+            extra = max(0, sum(r.result is RunResult.FAILED for r in finished) - 1)
         detail = {**run_detail(last), "rollup": bool(incident.detail.get("rollup"))}
         if extra or detail != incident.detail:
             updated = await store.incidents.add_failures(incident.id, extra, now, detail)
@@ -513,12 +562,13 @@ def last_id(cursor: Cursor | None) -> str | None:
 
 
 async def open_incident(
-    store: Store, job: Job, run: Execution, streak: int, now: datetime, rollup: bool, muted: bool
-) -> Incident | None:
+    store: Store, job: Job, run: Execution, streak: int, now: datetime, rollup: bool,
+    muted: bool, flapping: bool = False,
+) -> Incident | None:  # fmt: skip
     detail = {**run_detail(run), "rollup": rollup}
     return await store.incidents.open(
         job.account, job.id, ref=job.ref, job_name=job.name, now=now, failures=streak,
-        detail=detail, muted=muted,
+        detail=detail, muted=muted, flapping=flapping,
     )  # fmt: skip
 
 
@@ -532,9 +582,9 @@ def run_detail(run: Execution) -> dict[str, Any]:
     }
 
 
-def _cursor_of(outcome: Outcome, streak: int, now: datetime) -> Cursor:
+def _cursor_of(outcome: Outcome, streak: int, now: datetime, recent: str = "") -> Cursor:
     job = outcome.job
     return Cursor(
         job.account, job.id, outcome.last_id, outcome.last_run, outcome.last_result.value,
-        streak, now,
+        streak, now, recent,
     )  # fmt: skip

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 RESUME_EVERY = 30  # seconds
 OUTBOX_EVERY = 2  # seconds: a delayed message goes out soon after Slack is back
 PRUNE_FIRST = timedelta(minutes=5)  # after start, then daily
+RENOTIFY_EVERY = 60  # seconds: still-failing replies are looked for this often
 
 
 def build_scheduler(
@@ -69,6 +70,17 @@ def build_scheduler(
         )  # fmt: skip
     if monitor is None:
         return scheduler
+    renotify_after = monitor.alerts.renotify_after
+    if renotify_after is not None:
+
+        async def renotify() -> None:
+            if await monitor.notifier.renotify(clock(), renotify_after):
+                await delivery.deliver(clock())
+
+        scheduler.add_job(
+            _logged("re-notify", renotify), "interval", seconds=RENOTIFY_EVERY, id="renotify",
+            **every,
+        )  # fmt: skip
     if monitor.ownership is not None:
         scheduler.add_job(
             _logged("leases", monitor.ownership.keep), "interval",

@@ -25,6 +25,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,6 +36,7 @@ from bot.config.file import expand_env, format_path, learn_secrets, read_yaml
 from providers.config import Account
 from providers.redact import secrets
 from providers.registry import AccountConfig
+from providers.schedule import ScheduleError, validate_timezone
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_POLL_INTERVAL = timedelta(seconds=10)
@@ -182,6 +184,67 @@ def _poll_interval(value: object) -> timedelta:
     return seconds
 
 
+def _renotify_after(value: object) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, str) and is_duration(value):
+        try:
+            return parse_duration(value, minimum=timedelta(minutes=10), maximum=timedelta(days=7))
+        except DurationError as error:
+            raise ValueError(str(error)) from None
+    raise ValueError("is not a duration; expected e.g. `4h` (at least 10m, at most 7d)")
+
+
+def _clock_time(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"(?:[01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError("is not a time of day; expected HH:MM on a 24-hour clock, e.g. `09:00`")
+    return value
+
+
+def _timezone(value: object) -> str:
+    try:
+        return validate_timezone(str(value))
+    except ScheduleError:
+        raise ValueError(
+            "is not a timezone; expected an IANA name such as `Europe/Berlin` or `UTC`"
+        ) from None
+
+
+class FlappingConfig(BaseModel):
+    """A job whose last ``runs`` runs change between failing and succeeding ``changes`` times
+    or more is flapping: one incident, updated, until ``recover_after`` successes in a row."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    changes: int = Field(default=4, ge=2, le=29)
+    runs: int = Field(default=10, ge=3, le=30)
+    recover_after: int = Field(default=5, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _fits(self) -> FlappingConfig:
+        if self.changes >= self.runs:
+            raise ValueError(
+                f"changes ({self.changes}) must be fewer than runs ({self.runs}): "
+                f"{self.runs} runs change at most {self.runs - 1} times"
+            )
+        if self.recover_after > self.runs:
+            raise ValueError(
+                f"recover_after ({self.recover_after}) must be at most runs ({self.runs}): "
+                "only that many runs are remembered"
+            )
+        return self
+
+
+class DigestConfig(BaseModel):
+    """A summary of the last 24 hours, posted once a day at ``at`` in ``timezone``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: Annotated[str, _channel_id(r"^[CG][A-Z0-9]{8,}$")]
+    at: Annotated[str, BeforeValidator(_clock_time)] = "09:00"
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "UTC"
+
+
 class AlertsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -189,6 +252,10 @@ class AlertsConfig(BaseModel):
     poll_interval: Annotated[timedelta, BeforeValidator(_poll_interval)] = timedelta(seconds=60)
     failures_before_alert: int = Field(default=1, ge=1)
     outage_after: int = Field(default=3, ge=1)  # failed polls in a row before "unreachable"
+    # a reply in an open incident's thread every renotify_after (None: never)
+    renotify_after: Annotated[timedelta | None, BeforeValidator(_renotify_after)] = None
+    flapping: FlappingConfig = Field(default_factory=FlappingConfig)
+    digest: DigestConfig | None = None
 
 
 class AccessConfig(BaseModel):

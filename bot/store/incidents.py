@@ -31,6 +31,7 @@ class Incidents(Queries):
         failures: int,
         detail: Mapping[str, Any],
         muted: bool = False,
+        flapping: bool = False,
     ) -> Incident | None:
         """Open the job's incident; None if one is open already (the database decides)."""
         stmt = (
@@ -46,6 +47,7 @@ class Incidents(Queries):
                 failures=failures,
                 detail=scrub_json(detail),
                 muted=muted,
+                flapping=flapping,
             )
             .on_conflict_do_nothing()
             .returning(IncidentRow)
@@ -88,6 +90,13 @@ class Incidents(Queries):
             failures=IncidentRow.failures + n,
             last_seen_at=now,
             detail=scrub_json(detail),
+        )
+
+    async def mark_flapping(self, incident_id: int, now: datetime) -> Incident | None:
+        """Mark an open incident flapping (its job keeps failing and recovering); None if it
+        was not open or was marked already."""
+        return await self._update_open(
+            incident_id, IncidentRow.flapping.is_(False), flapping=True, last_seen_at=now
         )
 
     async def resolve(self, incident_id: int, now: datetime) -> Incident | None:

@@ -142,8 +142,10 @@ class Cursors(Queries):
         last_result: str,
         streak: int,
         now: datetime,
+        recent: str = "",
     ) -> None:
-        await self.save_many([Cursor(account, job_id, last_id, last_run, last_result, streak, now)])
+        cursor = Cursor(account, job_id, last_id, last_run, last_result, streak, now, recent)
+        await self.save_many([cursor])
 
     async def save_many(self, cursors: Sequence[Cursor]) -> None:
         """Insert or replace many cursors in one transaction."""

@@ -226,6 +226,7 @@ class JobCursor(Base):
     last_result: Mapped[str] = mapped_column(Bounded(32))
     streak: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recent: Mapped[str] = mapped_column(Bounded(32), default="")  # last runs: F failed, O ok
 
 
 class IncidentRow(Base):
@@ -257,19 +258,35 @@ class IncidentRow(Base):
     acked_by: Mapped[str | None] = mapped_column(Bounded(64))
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SubscriptionRow(Base):
     """A channel's wish to get the alerts of an account, a job ref or free text."""
 
     __tablename__ = "subscription"
-    __table_args__ = (UniqueConstraint("channel", "target", name="uq_subscription_channel_target"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "channel", "target", "except_text", name="uq_subscription_channel_target_except"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(Bounded(64))
     target: Mapped[str] = mapped_column(Bounded(512))
     created_by: Mapped[str] = mapped_column(Bounded(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    except_text: Mapped[str] = mapped_column(Bounded(200), default="")  # '' for none
+
+
+class HomeViewer(Base):
+    """Someone who opened the bot's Home tab, and when it was last published for them."""
+
+    __tablename__ = "home_viewer"
+
+    user_id: Mapped[str] = mapped_column(Bounded(64), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MuteRow(Base):
@@ -379,6 +396,7 @@ class Cursor:
     last_result: str
     streak: int
     updated_at: datetime
+    recent: str = ""  # the job's last runs, oldest first: F failed, O ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +417,7 @@ class Incident:
     acked_by: str | None
     acked_at: datetime | None
     muted: bool
+    flapping: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +427,7 @@ class Subscription:
     target: str
     created_by: str
     created_at: datetime
+    except_text: str  # '' for none
 
 
 @dataclass(frozen=True, slots=True)

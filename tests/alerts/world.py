@@ -49,7 +49,7 @@ class World:
 
     async def monitor(
         self, *, accounts: tuple[str, ...] = ("prod",), threshold: int = 1, budget: int = 5000,
-        outage_after: int = 3,
+        outage_after: int = 3, **alerts: Any,
     ) -> Monitor:  # fmt: skip
         """A fresh process: new store connection, new clients, same database."""
         store = await Store.open(self.db)
@@ -59,11 +59,11 @@ class World:
             ledger=store.budget, transport_for=self.suite.transport_for, clock=self.clock
         )
         service = CronService(build_providers(wanted, ctx), clock=self.clock)
-        alerts = AlertsConfig(
-            channel=DEFAULT, failures_before_alert=threshold, outage_after=outage_after
+        config = AlertsConfig(
+            channel=DEFAULT, failures_before_alert=threshold, outage_after=outage_after, **alerts
         )
         client = AsyncWebClient(token="xoxb-t", base_url=f"{self.slack_url}/api/")
-        monitor = build_monitor(service, store, client, alerts=alerts, clock=self.clock)
+        monitor = build_monitor(service, store, client, alerts=config, clock=self.clock)
         self.monitors.append(monitor)
         return monitor
 

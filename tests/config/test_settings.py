@@ -10,8 +10,10 @@ from pydantic import SecretStr
 from bot.config.settings import (
     AlertsConfig,
     ConfigError,
+    DigestConfig,
     EnvSettings,
     FileConfig,
+    FlappingConfig,
     Settings,
     load_settings,
 )
@@ -43,6 +45,10 @@ alerts:
   channel: C0123456789          # default channel for failure alerts
   poll_interval: 60s            # the poller adapts per account to stay inside budgets
   failures_before_alert: 1      # consecutive failed executions before an alert opens
+  outage_after: 3               # consecutive failed polls before an account is "unreachable"
+  renotify_after: 4h            # optional: a thread reply while an incident stays open
+  flapping: {changes: 4, runs: 10, recover_after: 5}   # fail<->ok changes in the last runs
+  digest: {channel: C0123456789, at: "09:00", timezone: Europe/Berlin}   # optional daily summary
 access:
   operators: [U0123, S0456]     # users / user groups who may pause, resume, create, edit, delete
   audit_channel: C0999          # optional; every change made through the bot is posted here
@@ -95,8 +101,11 @@ def test_the_spec_example_parses(tmp_path: Path) -> None:
     assert isinstance(apps, MigetAccount)
     assert (apps.workspace_id, apps.apps) == ("ws-1", ["APP-UUID-1"])
     assert settings.config.alerts == AlertsConfig(
-        channel="C0123456789", poll_interval=timedelta(seconds=60), failures_before_alert=1
-    )
+        channel="C0123456789", poll_interval=timedelta(seconds=60), failures_before_alert=1,
+        outage_after=3, renotify_after=timedelta(hours=4),
+        flapping=FlappingConfig(changes=4, runs=10, recover_after=5),
+        digest=DigestConfig(channel="C0123456789", at="09:00", timezone="Europe/Berlin"),
+    )  # fmt: skip
     assert settings.operators == ["U0123", "S0456"]
     assert settings.config.access.audit_channel == "C0999"
     assert settings.account("APPS") is apps
@@ -230,7 +239,8 @@ def test_an_empty_variable_without_a_default_is_a_problem(tmp_path: Path) -> Non
         (
             with_alerts("chanel: C0123456789"),
             "alerts.chanel: unknown key (alerts takes: channel, poll_interval, "
-            "failures_before_alert, outage_after); did you mean `channel`?",
+            "failures_before_alert, outage_after, renotify_after, flapping, digest); did you mean "
+            "`channel`?",
         ),
         (
             ONE_ACCOUNT + "access:\n  operators: [U0123, '@ana']\n",
@@ -449,3 +459,17 @@ def test_a_retention_under_a_day_or_not_a_duration_is_refused(tmp_path: Path, gi
     (problem,) = problems(tmp_path, ONE_ACCOUNT + f"retention: {given}\n")
     assert problem.startswith("retention: ")
     assert "day" in problem
+
+
+@pytest.mark.parametrize(
+    ("alerts", "expected"),
+    [
+        ("renotify_after: 5m", "alerts.renotify_after: `5m` is too short"),
+        ("flapping: {changes: 10, runs: 10}", "changes (10) must be fewer than runs (10)"),
+        ("digest: {channel: C0123456789, at: '9am'}", "alerts.digest.at: `9am` is not a time"),
+        ("digest: {channel: C0123456789, timezone: Mars/Base}", "is not a timezone"),
+    ],
+)
+def test_on_call_settings_are_checked(tmp_path: Path, alerts: str, expected: str) -> None:
+    (problem,) = problems(tmp_path, with_alerts(alerts))
+    assert expected in problem

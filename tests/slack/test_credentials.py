@@ -132,6 +132,7 @@ def test_alerts_show_eight_characters_and_carry_no_code_in_their_buttons() -> No
         alerts.alert_update(replace(view, acked_by=None), now=NOW),
         alerts.alert_resolved(resolved, now=NOW),
         alerts.resolved_reply(resolved, now=NOW),
+        alerts.still_failing_reply(replace(view, flapping=True), now=NOW),
         alerts.rollup("hub", "Cronhub", [view, view], now=NOW),
         alerts.first_start_summary("hub", "Cronhub", [(view.ref, "invoice run", "alert")], now=NOW),
     ]

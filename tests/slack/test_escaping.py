@@ -264,6 +264,7 @@ def test_alerts_escape_provider_text_everywhere() -> None:
         alerts.alert_update(view, now=NOW),
         alerts.alert_resolved(resolved, now=NOW),
         alerts.resolved_reply(resolved, now=NOW),
+        alerts.still_failing_reply(replace(view, flapping=True), now=NOW),
         alerts.rollup("<!here>", "<@U123>", [view, view], now=NOW),
         alerts.first_start_summary("<!here>", "<@U123>", failing, now=NOW),
         alerts.account_down("<!here>", "<@U123>", "<!channel> said no", now=NOW),

@@ -163,6 +163,7 @@ def every_incident() -> list[IncidentView]:
         incident(1, acked_by="U1", acked_at=NOW, muted=True, can_pause=False),
         incident(2, resolved_at=NOW, acked_by="U1"),
         incident(3, url=None, status_text=None, http_status=None, duration_ms=None),
+        incident(4, flapping=True, failures=10**6, opened_at=NOW - timedelta(days=4000)),
     ]
 
 
@@ -241,6 +242,7 @@ def _alerts_module() -> Iterator[Rendered]:
         yield alert(alerts.alert_update(v, now=NOW))
         yield alert(alerts.alert_resolved(v, now=NOW))
         yield alert(alerts.resolved_reply(v, now=NOW))
+        yield alert(alerts.still_failing_reply(v, now=NOW))
     many = [incident(n) for n in range(3000)]
     failing = [(v.ref, v.job_name, v.status_text) for v in many]
     for account, label in (("prod", "cron-job.org"), ("a" * 500, "<!channel>" * 100)):

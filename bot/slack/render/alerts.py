@@ -60,6 +60,7 @@ class IncidentView:
     acked_at: datetime | None = None
     muted: bool = False
     can_pause: bool = True
+    flapping: bool = False  # failing and recovering by turns: one incident until it settles
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,15 @@ def resolved_reply(incident: IncidentView, *, now: datetime) -> AlertMessage:
     failing = _elapsed(incident.opened_at, ended)
     body = f"✅ Recovered {slack_date(ended)}: {ref_code(incident.ref)} was failing for {failing}"
     text = f"cronops: {_plain(incident)} recovered after {failing}"
+    return AlertMessage(text, [section(body)])
+
+
+def still_failing_reply(incident: IncidentView, *, now: datetime) -> AlertMessage:
+    """The reply in an open alert's thread every ``alerts.renotify_after``."""
+    failing = _elapsed(incident.opened_at, now)
+    runs = f"{incident.failures} failed run{'s' if incident.failures != 1 else ''}"
+    body = f"⏰ Still failing for {failing}, {runs}: {ref_code(incident.ref)}"
+    text = f"cronops: {_plain(incident)} still failing for {failing}, {runs}"
     return AlertMessage(text, [section(body)])
 
 
@@ -243,6 +253,8 @@ def _failing(incident: IncidentView, text: str, head: str, status: str) -> Alert
     body = "\n".join([head, _where(incident), _what_failed(incident), status])
     blocks: list[Block] = [section(body)]
     notes: list[str] = []
+    if incident.flapping:
+        notes.append("〰️ *Flapping*: failing and recovering by turns; one alert until it stays up")
     if incident.acked_by:
         notes.append(_acked(incident))
     if incident.muted:
