@@ -70,6 +70,7 @@ class SecretRegistry:
         self._learnt_kept = learnt_kept
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
+        self._stale = False  # values changed since the pattern was made: make it at next use
 
     def add(self, value: str | None) -> None:
         """A secret to mask for as long as the process runs (a credential, a configured one)."""
@@ -77,7 +78,7 @@ class SecretRegistry:
             with self._lock:
                 self._pinned.add(value)
                 self._learnt.pop(value, None)
-                self._compile()
+                self._stale = True
 
     def learn(self, value: str | None) -> None:
         """A secret a provider sent (kept among the most recent :data:`LEARNT_KEPT`)."""
@@ -90,22 +91,30 @@ class SecretRegistry:
             self._learnt[value] = None
             while len(self._learnt) > self._learnt_kept:
                 self._learnt.popitem(last=False)
-            self._compile()
+            self._stale = True
 
     def __len__(self) -> int:
         return len(self._pinned) + len(self._learnt)
 
-    def _compile(self) -> None:
-        ordered = sorted([*self._pinned, *self._learnt], key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+    def _current(self) -> re.Pattern[str] | None:
+        """The pattern of every kept value, made once per change (a provider answer may teach
+        many secrets at once: one pattern for all of them, when something is next scrubbed)."""
+        if self._stale:
+            with self._lock:
+                ordered = sorted([*self._pinned, *self._learnt], key=len, reverse=True)
+                self._pattern = (
+                    re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+                )
+                self._stale = False
+        return self._pattern
 
     def scrub(self, text: str) -> str:
-        pattern = self._pattern
+        pattern = self._current()
         return pattern.sub(MASK, text) if pattern else text
 
     def scrub_all(self, value: Any) -> Any:
         """A copy of a JSON-like value with every known secret masked in every string."""
-        if self._pattern is None:
+        if self._current() is None:
             return value
         if isinstance(value, str):
             return self.scrub(value)
