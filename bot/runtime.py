@@ -64,7 +64,7 @@ class Runtime:
             )
         return build_monitor(
             deps.service, self.store, client, alerts=deps.alerts, metrics=deps.metrics,
-            clock=deps.clock, intervals=deps.intervals, owner=self.name, ownership=ownership,
+            clock=deps.clock, owner=self.name, ownership=ownership,
         )  # fmt: skip
 
     def scheduler(self, monitor: Monitor, *, poll: bool = True) -> AsyncIOScheduler:

@@ -126,6 +126,7 @@ class Monitor:
         if self.intervals.get(account) != seconds:
             self.intervals[account] = seconds
             self.on_interval(account, seconds)
+            await self.store.accounts.set_interval(account, seconds)  # for every replica
 
 
 def build_monitor(
@@ -136,7 +137,6 @@ def build_monitor(
     alerts: AlertsConfig,
     metrics: Metrics | None = None,
     clock: Clock = utcnow,
-    intervals: dict[str, float] | None = None,
     owner: str | None = None,
     ownership: Ownership | None = None,
 ) -> Monitor:
@@ -148,5 +148,5 @@ def build_monitor(
     delivery = Delivery(store, client, metrics, owner or process_name())
     return Monitor(
         service, store, notifier, delivery, alerts, metrics, clock,
-        intervals if intervals is not None else {}, ownership=ownership,
+        ownership=ownership,
     )  # fmt: skip

@@ -33,9 +33,6 @@ class Deps:
     store: Store
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     audit_channel: str | None = None
-    # Each account's poll interval as the pacing set it (the alert cycle writes it), for
-    # `/cron status`; an account not in it polls every ``alerts.poll_interval``.
-    intervals: dict[str, float] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     inflight: Inflight = field(default_factory=Inflight)
     clock: Clock = utcnow

@@ -110,6 +110,16 @@ class Accounts(Queries):
         async with self.db.write() as session:
             return int((await session.execute(stmt)).scalar_one())
 
+    async def set_interval(self, account: str, seconds: float) -> None:
+        """How often the account is polled now (as paced), for any process to show."""
+        stmt = (
+            update(AccountStateRow)
+            .where(AccountStateRow.account == account)
+            .values(poll_interval_s=seconds)
+        )
+        async with self.db.write() as session:
+            await session.execute(stmt)
+
     async def add_poll_requests(self, account: str, requests: int) -> None:
         """Count requests made after the poll was recorded (its history reads)."""
         stmt = (

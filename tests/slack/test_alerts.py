@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.demo.fakeslack import Call
@@ -111,3 +112,17 @@ async def test_status_shows_budget_and_polling(workspace: Workspace) -> None:
     assert "requests today" in body
     assert "polling every" in body
     assert "*prod*" in body
+
+
+async def test_status_shows_the_pace_and_the_process_polling_each_account(
+    workspace: Workspace,
+) -> None:
+    store, now = workspace.built.deps.store, workspace.built.deps.clock()
+    await store.accounts.record_poll("prod", now, ok=True, requests=1)
+    await store.accounts.set_interval("prod", 1800)  # as the poller paced it, in any process
+    await store.leases.take("poll:prod", "worker-2:4242:ab12cd", now, timedelta(seconds=20))
+    await workspace.command("status")
+    (answer,) = await workspace.fake.wait_for("response_url")
+    body = texts(answer)
+    assert "polling every 30 min by `worker-2:4242`" in body
+    assert "*hub*" in body

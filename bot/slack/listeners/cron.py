@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts.owners import lease_name
 from bot.chat import grammar as cmds
 from bot.chat.grammar import ParseError, parse
 from bot.chat.service import Listing, StatusFilter, filter_jobs, with_polled_results
@@ -153,17 +154,21 @@ def as_status(value: str | None) -> StatusFilter | None:
 
 
 async def send_status(reply: Reply) -> None:
-    service, store = reply.deps.service, reply.deps.store
+    service, store, now = reply.deps.service, reply.deps.store, reply.deps.clock()
     listing = await service.listing()
     failed = {f.account: f.message for f in listing.failures}
+    leases = await store.leases.all()
     rows = []
     for account in service.accounts:
         provider = service.provider(account)
         used, limit = await provider.http.budget_state()
-        polled = await store.accounts.state(account) if store is not None else None
-        every = reply.deps.intervals.get(account, reply.deps.alerts.poll_interval.total_seconds())
-        last_poll = polled.last_poll_at if polled else None
-        state = failed.get(account)
-        every_s = timedelta(seconds=every)
-        rows.append(AccountStatus(account, provider.label, state, used, limit, last_poll, every_s))
+        polled = await store.accounts.state(account)
+        every = polled.poll_interval_s if polled and polled.poll_interval_s else None
+        every = every or reply.deps.alerts.poll_interval.total_seconds()
+        lease = leases.get(lease_name(account))
+        owner = lease.owner.rsplit(":", 1)[0] if lease and lease.expires_at > now else None
+        rows.append(AccountStatus(
+            account, provider.label, failed.get(account), used, limit,
+            polled.last_poll_at if polled else None, timedelta(seconds=every), owner,
+        ))  # fmt: skip
     await reply.ephemeral(status.TEXT, status_blocks(rows))

@@ -24,6 +24,7 @@ class AccountStatus:
     limit: int | None  # the daily request budget, if any
     last_poll: datetime | None
     every: timedelta  # how often the poller reads it now
+    polled_by: str | None = None  # the process polling it, when several share the database
 
 
 def status_blocks(accounts: Sequence[AccountStatus]) -> list[Block]:
@@ -39,8 +40,9 @@ def _line(status: AccountStatus) -> str:
         f"{status.used} / {status.limit} requests today" if status.limit else "no request budget"
     )
     last = slack_date(status.last_poll) if status.last_poll else "not yet"
+    by = f" by `{inline(status.polled_by, 80)}`" if status.polled_by else ""
     return (
         f"*{inline(status.account, 100)}* ({inline(status.provider_label, 100)}) — {state} — "
         f"{budget} — "
-        f"last poll {last}, polling every {humanize(status.every)}"
+        f"last poll {last}, polling every {humanize(status.every)}{by}"
     )
