@@ -253,13 +253,20 @@ def _alerts_module() -> Iterator[Rendered]:
         yield alert(alerts.account_back(account, label, None, now=NOW))
     targets = ["t" * 4000, "<!channel>", f"hub:monitor/{UUID}", "*"]
     targets += [f"s{n}" for n in range(3000)]
-    yield message(alerts.subscriptions_list(CHANNEL, targets))
+    routes = [
+        alerts.Route(target, kind, leave_out, "U1" * 40, NOW)
+        for target in targets
+        for kind in ("all", "account", "job", "text")
+        for leave_out in ("", "e" * 4000, "<!here>\n" * 500)
+    ]
+    yield message(alerts.subscriptions_list(CHANNEL, routes))
     yield message(alerts.subscriptions_list(CHANNEL, []))
+    for route in routes[: 4 * 4 * 3]:
+        yield sentence(alerts.subscribed_text("U1", CHANNEL, route))
+        yield sentence(alerts.already_subscribed_text(CHANNEL, route))
+        yield sentence(alerts.unsubscribed_text("U1", CHANNEL, route))
+        yield sentence(alerts.not_subscribed_text(CHANNEL, route, routes[:500]))
     for target in targets[:4]:
-        yield sentence(alerts.subscribed_text("U1", CHANNEL, target))
-        yield sentence(alerts.already_subscribed_text(CHANNEL, target))
-        yield sentence(alerts.unsubscribed_text("U1", CHANNEL, target))
-        yield sentence(alerts.not_subscribed_text(CHANNEL, target))
         yield sentence(alerts.muted_text("U1", target, NOW))
         yield sentence(alerts.muted_text("U1", target, None))
         yield sentence(alerts.unmuted_text("U1", target))

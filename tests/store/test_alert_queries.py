@@ -405,6 +405,33 @@ async def test_subscriptions_are_kept_once_per_channel_and_target_in_any_case(
     assert [s.target for s in await store.subscriptions.all("C2")] == ["prod"]
 
 
+async def test_a_subscription_is_its_target_and_its_except_text(store: Store) -> None:
+    assert await store.subscriptions.add("C1", "prod", "U1", NOW, "staging") is True
+    assert await store.subscriptions.add("C1", "PROD", "U2", NOW, "Staging") is False
+    assert await store.subscriptions.add("C1", "prod", "U2", NOW) is True  # no filter: another
+    assert await store.subscriptions.add("C1", "prod", "U2", NOW, "test") is True
+    assert [(s.target, s.except_text) for s in await store.subscriptions.all("C1")] == [
+        ("prod", "staging"), ("prod", ""), ("prod", "test"),
+    ]  # fmt: skip
+    assert await store.subscriptions.remove("C1", "prod", "nope") is False
+    assert await store.subscriptions.remove("C1", "Prod", "STAGING") is True
+    assert await store.subscriptions.remove("C1", "prod") is True  # the one without a filter
+    assert [(s.target, s.except_text) for s in await store.subscriptions.all("C1")] == [
+        ("prod", "test")
+    ]
+
+
+async def test_two_processes_adding_one_filtered_subscription_save_it_once(
+    open_store: OpenStore,
+) -> None:
+    first, second = await open_store(), await open_store()
+    added = await asyncio.gather(
+        *(s.subscriptions.add("C1", "prod", "U1", NOW, "staging") for s in (first, second) * 3)
+    )
+    assert sorted(added) == [False] * 5 + [True]
+    assert len(await first.subscriptions.all()) == 1
+
+
 # -- mutes ----------------------------------------------------------------------------------
 async def test_a_timed_mute_ends_at_its_time_and_survives_recovery(store: Store) -> None:
     muted = await store.mutes.set("prod:1", NOW + timedelta(hours=1), "U1", NOW)
