@@ -32,6 +32,7 @@ from bot.demo.fakeslack import Call
 from bot.slack.render import (
     alerts,
     changes,
+    digest,
     jobs,
     lists,
     messages,
@@ -275,6 +276,45 @@ def _alerts_module() -> Iterator[Rendered]:
         yield sentence(alerts.cannot_post_text(CHANNEL, slack_error))
 
 
+def _digest_module() -> Iterator[Rendered]:
+    refs = [f"prod:{4242 + n}" if n % 2 else f"hub:monitor/{UUID}" for n in range(3000)]
+    incidents = [
+        digest.DigestIncident(
+            ref, NAMES[n % len(NAMES)], NOW - timedelta(days=n % 400, hours=3),
+            resolved_at=NOW - timedelta(minutes=n) if n % 3 else None,
+            acked_by="<!channel>" if n % 5 else None, flapping=n % 2 == 0,
+        )
+        for n, ref in enumerate(refs)
+    ]  # fmt: skip
+    busy = [
+        digest.DigestBudget("a" * 500, "<!channel>" * 50, 100, 10**9, 10**9),
+        *(
+            digest.DigestBudget(f"acct-{n}", "cron-job.org", 100, n % 80, n % 80)
+            for n in range(300)
+        ),
+    ]
+    full = digest.DigestView(
+        since=NOW - timedelta(days=1), until=NOW,
+        opened=incidents, resolved=[i for i in incidents if i.resolved_at], failing=incidents,
+        paused=[digest.DigestJob(ref, NAMES[n % len(NAMES)]) for n, ref in enumerate(refs)],
+        muted=[
+            digest.DigestMute(ref, NAMES[n % len(NAMES)] if n % 4 else None,
+                              NOW if n % 2 else None, "<!here>")
+            for n, ref in enumerate(refs)
+        ],
+        budgets=busy,
+        unknown=[(f"<!here>{n}" * 50, "x" * HUGE) for n in range(100)],
+        paused_as_of=NOW - timedelta(minutes=40),
+    )  # fmt: skip
+    yield alert(digest.digest(full, now=NOW))
+    quiet = digest.DigestView(NOW - timedelta(days=1), NOW, [], [], [], [], [], busy[2:])
+    assert quiet.quiet
+    yield alert(digest.digest(quiet, now=NOW))
+    for n in range(len(NAMES)):  # one of each, alone
+        yield alert(digest.digest(replace(quiet, opened=incidents[n : n + 1]), now=NOW))
+        yield alert(digest.digest(replace(quiet, muted=full.muted[n : n + 1]), now=NOW))
+
+
 def _notifier_payloads() -> Iterator[Rendered]:
     for v in every_incident():
         yield ("message", notifier._payload(alerts.alert_open(v, now=NOW)))
@@ -359,6 +399,7 @@ RENDERERS: dict[str, Callable[[], Iterator[Rendered]]] = {
     "lists": _lists_module,
     "messages": _messages_module,
     "alerts": _alerts_module,
+    "digest": _digest_module,
     "notifier": _notifier_payloads,
     "changes": _changes_module,
     "problems": _problems_module,
@@ -384,7 +425,9 @@ def test_every_message_and_view_stays_inside_slacks_limits(module: str) -> None:
 
 #: Builders of pieces, not of messages: exercised through the messages above.
 PIECES = {"mrkdwn", "section", "chunk_lines", "packed_sections", "card_buttons", "by_line"}
-MODULES: tuple[ModuleType, ...] = (alerts, changes, jobs, lists, messages, modals, problems, status)
+MODULES: tuple[ModuleType, ...] = (
+    alerts, changes, digest, jobs, lists, messages, modals, problems, status,
+)  # fmt: skip
 
 
 def test_every_renderer_is_exercised() -> None:

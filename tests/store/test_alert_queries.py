@@ -432,6 +432,24 @@ async def test_two_processes_adding_one_filtered_subscription_save_it_once(
     assert len(await first.subscriptions.all()) == 1
 
 
+# -- the daily digest's reads ---------------------------------------------------------------
+async def test_incidents_opened_or_resolved_in_a_window(store: Store) -> None:
+    before = await opened(store, "1", now=NOW - 3 * MINUTE)  # opened before, resolved inside
+    await store.incidents.resolve(before.id, NOW + MINUTE)
+    inside = await opened(store, "2", now=NOW + 2 * MINUTE)  # opened inside, still open
+    await opened(store, "3", now=NOW - 5 * MINUTE)  # before, still open: not a change
+    after = await opened(store, "4", now=NOW + 10 * MINUTE)  # at the window's end: next one's
+    changed = await store.incidents.changed_between(NOW, NOW + 10 * MINUTE)
+    assert [i.id for i in changed] == [before.id, inside.id]
+    assert after.id not in [i.id for i in changed]
+
+
+async def test_when_a_message_was_queued(store: Store) -> None:
+    assert await store.outbox.queued_at("digest:2025-03-01") is None
+    await store.outbox.enqueue("digest:2025-03-01", "post", "C1", {"text": "hi"}, now=NOW)
+    assert await store.outbox.queued_at("digest:2025-03-01") == NOW
+
+
 # -- mutes ----------------------------------------------------------------------------------
 async def test_a_timed_mute_ends_at_its_time_and_survives_recovery(store: Store) -> None:
     muted = await store.mutes.set("prod:1", NOW + timedelta(hours=1), "U1", NOW)
