@@ -9,12 +9,13 @@ exactly once. Where a message goes: every channel subscribed to the job, and alw
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.alerts.poll import Kind, Transition
+from bot.chat.grammar import target_kind
 from bot.slack.render import alerts as render
 from bot.store import Store
 from bot.store.tables import Incident, Subscription
@@ -155,12 +156,14 @@ class Notifier:
 
     async def channels_for(self, job: Job) -> list[str]:
         """``alerts.channel``, and every channel subscribed to the job (its account, its ref,
-        or text in its name): a subscription adds a channel, it never takes one away."""
+        or text in its name, less its ``--except`` text): a subscription adds a channel, it
+        never takes one away."""
         return await self._channels(job.account, job.ref, job.name)
 
     async def _channels(self, account: str, ref: str, name: str) -> list[str]:
         subscriptions = await self.store.subscriptions.all()
-        matched = {s.channel for s in subscriptions if matches(s, account, ref, name)}
+        known = self.labels.keys()  # the configured accounts
+        matched = {s.channel for s in subscriptions if matches(s, account, ref, name, known)}
         if self.default_channel:
             matched.add(self.default_channel)
         return sorted(matched)
@@ -206,16 +209,26 @@ def incident_view(incident: Incident, label: str, *, can_pause: bool) -> render.
     )  # fmt: skip
 
 
-def matches(subscription: Subscription, account: str, ref: str, name: str) -> bool:
-    """Whether a subscription (``*``, an account, a ref, or text in the name; less the jobs
-    whose names contain its ``except_text``) takes the job ``account``/``ref``/``name``."""
+def matches(
+    subscription: Subscription, account: str, ref: str, name: str, accounts: Collection[str] = ()
+) -> bool:
+    """Whether a subscription takes the job ``account``/``ref``/``name``, less the jobs whose
+    names contain its ``except_text``. Its target is ``*``, an account, one job's ref (that
+    job alone, whatever its name) or text in the name (:func:`bot.chat.grammar.target_kind`,
+    ``accounts`` being the configured ones)."""
     if subscription.except_text and subscription.except_text.casefold() in name.casefold():
         return False
     target = subscription.target
-    if target == "*":
-        return True
     needle = target.casefold()
-    return needle in (account.casefold(), ref.casefold()) or needle in name.casefold()
+    match target_kind(target, [*accounts, account]):
+        case "all":
+            return True
+        case "account":
+            return needle == account.casefold()
+        case "job":
+            return needle == ref.casefold()
+        case _:
+            return needle in name.casefold()
 
 
 def post_key(incident: Incident, channel: str) -> str:

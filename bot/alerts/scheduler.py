@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts.cycle import Monitor
+from bot.alerts.digest import for_monitor
 from bot.alerts.owners import KEEP_EVERY
 from bot.alerts.resumes import run_due_resumes
 from bot.chat.service import CronService
@@ -25,6 +26,7 @@ RESUME_EVERY = 30  # seconds
 OUTBOX_EVERY = 2  # seconds: a delayed message goes out soon after Slack is back
 PRUNE_FIRST = timedelta(minutes=5)  # after start, then daily
 RENOTIFY_EVERY = 60  # seconds: still-failing replies are looked for this often
+DIGEST_EVERY = 60  # seconds: whether the daily digest is due is looked at this often
 
 
 def build_scheduler(
@@ -37,8 +39,8 @@ def build_scheduler(
     monitor: Monitor | None = None,
     retention: timedelta | None = None,
 ) -> AsyncIOScheduler:
-    """Timed resumes and the outbox always; with a monitor, each account's polls too; with a
-    ``retention``, a daily pruning of what is older."""
+    """Timed resumes and the outbox always; with a monitor, each account's polls too (and
+    the daily digest, if configured); with a ``retention``, a daily pruning of what is older."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     every = {"coalesce": True, "max_instances": 1}
 
@@ -80,6 +82,11 @@ def build_scheduler(
         scheduler.add_job(
             _logged("re-notify", renotify), "interval", seconds=RENOTIFY_EVERY, id="renotify",
             **every,
+        )  # fmt: skip
+    if (digest := for_monitor(monitor)) is not None:
+        scheduler.add_job(
+            _logged("daily digest", digest.run), "interval", seconds=DIGEST_EVERY, id="digest",
+            next_run_time=clock(), **every,
         )  # fmt: skip
     if monitor.ownership is not None:
         scheduler.add_job(

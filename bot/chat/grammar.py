@@ -27,7 +27,13 @@ JobStatus = Literal["failing", "paused", "active"]
 STATUSES: tuple[str, ...] = get_args(JobStatus)
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 50
-TARGET_MAX = 200  # characters of a subscription's target
+TARGET_MAX = 200  # characters of a subscription's target, and of its --except text
+EXCEPT = "--except"
+EVERYTHING = "*"  # the subscription target of every job
+
+#: What a subscription's target names: every job, an account, one job (its ref), or text in
+#: job names.
+TargetKind = Literal["all", "account", "job", "text"]
 
 
 @dataclass(frozen=True)
@@ -91,12 +97,16 @@ class Status:
 
 @dataclass(frozen=True)
 class Subscribe:
+    """``target`` None: every job; ``except_text``: leave out jobs whose names contain it."""
+
     target: str | None = None
+    except_text: str | None = None
 
 
 @dataclass(frozen=True)
 class Unsubscribe:
     target: str | None = None
+    except_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,11 +151,14 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
      "/cron addon create apps"),
     ("status", "/cron status", "each account: reachable, auth ok, requests used / budget",
      "/cron status"),
-    ("subscribe", "/cron subscribe [ACCOUNT|REF|TEXT]",
-     "send alerts for matching jobs to this channel", "/cron subscribe prod"),
-    ("unsubscribe", "/cron unsubscribe [ACCOUNT|REF|TEXT]", "stop sending them here",
-     "/cron unsubscribe prod"),
-    ("subscriptions", "/cron subscriptions", "what this channel is subscribed to",
+    ("subscribe", "/cron subscribe [ACCOUNT|REF|TEXT] [--except TEXT]",
+     "also send alerts to this channel: of every job, an account, one job (by its ref, even "
+     "once renamed) or jobs whose names contain TEXT; `--except` leaves out jobs whose names "
+     "contain its text", '/cron subscribe prod --except "staging"'),
+    ("unsubscribe", "/cron unsubscribe [ACCOUNT|REF|TEXT] [--except TEXT]",
+     "stop one subscription of this channel, named as it was made", "/cron unsubscribe prod:4242"),
+    ("subscriptions", "/cron subscriptions",
+     "this channel's subscriptions: each with its filter, who made it and when",
      "/cron subscriptions"),
     ("mute", "/cron mute REF [DURATION]",
      "the bot stops alerting on the job (it keeps running), until it recovers or for DURATION",
@@ -158,7 +171,9 @@ HELP_TEXT = "\n".join(
     [f"`{syntax}` — {does}; e.g. `{ex}`" for _, syntax, does, ex in _TABLE]
     + [
         "REF is a job's ref as lists show it (`prod:4242`) or its name; quote names with "
-        'spaces: `"nightly backup"`. DURATION: `30m`, `2h`, `1d`, `1h30m` (at least 1m).'
+        'spaces: `"nightly backup"`. DURATION: `30m`, `2h`, `1d`, `1h30m` (at least 1m).',
+        "A subscription adds a channel; `alerts.channel` still gets every alert. A daily "
+        "digest, if configured, sums up the day in `alerts.digest.channel`.",
     ]
 )
 
@@ -417,19 +432,82 @@ def _no_args(make: Callable[[], Command]) -> Callable[[_Args], Command]:
     return parse_bare
 
 
-def _target(make: Callable[[str | None], Command]) -> Callable[[_Args], Command]:
-    def parse_target(args: _Args) -> Command:
-        text = " ".join(w.text for w in args.words).strip()
-        if len(args.words) == 1 and not args.words[0].quoted:
-            text = args.accounts.get(text.lower(), _canonical_ref(text, args.accounts))
-        if len(text) > TARGET_MAX:
-            raise args.error(
-                f"a subscription names an account, a job or some text of at most {TARGET_MAX} "
-                f"characters, not {len(text)}"
-            )
-        return make(text or None)
+def target_kind(target: str, accounts: Collection[str]) -> TargetKind:
+    """What a subscription's ``target`` names, given the configured ``accounts``: ``*`` every
+    job, an account's name the account, ``ACCOUNT:ID`` that one job, anything else text in
+    job names."""
+    known = {a.casefold() for a in accounts}
+    if target == EVERYTHING:
+        return "all"
+    if target.casefold() in known:
+        return "account"
+    match = _REF.match(target)
+    return "job" if match and match[1].casefold() in known else "text"
 
-    return parse_target
+
+def _subscription(
+    make: Callable[[str | None, str | None], Command],
+) -> Callable[[_Args], Command]:
+    def parse_subscription(args: _Args) -> Command:
+        words, except_text = _except(args)
+        text = " ".join(w.text for w in words).strip()
+        if len(words) == 1 and not words[0].quoted:
+            text = args.accounts.get(text.lower(), _canonical_ref(text, args.accounts))
+        _fits(args, "names an account, a job or some text", text)
+        if except_text is not None:
+            _filter_fits(args, text, except_text)
+        return make(text or None, except_text)
+
+    return parse_subscription
+
+
+def _except(args: _Args) -> tuple[list[_Word], str | None]:
+    """The words of the target, and the text after ``--except`` (None without it)."""
+    words = list(args.words)
+    flags = [
+        i for i, w in enumerate(words)
+        if not w.quoted and w.text.lower().partition("=")[0] == EXCEPT
+    ]  # fmt: skip
+    if not flags:
+        return words, None
+    if len(flags) > 1:
+        raise args.error(
+            f"one `{EXCEPT}` per subscription; put the text to leave out after it, e.g. "
+            f'`/cron {args.command} prod {EXCEPT} "staging"`'
+        )
+    at = flags[0]
+    inline_text = words[at].text.partition("=")[2]
+    rest = [inline_text] if inline_text else []
+    text = " ".join(rest + [w.text for w in words[at + 1 :]]).strip()
+    if not text:
+        raise args.error(
+            f"`{EXCEPT}` needs the text to leave out: jobs whose names contain it get no alerts "
+            f'here, e.g. `/cron {args.command} prod {EXCEPT} "staging"`'
+        )
+    return words[:at], text
+
+
+def _fits(args: _Args, what: str, text: str) -> None:
+    if len(text) > TARGET_MAX:
+        raise args.error(
+            f"a subscription {what} of at most {TARGET_MAX} characters, not {len(text)}"
+        )
+
+
+def _filter_fits(args: _Args, target: str, except_text: str) -> None:
+    """A ``--except`` that can leave something out: not on one job, not all of a text."""
+    _fits(args, f"leaves out (`{EXCEPT}`) a text", except_text)
+    kind = target_kind(target or EVERYTHING, args.accounts.values())
+    if kind == "job" or (not args.accounts and _REF.match(target)):
+        raise args.error(
+            f"{_quote(target)} is one job, so `{EXCEPT}` has nothing to leave out; "
+            f"`{EXCEPT}` filters an account, a text or every job"
+        )
+    if kind == "text" and except_text.casefold() in target.casefold():
+        raise args.error(
+            f"every job whose name contains {_quote(target)} also contains "
+            f"{_quote(except_text)}, so nothing would be left to alert on"
+        )
 
 
 _PARSERS: dict[str, Callable[[_Args], Command]] = {
@@ -444,8 +522,8 @@ _PARSERS: dict[str, Callable[[_Args], Command]] = {
     "delete": _plain_ref(Delete),
     "addon": _addon,
     "status": _no_args(Status),
-    "subscribe": _target(Subscribe),
-    "unsubscribe": _target(Unsubscribe),
+    "subscribe": _subscription(Subscribe),
+    "unsubscribe": _subscription(Unsubscribe),
     "subscriptions": _no_args(Subscriptions),
     "mute": _timed(Mute),
     "unmute": _plain_ref(Unmute),

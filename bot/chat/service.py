@@ -161,9 +161,14 @@ class CronService:
             return await operation(self.provider(account))
 
     # -- reading --------------------------------------------------------------------------
-    async def listing(self, account: str | None = None, *, fresh: bool = False) -> Listing:
+    async def listing(
+        self, account: str | None = None, *, fresh: bool = False, max_age: timedelta | None = None
+    ) -> Listing:
+        """Every job (of ``account``), from a cached listing younger than ``max_age`` (default
+        ``cache_ttl``) or read again."""
         names = [self.provider(account).account] if account else self.accounts
-        results = await asyncio.gather(*(self._account_jobs(name, fresh) for name in names))
+        age = max_age if max_age is not None else self.cache_ttl
+        results = await asyncio.gather(*(self._account_jobs(name, fresh, age) for name in names))
         jobs = [job for part, _, _ in results for job in part]
         failures = [failure for _, failure, _ in results if failure]
         ages = [at for _, _, at in results if at is not None]
@@ -174,11 +179,11 @@ class CronService:
         return Listing(jobs, failures, min(ages) if ages else None, stamp)
 
     async def _account_jobs(
-        self, account: str, fresh: bool
+        self, account: str, fresh: bool, max_age: timedelta
     ) -> tuple[list[Job], AccountFailure | None, datetime | None]:
         cached = self._cache.get(account)
-        if cached and not fresh and self._fresh(cached):
-            return cached.jobs, None, None
+        if cached and not fresh and self.clock() - cached.at < max_age:
+            return cached.jobs, None, cached.at if max_age > self.cache_ttl else None
         try:
             jobs = await asyncio.shield(self._listing_task(account))
         except PartialListing as partial:  # what was listed, and that some could not be

@@ -81,6 +81,19 @@ class Incidents(Queries):
         async with self.db.sessions() as session:
             return [to_record(Incident, row) for row in await session.scalars(query)]
 
+    async def changed_between(self, start: datetime, end: datetime) -> list[Incident]:
+        """Incidents opened or resolved from ``start`` up to (not including) ``end``, in the
+        order they opened."""
+        opened = (IncidentRow.opened_at >= start) & (IncidentRow.opened_at < end)
+        resolved = (IncidentRow.resolved_at >= start) & (IncidentRow.resolved_at < end)
+        query = (
+            select(IncidentRow)
+            .where(opened | resolved)
+            .order_by(IncidentRow.opened_at, IncidentRow.id)
+        )
+        async with self.db.sessions() as session:
+            return [to_record(Incident, row) for row in await session.scalars(query)]
+
     async def add_failures(
         self, incident_id: int, n: int, now: datetime, detail: Mapping[str, Any]
     ) -> Incident | None:

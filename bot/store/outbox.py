@@ -184,6 +184,12 @@ class Outbox(Queries):
             return None
         return "sent" if row.sent_at is not None else "failed" if row.gave_up else "waiting"
 
+    async def queued_at(self, key: str) -> datetime | None:
+        """When the message ``key`` was queued, if it was (and is not pruned yet)."""
+        query = select(OutboxRow.created_at).where(OutboxRow.key == key)
+        async with self.db.sessions() as session:
+            return await session.scalar(query)
+
     async def pending(self, key: str) -> bool:
         """Whether a message queued under ``key`` is still to be sent (not sent, not given up)."""
         query = select(OutboxRow.id).where(OutboxRow.key == key, _pending())

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, select
 
 from bot.store.db import Queries, changed
 from bot.store.tables import Mute, MuteRow, Subscription, SubscriptionRow, UTCDateTime, to_record
@@ -13,33 +14,38 @@ from bot.store.tables import Mute, MuteRow, Subscription, SubscriptionRow, UTCDa
 class Subscriptions(Queries):
     """Channels that get the alerts of an account, a job or names with some text in them."""
 
-    async def add(self, channel: str, target: str, user: str, now: datetime) -> bool:
-        """Subscribe ``channel`` to ``target`` as typed; False if it was, in any letter case."""
+    async def add(
+        self, channel: str, target: str, user: str, now: datetime, except_text: str = ""
+    ) -> bool:
+        """Subscribe ``channel`` to ``target`` as typed, less the jobs whose names contain
+        ``except_text`` ('' for none); False if it was, in any letter case."""
         columns = SubscriptionRow.__table__.c
         typed = literal(target, columns.target.type)  # cut to fit, as a plain insert is
-        taken = exists().where(
-            SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(typed),
-        )
+        leaving_out = literal(except_text, columns.except_text.type)
+        taken = exists().where(_same(channel, typed, leaving_out))
         row = select(
-            literal(channel, columns.channel.type), typed,
+            literal(channel, columns.channel.type), typed, leaving_out,
             literal(user, columns.created_by.type), literal(now, UTCDateTime()),
         ).where(~taken)  # fmt: skip
         stmt = (
             self.db.insert(SubscriptionRow)
-            .from_select(["channel", "target", "created_by", "created_at"], row)
+            .from_select(["channel", "target", "except_text", "created_by", "created_at"], row)
             .on_conflict_do_nothing()
             .returning(SubscriptionRow.id)
         )
         async with self.db.write() as session:
             return (await session.execute(stmt)).first() is not None
 
-    async def remove(self, channel: str, target: str) -> bool:
-        """Unsubscribe ``channel`` from ``target`` (any letter case); False if it was not."""
-        typed = literal(target, SubscriptionRow.__table__.c.target.type)
+    async def remove(self, channel: str, target: str, except_text: str = "") -> bool:
+        """Unsubscribe ``channel`` from ``target`` with exactly that ``except_text`` (in any
+        letter case); False if it was not subscribed so."""
+        columns = SubscriptionRow.__table__.c
         stmt = delete(SubscriptionRow).where(
-            SubscriptionRow.channel == channel,
-            func.lower(SubscriptionRow.target) == func.lower(typed),
+            _same(
+                channel,
+                literal(target, columns.target.type),
+                literal(except_text, columns.except_text.type),
+            )
         )
         async with self.db.write() as session:
             return changed(await session.execute(stmt)) > 0
@@ -50,6 +56,15 @@ class Subscriptions(Queries):
             query = query.where(SubscriptionRow.channel == channel)
         async with self.db.sessions() as session:
             return [to_record(Subscription, row) for row in await session.scalars(query)]
+
+
+def _same(channel: str, target: Any, except_text: Any) -> ColumnElement[bool]:
+    """The channel's subscription to ``target`` less ``except_text``, in any letter case."""
+    return and_(
+        SubscriptionRow.channel == channel,
+        func.lower(SubscriptionRow.target) == func.lower(target),
+        func.lower(SubscriptionRow.except_text) == func.lower(except_text),
+    )
 
 
 class Mutes(Queries):

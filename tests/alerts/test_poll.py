@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from bot.alerts.notifier import matches
 from bot.alerts.poll import Kind, Transition, poll_once
+from bot.store.tables import Subscription
 from providers.errors import ProviderUnavailable
 from tests.alerts.world import DEFAULT, Call, World, _key, healthy
 
@@ -240,6 +243,30 @@ async def test_subscriptions_route_alerts_to_their_channels(world: World) -> Non
     assert len(world.posts("CJOB")) == 1
     assert world.posts("COTHER") == []
     assert len(world.posts(DEFAULT)) == 1  # alerts.channel gets every alert (SPEC, Routing)
+
+
+@pytest.mark.parametrize(
+    ("target", "except_text", "job", "takes"),
+    [
+        ("*", "", ("prod", "prod:42", "backup"), True),
+        ("*", "BACK", ("prod", "prod:42", "backup"), False),
+        ("prod", "", ("prod", "prod:42", "backup"), True),
+        ("PROD", "", ("prod", "prod:42", "backup"), True),
+        ("prod", "staging", ("prod", "prod:42", "staging backup"), False),
+        ("hub", "", ("prod", "prod:42", "hub sync"), False),  # an account, not text
+        ("prod:42", "", ("prod", "prod:42", "renamed"), True),
+        ("prod:42", "", ("prod", "prod:421", "backup"), False),
+        ("prod:42", "", ("prod", "prod:421", "copy of prod:42"), False),  # a ref, not text
+        ("backup", "", ("hub", "hub:monitor/x", "Nightly Backup"), True),
+        ("backup", "nightly", ("hub", "hub:monitor/x", "Nightly Backup"), False),
+        ("staging:1", "", ("prod", "prod:1", "db staging:1 copy"), True),  # no such account
+    ],
+)
+def test_a_subscription_takes_exactly_what_it_names(
+    target: str, except_text: str, job: tuple[str, str, str], takes: bool
+) -> None:
+    subscription = Subscription(1, "C1", target, "U1", datetime.now(UTC), except_text)
+    assert matches(subscription, *job, ["prod", "hub"]) is takes
 
 
 async def test_a_muted_job_posts_nothing_and_unmute_lets_the_next_through(world: World) -> None:

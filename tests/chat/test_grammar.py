@@ -27,6 +27,7 @@ from bot.chat.grammar import (
     Unmute,
     Unsubscribe,
     parse,
+    target_kind,
 )
 
 ACCOUNTS = ("prod", "hub", "ci", "apps")
@@ -108,6 +109,17 @@ PARSES: list[tuple[str, Command]] = [
     ("subscribe nightly backup", Subscribe("nightly backup")),
     ("unsubscribe", Unsubscribe(None)),
     ("unsubscribe hub", Unsubscribe("hub")),
+    ("subscribe prod --except staging", Subscribe("prod", "staging")),
+    ('subscribe PROD --except "eu staging"', Subscribe("prod", "eu staging")),
+    ("subscribe prod --except eu staging", Subscribe("prod", "eu staging")),
+    ("subscribe prod --except=staging", Subscribe("prod", "staging")),
+    ("subscribe --except staging", Subscribe(None, "staging")),  # every job, less some
+    ("subscribe nightly backup --EXCEPT test", Subscribe("nightly backup", "test")),
+    ("subscribe “db” --except “test”", Subscribe("db", "test")),  # smart quotes
+    ('subscribe "nightly" --except "nightly-test"', Subscribe("nightly", "nightly-test")),
+    ('subscribe "--except"', Subscribe("--except")),  # quoted: a text, not the flag
+    ("unsubscribe prod --except staging", Unsubscribe("prod", "staging")),
+    ("unsubscribe PROD:4242", Unsubscribe("prod:4242")),
     ("subscriptions", Subscriptions()),
     ("mute prod:4242", Mute("prod:4242")),
     ("mute prod:4242 1h", Mute("prod:4242", H)),
@@ -149,6 +161,13 @@ REJECTS: list[tuple[str, str]] = [
     ('delete "nightly backup" now', "takes one job, but `now` follows it"),
     ("status prod", "`/cron status` takes nothing after it; got `prod`"),
     ("subscriptions all", "takes nothing after it"),
+    # subscription filters
+    ("subscribe prod --except", "`--except` needs the text to leave out"),
+    ('subscribe prod --except ""', "`--except` needs the text to leave out"),
+    ("unsubscribe prod --except", "`--except` needs the text to leave out"),
+    ("subscribe prod --except a --except b", "one `--except` per subscription"),
+    ("subscribe prod:4242 --except test", "`prod:4242` is one job, so `--except` has nothing"),
+    ("subscribe backup --except back", "nothing would be left to alert on"),
     ("create prod hub", "takes at most one account"),
     # durations
     ("pause prod:4242 30s", "`30s` is too short; the shortest duration is 1 min"),
@@ -226,8 +245,8 @@ def test_every_command_has_a_usage_line_and_a_help_line_with_an_example() -> Non
         assert usage.startswith("`/cron "), name
         assert "e.g. `/cron " in usage, name
     help_lines = HELP_TEXT.splitlines()
-    assert len(help_lines) == len(USAGE) + 1
-    assert all("e.g. `/cron " in line for line in help_lines[:-1])
+    assert len(help_lines) == len(USAGE) + 2
+    assert all("e.g. `/cron " in line for line in help_lines[:-2])
 
 
 def test_every_usage_topic_parses_as_help() -> None:
@@ -244,3 +263,36 @@ def test_commands_are_frozen() -> None:
 def test_a_subscription_target_longer_than_200_characters_is_refused() -> None:
     with pytest.raises(ParseError, match="at most 200 characters, not 201"):
         parse("subscribe " + "x" * 201, ["prod"])
+    with pytest.raises(ParseError, match="at most 200 characters, not 201"):
+        parse("subscribe prod --except " + "x" * 201, ["prod"])
+
+
+def test_without_accounts_a_ref_shaped_target_still_takes_no_except() -> None:
+    with pytest.raises(ParseError, match="is one job"):
+        parse("subscribe staging:12 --except x")
+
+
+@pytest.mark.parametrize(
+    ("target", "kind"),
+    [
+        ("*", "all"),
+        ("prod", "account"),
+        ("PROD", "account"),
+        ("prod:42", "job"),
+        ("Prod:42", "job"),
+        ("hub:monitor/b5e5e820-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "job"),
+        ("staging:42", "text"),  # no such account: text in names
+        ("nightly backup", "text"),
+        ("prod backup", "text"),
+    ],
+)
+def test_a_subscription_target_names_every_job_an_account_a_job_or_text(
+    target: str, kind: str
+) -> None:
+    assert target_kind(target, ACCOUNTS) == kind
+
+
+def test_help_for_subscribe_shows_the_except_filter() -> None:
+    assert "[--except TEXT]" in USAGE["subscribe"]
+    assert "[--except TEXT]" in USAGE["unsubscribe"]
+    assert "--except" in HELP_TEXT

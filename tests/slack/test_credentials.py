@@ -111,13 +111,13 @@ def test_change_sentences_show_eight_characters_of_a_monitor_code() -> None:
         alerts.muted_text("U1", job.ref, None),
         alerts.unmuted_text("U1", job.ref),
         alerts.not_muted_text(job.ref),
-        alerts.subscribed_text("U1", "C1", job.ref),
-        alerts.already_subscribed_text("C1", job.ref),
-        alerts.unsubscribed_text("U1", "C1", job.ref),
-        alerts.not_subscribed_text("C1", job.ref),
+        alerts.subscribed_text("U1", "C1", alerts.Route(job.ref, "job")),
+        alerts.already_subscribed_text("C1", alerts.Route(job.ref, "job")),
+        alerts.unsubscribed_text("U1", "C1", alerts.Route(job.ref, "job")),
+        alerts.not_subscribed_text("C1", alerts.Route(job.ref, "job")),
         problems.ref_problem(Ambiguous("invoice", [job, job])),
         problems.ref_problem(NoMatch(job.ref, account="hub")),
-        _json(alerts.subscriptions_list("C1", [job.ref])),
+        _json(alerts.subscriptions_list("C1", [alerts.Route(job.ref, "job", created_by="U1")])),
     ]
     for text in texts:
         assert CODE not in text, text

@@ -271,7 +271,12 @@ def test_alerts_escape_provider_text_everywhere() -> None:
         alerts.account_back("<!here>", "<@U123>", NOW, now=NOW),
     ]
     assert_pings_nobody(message.payload() for message in messages)
-    assert_pings_nobody([_message(alerts.subscriptions_list("C1", ["<!channel>", "<@U123>"]))])
+    routes = [
+        alerts.Route("<!channel>", "text", "<!here>", "U1> <!channel", NOW),
+        alerts.Route("<@U123>", "account", created_by="U1"),
+        alerts.Route("prod:<!here>", "job"),
+    ]
+    assert_pings_nobody([_message(alerts.subscriptions_list("C1", routes))])
 
 
 def test_modals_escape_provider_text() -> None:
@@ -338,10 +343,12 @@ def test_status_and_subscription_sentences_escape_provider_text() -> None:
     rows = [AccountStatus("<!here>", "<@U123>", "<!channel> refused", 3, 100, None, timedelta(1))]
     assert_pings_nobody([_message(status_blocks(rows))])
     texts = [
-        alerts.subscribed_text("U1", "C1", "<!channel>"),
-        alerts.already_subscribed_text("C1", "<!channel>"),
-        alerts.unsubscribed_text("U1", "C1", "<@U123>"),
-        alerts.not_subscribed_text("C1", "<@U123>"),
+        alerts.subscribed_text("U1", "C1", alerts.Route("<!channel>", "text", "<!here>")),
+        alerts.already_subscribed_text("C1", alerts.Route("<!channel>", "account")),
+        alerts.unsubscribed_text("U1", "C1", alerts.Route("<@U123>", "job")),
+        alerts.not_subscribed_text(
+            "C1", alerts.Route("<@U123>", "text"), [alerts.Route("<@U123>", "text", "<!here>")]
+        ),
         alerts.muted_text("U1", "prod:<!here>", None),
         alerts.unmuted_text("U1", "prod:<!here>"),
         alerts.not_muted_text("prod:<!here>"),

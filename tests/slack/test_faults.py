@@ -154,7 +154,7 @@ async def test_the_same_subscribe_twice_at_once_is_saved_and_audited_once(
     monkeypatch.setattr(store.subscriptions, "all", read_before_the_first_was_saved)
     await workspace.command("subscribe prod", user=READER)
     (told,) = await workspace.fake.wait_for("response_url")
-    assert "already gets alerts for `prod`" in texts(told)
+    assert "already gets alerts for account `prod`" in texts(told)
     monkeypatch.undo()
     assert await store.subscriptions.all() == saved
     entries = await store.audit.recent()

@@ -11,6 +11,7 @@ import pytest
 from bot.slack.render.alerts import (
     AlertMessage,
     IncidentView,
+    Route,
     account_back,
     account_down,
     alert_open,
@@ -306,27 +307,49 @@ def test_account_back_says_how_long_it_was_down() -> None:
     assert "is reachable again;" in unknown
 
 
-def test_subscriptions_list_names_the_channel_and_each_target() -> None:
-    body = "\n".join(
-        texts([b.to_dict() for b in subscriptions_list("C123", ["prod", "hub:<x>", ""])])
-    )
+def test_subscriptions_list_names_each_target_its_filter_and_who_made_it() -> None:
+    routes = [
+        Route("prod", "account", "staging", "U1", NOW),
+        Route("hub:<x>", "job", created_by="U2", created_at=NOW),
+        Route("*", "all", created_by="U3"),
+        Route("backup", "text", "test", "U4", NOW),
+    ]
+    body = "\n".join(texts([b.to_dict() for b in subscriptions_list("C123", routes)]))
     assert "<#C123>" in body
-    assert "• `prod`" in body
-    assert "`hub:&lt;x&gt;`" in body
-    assert "• all jobs" in body
+    assert "• account `prod`, except those whose names contain `staging` — by <@U1> <!date^" in body
+    assert "• job `hub:&lt;x&gt;` — by <@U2> <!date^" in body
+    assert "• every job — by <@U3>\n" in body
+    assert "• jobs whose names contain `backup`, except those whose names contain `test`" in body
     empty = "\n".join(texts([b.to_dict() for b in subscriptions_list("C123", [])]))
-    assert "/cron subscribe" in empty
-    many = subscriptions_list("C123", [f"t{n}-{'y' * 500}" for n in range(1000)])
+    assert "/cron subscribe [ACCOUNT|REF|TEXT] [--except TEXT]" in empty
+    many = subscriptions_list(
+        "C123", [Route(f"t{n}-{'y' * 500}", "text", "x" * 200, "U1", NOW) for n in range(1000)]
+    )
     assert 1 <= len(many) <= 50
     assert all(b.to_dict() for b in many)
 
 
 def test_subscribe_and_unsubscribe_replies() -> None:
-    assert subscribed_text("U1", "C1", "prod") == "<@U1> subscribed <#C1> to alerts for `prod`"
-    assert subscribed_text("U1", "C1", "*") == "<@U1> subscribed <#C1> to every job's alerts"
-    assert already_subscribed_text("C1", "prod") == "<#C1> already gets alerts for `prod`."
-    assert unsubscribed_text("U1", "C1", "prod") == "<@U1> unsubscribed <#C1> from `prod`"
-    assert "<#C1> has no subscription `a&amp;b`" in not_subscribed_text("C1", "a&b")
+    prod, job = Route("prod", "account"), Route("prod:4242", "job")
+    everything = Route("*", "all", "staging")
+    assert (
+        subscribed_text("U1", "C1", prod) == "<@U1> subscribed <#C1> to alerts for account `prod`"
+    )
+    assert (
+        subscribed_text("U1", "C1", job) == "<@U1> subscribed <#C1> to alerts for job `prod:4242`"
+    )
+    assert subscribed_text("U1", "C1", everything) == (
+        "<@U1> subscribed <#C1> to alerts for every job, except those whose names contain `staging`"
+    )
+    assert already_subscribed_text("C1", prod) == "<#C1> already gets alerts for account `prod`."
+    assert unsubscribed_text("U1", "C1", prod) == (
+        "<@U1> unsubscribed <#C1> from alerts for account `prod`"
+    )
+    missing = not_subscribed_text("C1", Route("a&b", "text"))
+    assert "<#C1> does not get alerts for jobs whose names contain `a&amp;b`" in missing
+    assert "/cron subscriptions" in missing
+    near = not_subscribed_text("C1", prod, [Route("prod", "account", "eu staging")])
+    assert '`/cron unsubscribe prod --except "eu staging"`' in near
 
 
 def test_mute_replies_say_the_job_keeps_running() -> None:

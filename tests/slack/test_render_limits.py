@@ -32,6 +32,7 @@ from bot.demo.fakeslack import Call
 from bot.slack.render import (
     alerts,
     changes,
+    digest,
     jobs,
     lists,
     messages,
@@ -253,19 +254,65 @@ def _alerts_module() -> Iterator[Rendered]:
         yield alert(alerts.account_back(account, label, None, now=NOW))
     targets = ["t" * 4000, "<!channel>", f"hub:monitor/{UUID}", "*"]
     targets += [f"s{n}" for n in range(3000)]
-    yield message(alerts.subscriptions_list(CHANNEL, targets))
+    routes = [
+        alerts.Route(target, kind, leave_out, "U1" * 40, NOW)
+        for target in targets
+        for kind in ("all", "account", "job", "text")
+        for leave_out in ("", "e" * 4000, "<!here>\n" * 500)
+    ]
+    yield message(alerts.subscriptions_list(CHANNEL, routes))
     yield message(alerts.subscriptions_list(CHANNEL, []))
+    for route in routes[: 4 * 4 * 3]:
+        yield sentence(alerts.subscribed_text("U1", CHANNEL, route))
+        yield sentence(alerts.already_subscribed_text(CHANNEL, route))
+        yield sentence(alerts.unsubscribed_text("U1", CHANNEL, route))
+        yield sentence(alerts.not_subscribed_text(CHANNEL, route, routes[:500]))
     for target in targets[:4]:
-        yield sentence(alerts.subscribed_text("U1", CHANNEL, target))
-        yield sentence(alerts.already_subscribed_text(CHANNEL, target))
-        yield sentence(alerts.unsubscribed_text("U1", CHANNEL, target))
-        yield sentence(alerts.not_subscribed_text(CHANNEL, target))
         yield sentence(alerts.muted_text("U1", target, NOW))
         yield sentence(alerts.muted_text("U1", target, None))
         yield sentence(alerts.unmuted_text("U1", target))
         yield sentence(alerts.not_muted_text(target))
     for slack_error in ("not_in_channel", "channel_not_found", "<!channel>" * 100, "x" * HUGE):
         yield sentence(alerts.cannot_post_text(CHANNEL, slack_error))
+
+
+def _digest_module() -> Iterator[Rendered]:
+    refs = [f"prod:{4242 + n}" if n % 2 else f"hub:monitor/{UUID}" for n in range(3000)]
+    incidents = [
+        digest.DigestIncident(
+            ref, NAMES[n % len(NAMES)], NOW - timedelta(days=n % 400, hours=3),
+            resolved_at=NOW - timedelta(minutes=n) if n % 3 else None,
+            acked_by="<!channel>" if n % 5 else None, flapping=n % 2 == 0,
+        )
+        for n, ref in enumerate(refs)
+    ]  # fmt: skip
+    busy = [
+        digest.DigestBudget("a" * 500, "<!channel>" * 50, 100, 10**9, 10**9),
+        *(
+            digest.DigestBudget(f"acct-{n}", "cron-job.org", 100, n % 80, n % 80)
+            for n in range(300)
+        ),
+    ]
+    full = digest.DigestView(
+        since=NOW - timedelta(days=1), until=NOW,
+        opened=incidents, resolved=[i for i in incidents if i.resolved_at], failing=incidents,
+        paused=[digest.DigestJob(ref, NAMES[n % len(NAMES)]) for n, ref in enumerate(refs)],
+        muted=[
+            digest.DigestMute(ref, NAMES[n % len(NAMES)] if n % 4 else None,
+                              NOW if n % 2 else None, "<!here>")
+            for n, ref in enumerate(refs)
+        ],
+        budgets=busy,
+        unknown=[(f"<!here>{n}" * 50, "x" * HUGE) for n in range(100)],
+        paused_as_of=NOW - timedelta(minutes=40),
+    )  # fmt: skip
+    yield alert(digest.digest(full, now=NOW))
+    quiet = digest.DigestView(NOW - timedelta(days=1), NOW, [], [], [], [], [], busy[2:])
+    assert quiet.quiet
+    yield alert(digest.digest(quiet, now=NOW))
+    for n in range(len(NAMES)):  # one of each, alone
+        yield alert(digest.digest(replace(quiet, opened=incidents[n : n + 1]), now=NOW))
+        yield alert(digest.digest(replace(quiet, muted=full.muted[n : n + 1]), now=NOW))
 
 
 def _notifier_payloads() -> Iterator[Rendered]:
@@ -352,6 +399,7 @@ RENDERERS: dict[str, Callable[[], Iterator[Rendered]]] = {
     "lists": _lists_module,
     "messages": _messages_module,
     "alerts": _alerts_module,
+    "digest": _digest_module,
     "notifier": _notifier_payloads,
     "changes": _changes_module,
     "problems": _problems_module,
@@ -377,7 +425,9 @@ def test_every_message_and_view_stays_inside_slacks_limits(module: str) -> None:
 
 #: Builders of pieces, not of messages: exercised through the messages above.
 PIECES = {"mrkdwn", "section", "chunk_lines", "packed_sections", "card_buttons", "by_line"}
-MODULES: tuple[ModuleType, ...] = (alerts, changes, jobs, lists, messages, modals, problems, status)
+MODULES: tuple[ModuleType, ...] = (
+    alerts, changes, digest, jobs, lists, messages, modals, problems, status,
+)  # fmt: skip
 
 
 def test_every_renderer_is_exercised() -> None:

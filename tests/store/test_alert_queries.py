@@ -405,6 +405,51 @@ async def test_subscriptions_are_kept_once_per_channel_and_target_in_any_case(
     assert [s.target for s in await store.subscriptions.all("C2")] == ["prod"]
 
 
+async def test_a_subscription_is_its_target_and_its_except_text(store: Store) -> None:
+    assert await store.subscriptions.add("C1", "prod", "U1", NOW, "staging") is True
+    assert await store.subscriptions.add("C1", "PROD", "U2", NOW, "Staging") is False
+    assert await store.subscriptions.add("C1", "prod", "U2", NOW) is True  # no filter: another
+    assert await store.subscriptions.add("C1", "prod", "U2", NOW, "test") is True
+    assert [(s.target, s.except_text) for s in await store.subscriptions.all("C1")] == [
+        ("prod", "staging"), ("prod", ""), ("prod", "test"),
+    ]  # fmt: skip
+    assert await store.subscriptions.remove("C1", "prod", "nope") is False
+    assert await store.subscriptions.remove("C1", "Prod", "STAGING") is True
+    assert await store.subscriptions.remove("C1", "prod") is True  # the one without a filter
+    assert [(s.target, s.except_text) for s in await store.subscriptions.all("C1")] == [
+        ("prod", "test")
+    ]
+
+
+async def test_two_processes_adding_one_filtered_subscription_save_it_once(
+    open_store: OpenStore,
+) -> None:
+    first, second = await open_store(), await open_store()
+    added = await asyncio.gather(
+        *(s.subscriptions.add("C1", "prod", "U1", NOW, "staging") for s in (first, second) * 3)
+    )
+    assert sorted(added) == [False] * 5 + [True]
+    assert len(await first.subscriptions.all()) == 1
+
+
+# -- the daily digest's reads ---------------------------------------------------------------
+async def test_incidents_opened_or_resolved_in_a_window(store: Store) -> None:
+    before = await opened(store, "1", now=NOW - 3 * MINUTE)  # opened before, resolved inside
+    await store.incidents.resolve(before.id, NOW + MINUTE)
+    inside = await opened(store, "2", now=NOW + 2 * MINUTE)  # opened inside, still open
+    await opened(store, "3", now=NOW - 5 * MINUTE)  # before, still open: not a change
+    after = await opened(store, "4", now=NOW + 10 * MINUTE)  # at the window's end: next one's
+    changed = await store.incidents.changed_between(NOW, NOW + 10 * MINUTE)
+    assert [i.id for i in changed] == [before.id, inside.id]
+    assert after.id not in [i.id for i in changed]
+
+
+async def test_when_a_message_was_queued(store: Store) -> None:
+    assert await store.outbox.queued_at("digest:2025-03-01") is None
+    await store.outbox.enqueue("digest:2025-03-01", "post", "C1", {"text": "hi"}, now=NOW)
+    assert await store.outbox.queued_at("digest:2025-03-01") == NOW
+
+
 # -- mutes ----------------------------------------------------------------------------------
 async def test_a_timed_mute_ends_at_its_time_and_survives_recovery(store: Store) -> None:
     muted = await store.mutes.set("prod:1", NOW + timedelta(hours=1), "U1", NOW)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -19,10 +20,12 @@ from bot.slack.deps import Deps
 from bot.slack.listeners import changes
 from bot.slack.listeners.context import Registrar, Reply, guarded
 from bot.slack.render import alerts as render
-from bot.slack.render.alerts import EVERYTHING
+from bot.slack.render.alerts import Route
 from bot.slack.render.changes import paused_text
+from bot.slack.render.conceal import ref_prefix
 from bot.slack.render.ids import ActionId, IncidentValue
 from bot.slack.render.jobs import history_blocks, history_text
+from bot.store.tables import Subscription
 from providers.base import Capability
 
 log = logging.getLogger(__name__)
@@ -33,10 +36,10 @@ MUTE_BUTTON = timedelta(hours=1)
 async def run(reply: Reply, parsed: cmds.Command) -> None:
     """The alert commands of `/cron` (the rest are in listeners.cron)."""
     match parsed:
-        case cmds.Subscribe(target=target):
-            await subscribe(reply, target or EVERYTHING)
-        case cmds.Unsubscribe(target=target):
-            await unsubscribe(reply, target or EVERYTHING)
+        case cmds.Subscribe(target=target, except_text=except_text):
+            await subscribe(reply, target or cmds.EVERYTHING, except_text or "")
+        case cmds.Unsubscribe(target=target, except_text=except_text):
+            await unsubscribe(reply, target or cmds.EVERYTHING, except_text or "")
         case cmds.Subscriptions():
             await list_subscriptions(reply)
         case cmds.Mute(ref=ref, duration=duration):
@@ -45,19 +48,25 @@ async def run(reply: Reply, parsed: cmds.Command) -> None:
             await unmute(reply, ref)
 
 
-async def subscribe(reply: Reply, target: str) -> None:
+async def subscribe(reply: Reply, target: str, except_text: str = "") -> None:
     """Subscribe this channel; saved only once the bot has posted here (so it can post the
-    alerts too), and audited. ``alerts.channel`` gets every alert either way."""
+    alerts too), and audited. ``alerts.channel`` gets every alert either way.
+
+    A ref is resolved first: a subscription holds the job's full ref (a prefix copied from a
+    list becomes the whole id), so it takes that job alone, whatever it is renamed to.
+    """
     channel = _channel(reply)
     store, now = reply.deps.store, reply.deps.clock()
-    if any(
-        s.target.casefold() == target.casefold() for s in await store.subscriptions.all(channel)
-    ):
-        await reply.ephemeral(render.already_subscribed_text(channel, target))
+    route = _route(reply, target, except_text)
+    if route.kind == "job":
+        job = await reply.deps.service.resolve(target)
+        route = replace(route, target=job.ref)
+    if _find(await store.subscriptions.all(channel), route):
+        await reply.ephemeral(render.already_subscribed_text(channel, route))
         return
     try:
         await reply.client.chat_postMessage(
-            channel=channel, text=render.subscribed_text(reply.user, channel, target),
+            channel=channel, text=render.subscribed_text(reply.user, channel, route),
             unfurl_links=False, unfurl_media=False,
         )  # fmt: skip
     except SlackApiError as error:
@@ -66,35 +75,87 @@ async def subscribe(reply: Reply, target: str) -> None:
         await reply.ephemeral(render.cannot_post_text(channel, str(code)))
         return
     async with store.unit():
-        added = await store.subscriptions.add(channel, target, reply.user, now)
+        added = await store.subscriptions.add(channel, route.target, reply.user, now, except_text)
         if added:
-            effects = await reply.record("subscribed", f"{channel} to {target}")
+            effects = await reply.record("subscribed", _audited(channel, "to", route))
     if not added:  # subscribed meanwhile, by the same command sent twice: recorded once
-        await reply.ephemeral(render.already_subscribed_text(channel, target))
+        await reply.ephemeral(render.already_subscribed_text(channel, route))
         return
     await reply.send(effects)
 
 
-async def unsubscribe(reply: Reply, target: str) -> None:
+async def unsubscribe(reply: Reply, target: str, except_text: str = "") -> None:
+    """Remove the one subscription named as it was made (its ``--except`` text included); a
+    job's ref may be typed as the prefix lists show."""
     channel = _channel(reply)
     store = reply.deps.store
-    async with store.unit():
-        removed = await store.subscriptions.remove(channel, target)
-        if removed:
-            effects = await reply.record(
-                "unsubscribed", f"{channel} from {target}",
-                announce=render.unsubscribed_text(reply.user, channel, target),
-            )  # fmt: skip
+    typed = _route(reply, target, except_text)
+    subscriptions = await store.subscriptions.all(channel)
+    found = _find(subscriptions, typed)
+    removed = False
+    if found is not None:
+        async with store.unit():
+            removed = await store.subscriptions.remove(channel, found.target, found.except_text)
+            if removed:
+                route = _view(reply, found)
+                effects = await reply.record(
+                    "unsubscribed", _audited(channel, "from", route),
+                    announce=render.unsubscribed_text(reply.user, channel, route),
+                )  # fmt: skip
     if not removed:
-        await reply.ephemeral(render.not_subscribed_text(channel, target))
+        near = [
+            _view(reply, s) for s in subscriptions
+            if _same_target(s, typed) and s.except_text.casefold() != except_text.casefold()
+        ]  # fmt: skip
+        await reply.ephemeral(render.not_subscribed_text(channel, typed, near))
         return
     await reply.send(effects)
 
 
 async def list_subscriptions(reply: Reply) -> None:
     channel = _channel(reply)
-    targets = [s.target for s in await reply.deps.store.subscriptions.all(channel)]
-    await reply.ephemeral("Subscriptions", render.subscriptions_list(channel, targets))
+    routes = [_view(reply, s) for s in await reply.deps.store.subscriptions.all(channel)]
+    await reply.ephemeral("Subscriptions", render.subscriptions_list(channel, routes))
+
+
+def _route(reply: Reply, target: str, except_text: str) -> Route:
+    kind = cmds.target_kind(target, reply.deps.service.accounts)
+    return Route(target, kind, except_text)
+
+
+def _view(reply: Reply, subscription: Subscription) -> Route:
+    return replace(
+        _route(reply, subscription.target, subscription.except_text),
+        created_by=subscription.created_by, created_at=subscription.created_at,
+    )  # fmt: skip
+
+
+def _find(subscriptions: Sequence[Subscription], route: Route) -> Subscription | None:
+    """The subscription ``route`` names: same target (a job's also by its shown prefix) and
+    the same ``--except`` text, in any letter case."""
+    for subscription in subscriptions:
+        if _same_target(subscription, route) and (
+            subscription.except_text.casefold() == route.except_text.casefold()
+        ):
+            return subscription
+    return None
+
+
+def _same_target(subscription: Subscription, route: Route) -> bool:
+    """The same target; a job's ref also as lists show it (a UUID's first 8 characters or
+    more), never one id for another (``prod:42`` is not ``prod:421``)."""
+    stored, typed = subscription.target.casefold(), route.target.casefold()
+    if stored == typed:
+        return True
+    typed = typed.removesuffix("…")
+    shown = ref_prefix(stored)  # the stored ref itself unless it ends in a UUID
+    return route.kind == "job" and typed.startswith(shown) and stored.startswith(typed)
+
+
+def _audited(channel: str, word: str, route: Route) -> str:
+    """The audit entry's subject: ``C123 to prod``, ``C123 (except staging) to prod``."""
+    leaving_out = f" (except {route.except_text})" if route.except_text else ""
+    return f"{channel}{leaving_out} {word} {route.target}"
 
 
 async def mute(reply: Reply, ref: str, duration: timedelta | None) -> None:

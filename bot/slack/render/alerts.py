@@ -15,6 +15,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock
 
 from bot.chat.durations import humanize
+from bot.chat.grammar import TargetKind
 from bot.slack.render.conceal import ref_prefix, shown_url
 from bot.slack.render.ids import ActionId, IncidentValue
 from bot.slack.render.messages import MESSAGE_BLOCKS, mrkdwn, packed_sections, section
@@ -33,7 +34,6 @@ from bot.slack.render.text import (
     truncate,
 )
 
-EVERYTHING = "*"  # the subscription target of every job
 LIST_CAP = 20  # lines in a summary or rollup before "…and N more"
 NAME_LIMIT = 150
 STATUS_LIMIT = 200
@@ -189,23 +189,37 @@ def account_back(
     return AlertMessage(text, [section(body)])
 
 
-def subscriptions_list(channel: str, targets: Sequence[str]) -> list[Block]:
-    """`/cron subscriptions`: what routes alerts to ``channel`` (a channel id)."""
+@dataclass(frozen=True)
+class Route:
+    """A subscription as messages show it: what it takes (``kind`` of ``target``), the jobs it
+    leaves out (``except_text``, '' for none) and, once saved, who made it and when."""
+
+    target: str
+    kind: TargetKind
+    except_text: str = ""
+    created_by: str | None = None  # a Slack user id
+    created_at: datetime | None = None
+
+
+def subscriptions_list(channel: str, routes: Sequence[Route]) -> list[Block]:
+    """`/cron subscriptions`: what routes alerts to ``channel`` (a channel id), each with its
+    filter, who made it and when."""
     where = f"<#{escape(channel)}>"
-    if not targets:
-        hint = "add one with `/cron subscribe ACCOUNT|REF|TEXT`"
+    if not routes:
+        hint = "add one with `/cron subscribe [ACCOUNT|REF|TEXT] [--except TEXT]`"
         return [section(f"No subscriptions route alerts to {where}; {hint}.")]
-    lines = [f"• {_target(target)}" for target in targets]
-    return packed_sections([f"Alerts routed to {where}:", *lines], MESSAGE_BLOCKS)
+    lines = [f"• {_route(route)}{_made(route)}" for route in routes]
+    head = f"Alerts routed to {where} (`alerts.channel` gets every alert besides):"
+    return packed_sections([head, *lines], MESSAGE_BLOCKS)
 
 
-def subscribed_text(actor_id: str, channel: str, target: str) -> str:
-    """The channel post when someone routes alerts here (``*`` is every job)."""
-    return f"<@{actor_id}> subscribed <#{escape(channel)}> to {_alerts_for(target)}"
+def subscribed_text(actor_id: str, channel: str, route: Route) -> str:
+    """The channel post when someone routes alerts here."""
+    return f"<@{actor_id}> subscribed <#{escape(channel)}> to {_alerts_for(route)}"
 
 
-def already_subscribed_text(channel: str, target: str) -> str:
-    return f"<#{escape(channel)}> already gets {_alerts_for(target)}."
+def already_subscribed_text(channel: str, route: Route) -> str:
+    return f"<#{escape(channel)}> already gets {_alerts_for(route)}."
 
 
 def cannot_post_text(channel: str, slack_error: str) -> str:
@@ -221,14 +235,18 @@ def cannot_post_text(channel: str, slack_error: str) -> str:
     return f"I cannot post in this conversation, so it cannot get alerts; {how}"
 
 
-def unsubscribed_text(actor_id: str, channel: str, target: str) -> str:
-    return f"<@{actor_id}> unsubscribed <#{escape(channel)}> from {ref_code(target)}"
+def unsubscribed_text(actor_id: str, channel: str, route: Route) -> str:
+    return f"<@{actor_id}> unsubscribed <#{escape(channel)}> from {_alerts_for(route)}"
 
 
-def not_subscribed_text(channel: str, target: str) -> str:
-    return (
-        f"<#{escape(channel)}> has no subscription {ref_code(target)}; see `/cron subscriptions`."
-    )
+def not_subscribed_text(channel: str, route: Route, near: Sequence[Route] = ()) -> str:
+    """No such subscription here; ``near``: the channel's subscriptions to the same target
+    with another ``--except``, as they would be unsubscribed."""
+    text = f"<#{escape(channel)}> does not get {_alerts_for(route)}"
+    if near:
+        shown = ", ".join(f"`/cron unsubscribe {_typed(r)}`" for r in near[:3])
+        return f"{text}; it has the same with another filter: {shown}."
+    return f"{text}; see `/cron subscriptions`."
 
 
 def muted_text(actor_id: str, ref: str, until: datetime | None) -> str:
@@ -366,12 +384,38 @@ def _acked(incident: IncidentView) -> str:
     return f"👀 Acknowledged by <@{escape(incident.acked_by or '')}>{when}"
 
 
-def _target(target: str | None) -> str:
-    return ref_code(target) if target else "all jobs"
+def _route(route: Route) -> str:
+    """``account `prod`, except jobs whose names contain `staging```."""
+    what = {
+        "all": "every job",
+        "account": f"account {code(route.target)}",
+        "job": f"job {ref_code(route.target)}",
+        "text": f"jobs whose names contain {code(route.target)}",
+    }[route.kind]
+    if route.except_text:
+        what += f", except those whose names contain {code(route.except_text)}"
+    return what
 
 
-def _alerts_for(target: str) -> str:
-    return "every job's alerts" if target == EVERYTHING else f"alerts for {ref_code(target)}"
+def _alerts_for(route: Route) -> str:
+    return f"alerts for {_route(route)}"
+
+
+def _made(route: Route) -> str:
+    if route.created_by is None:
+        return ""
+    when = f" {slack_date(route.created_at)}" if route.created_at is not None else ""
+    return f" — by <@{escape(route.created_by)}>{when}"
+
+
+def _typed(route: Route) -> str:
+    """The route as `/cron unsubscribe` takes it (mrkdwn inside inline code)."""
+    target = "" if route.kind == "all" else shown_ref(route.target)
+    if " " in target or route.kind == "text":
+        target = f'"{target}"'
+    if route.except_text:
+        target += f' --except "{inline(route.except_text, REF_LIMIT)}"'
+    return target.strip().replace("`", "'")
 
 
 def _name(incident: IncidentView) -> str:
