@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo.fakeslack import Call
+from bot.slack.home.tab import Bucket, HomeTab
 from bot.slack.render.ids import ActionId, IncidentValue, JobValue
 from tests.conftest import CHANNEL, OPERATOR, READER, Workspace, texts
 from tests.slack.blockkit import assert_pings_nobody, assert_valid_view
@@ -296,3 +297,69 @@ async def test_an_alert_button_on_the_home_keeps_the_alert_value(workspace: Work
     (home,) = await workspace.fake.wait_for("views.publish")
     value = IncidentValue.load(dict(_buttons(_home(home)))[ActionId.ALERT_ACK])
     assert value.incident_id == incident_id
+
+
+async def test_two_processes_refreshing_at_once_publish_each_home_once(
+    workspace: Workspace,
+) -> None:
+    """Two processes share the database (replicas): both are told of incidents at once (say,
+    each polled an account), and the database lets one of them publish each Home."""
+    fake, deps = workspace.fake, workspace.built.deps
+    assert deps.home is not None
+    await workspace.open_home(READER)
+    await workspace.open_home(OPERATOR)
+    await fake.wait_for("views.publish", 2)
+    client = AsyncWebClient(token="xoxb-test", base_url=f"{fake.base_url}/api/")
+    other = HomeTab(deps, client)  # the second process: its own queue, the same database
+    past = deps.clock() - timedelta(minutes=5)
+    for user in (READER, OPERATOR):
+        await deps.store.home.published(user, past)  # not debounced any more
+    try:
+        assert await asyncio.gather(deps.home.refresh_recent(), other.refresh_recent()) == [2, 2]
+        await fake.wait_for("views.publish", 4)
+        await asyncio.sleep(0.5)
+        refreshed = [c.body["user_id"] for c in fake.of("views.publish")[2:]]
+        assert sorted(refreshed) == [OPERATOR, READER]  # once each
+        assert deps.home.queued == other.queued == 0
+    finally:
+        await other.aclose()
+
+
+async def test_channels_are_read_when_the_home_is_opened_not_on_every_refresh(
+    workspace: Workspace,
+) -> None:
+    fake, deps = workspace.fake, workspace.built.deps
+    assert deps.home is not None
+    deps.home.debounce = timedelta(0)
+    fake.members[READER] = [CHANNEL]
+    await deps.store.subscriptions.add(CHANNEL, "prod", OPERATOR, deps.clock())
+    await workspace.open_home(READER)
+    await fake.wait_for("views.publish")
+    for n in (2, 3):
+        await deps.home.refresh_recent()
+        await fake.wait_for("views.publish", n)
+    await workspace.open_home(READER)  # within minutes: what was read is kept
+    published = await fake.wait_for("views.publish", 4)
+    assert len(fake.of("users.conversations")) == 1
+    assert all(f"<#{CHANNEL}>" in texts(call) for call in published)
+
+
+async def test_no_subscription_no_channel_lookup(workspace: Workspace) -> None:
+    await workspace.open_home(READER)
+    await workspace.fake.wait_for("views.publish")
+    assert not workspace.fake.of("users.conversations")
+
+
+async def test_publishes_are_paced_with_a_reserve_for_people_who_look() -> None:
+    bucket = Bucket(rate=20, burst=2)
+    started = time.monotonic()
+    for _ in range(6):
+        await bucket.take()
+    assert time.monotonic() - started >= (6 - 2) / 20 - 0.01  # two at once, then 20 a second
+    started = time.monotonic()
+    await bucket.take(reserve=1)  # a background refresh leaves one token to an open
+    assert time.monotonic() - started >= 1 / 20 - 0.01
+    bucket.hold(0.3)  # Slack said Retry-After
+    started = time.monotonic()
+    await bucket.take()
+    assert time.monotonic() - started >= 0.29
