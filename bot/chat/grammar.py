@@ -158,7 +158,9 @@ HELP_TEXT = "\n".join(
     [f"`{syntax}` — {does}; e.g. `{ex}`" for _, syntax, does, ex in _TABLE]
     + [
         "REF is a job's ref as lists show it (`prod:4242`) or its name; quote names with "
-        'spaces: `"nightly backup"`. DURATION: `30m`, `2h`, `1d`, `1h30m` (at least 1m).'
+        'spaces: `"nightly backup"`. DURATION: `30m`, `2h`, `1d`, `1h30m` (at least 1m).',
+        "The bot's *Home* tab (open cronops in the sidebar) shows what needs you: failing, "
+        "paused and muted jobs, your channels' subscriptions and the accounts, with buttons.",
     ]
 )
 

@@ -363,3 +363,8 @@ async def test_publishes_are_paced_with_a_reserve_for_people_who_look() -> None:
     started = time.monotonic()
     await bucket.take()
     assert time.monotonic() - started >= 0.29
+
+
+async def test_cron_help_points_at_the_home_tab(workspace: Workspace) -> None:
+    answer = await workspace.command("help")
+    assert "*Home* tab" in answer.text

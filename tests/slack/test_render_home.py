@@ -155,3 +155,13 @@ def test_an_empty_home_is_still_a_valid_view() -> None:
     assert view["type"] == "home"
     assert "Nothing is failing" in text(view)
     assert "No accounts are configured" in text(view)
+
+
+def test_a_paused_job_cronops_cannot_resume_says_so() -> None:
+    monitor = Job(
+        account="hub", provider="cronhub", kind=JobKind.MONITOR, id=f"monitor/{UUID}",
+        name="heartbeat", paused=True, capabilities=frozenset({Capability.DELETE}),
+    )  # fmt: skip
+    shown = text(rendered(HomeContent("U1", paused=[PausedJob(monitor)])))
+    assert "paused; Cronhub has no API to resume monitors" in shown
+    assert ActionId.JOB_RESUME not in shown

@@ -31,15 +31,17 @@ from bot.slack.render.ids import ActionId, JobValue
 from bot.slack.render.jobs import VALUE_LIMIT, card_buttons
 from bot.slack.render.messages import SECTION_LIMIT, mrkdwn, packed_sections, section
 from bot.slack.render.text import (
+    KIND_LABELS,
     ago,
     escape,
     fit,
     inline,
     job_name,
+    provider_label,
     ref_code,
     slack_date,
 )
-from providers.base import Job
+from providers.base import UNSUPPORTED_SENTENCES, Capability, Job
 
 VIEW_BLOCKS = 100  # blocks in a Home tab
 FAILING_SHOWN = 12  # incidents shown with their buttons (two blocks each)
@@ -213,6 +215,10 @@ def _paused_text(item: PausedJob) -> str:
     if item.resumes_at is not None:
         by = f" (paused by <@{escape(item.paused_by)}>)" if item.paused_by else ""
         return f"{head}\ncronops resumes it {slack_date(item.resumes_at)}{by}"
+    if not job.can(Capability.RESUME):
+        what = f"{KIND_LABELS.get(job.kind, 'job')}s"
+        sentence = UNSUPPORTED_SENTENCES[Capability.RESUME].format(what=what)
+        return f"{head}\npaused; {provider_label(job.provider)} {sentence}"
     return f"{head}\npaused until someone resumes it"
 
 
