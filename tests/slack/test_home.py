@@ -248,7 +248,7 @@ async def test_an_incident_refreshes_the_home_of_recent_viewers_debounced(
 ) -> None:
     fake, deps, sim = workspace.fake, workspace.built.deps, _sim(workspace)
     assert deps.home is not None
-    deps.home.debounce = timedelta(seconds=1)
+    deps.home.debounce = timedelta(seconds=3)
     await deps.store.home.opened("ULONGAGO", deps.clock() - timedelta(days=8))
     client = AsyncWebClient(token="xoxb-test", base_url=f"{fake.base_url}/api/")
     monitor = workspace.built.monitor(client)
@@ -259,18 +259,16 @@ async def test_an_incident_refreshes_the_home_of_recent_viewers_debounced(
     job_id = _healthy(workspace)
     sim.run(str(job_id), ok=False)
 
-    await monitor.poll("prod")  # opens an incident, within a second of the open
+    await monitor.poll("prod")  # opens an incident, within the debounce of the open
     sim.run(str(job_id), ok=True)
     await monitor.poll("prod")  # resolves it: the same refresh
-    started = time.monotonic()
 
-    (_, refreshed) = await fake.wait_for("views.publish", 2, within=10)
+    (_, refreshed) = await fake.wait_for("views.publish", 2, within=15)
     assert refreshed.body["user_id"] == READER
-    assert refreshed.at - opened.at >= 0.9  # debounced: a second after the last publish
+    assert refreshed.at - opened.at >= 2.9  # debounced: 3 s after the last publish
     assert "Nothing is failing" in texts(refreshed)  # coalesced: the latest state
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1)
     assert len(fake.of("views.publish")) == 2  # one publish for the burst
-    assert time.monotonic() - started < 10
     assert "ULONGAGO" not in {c.body["user_id"] for c in fake.of("views.publish")}
 
 

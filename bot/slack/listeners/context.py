@@ -244,6 +244,9 @@ class HomeReply(Reply):
         except SlackApiError as error:  # an expired trigger: the answer goes to the Home
             log.info("no modal for a Home button: %s", error.response.get("error"))
             return
+        except Exception:  # never keep the work from running
+            log.exception("no modal for a Home button")
+            return
         self._modal = str(opened["view"]["id"])
 
     async def ephemeral(self, text: str, blocks: Blocks | None = None) -> None:
