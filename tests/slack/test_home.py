@@ -231,6 +231,16 @@ async def test_refresh_reads_the_lists_and_shows_paused_jobs(workspace: Workspac
     assert "not listed yet" not in texts(refreshed)
 
 
+async def test_refresh_says_which_accounts_could_not_be_listed(workspace: Workspace) -> None:
+    workspace.suite["djinn"].fault = 500
+    await workspace.open_home()
+    (home,) = await workspace.fake.wait_for("views.publish")
+    await workspace.click(ActionId.HOME_REFRESH, "home", view=_home(home))
+    (_, refreshed) = await workspace.fake.wait_for("views.publish", 2)
+    assert "Not listed" in texts(refreshed)
+    assert "`ci`" in texts(refreshed)
+
+
 async def test_without_the_membership_scopes_every_channel_is_shown(
     workspace: Workspace,
 ) -> None:

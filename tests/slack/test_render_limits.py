@@ -402,6 +402,9 @@ def _home_module() -> Iterator[Rendered]:
     for n in (0, 1, 3000):
         yield view(home.home_view(_home_content(n), now=NOW))
     yield view(home.home_view(home.HomeContent(user="U1"), now=NOW))
+    failures = [(f"<!here>{n}" * 50, "x" * HUGE) for n in range(100)]
+    for shown in (failures, failures[:1]):
+        yield sentence(home.not_listed_text(shown))
 
 
 RENDERERS: dict[str, Callable[[], Iterator[Rendered]]] = {

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.deps import Deps
 from bot.slack.listeners import alerts
 from bot.slack.listeners.context import Registrar, Reply, guarded
+from bot.slack.render.home import not_listed_text
 from bot.slack.render.ids import ActionId, JobValue
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,12 @@ def _listener(deps: Deps, handler: Handler) -> Callable[..., Awaitable[None]]:
 
 async def refresh(reply: Reply, action: dict[str, Any]) -> None:
     """Read every account's job list again (as `/cron list` does: from a recent cache, and
-    counted against budgets and the person's fair share); the Home is published after."""
-    await reply.deps.service.listing()
+    counted against budgets and the person's fair share); the Home is published after, saying
+    which accounts could not be read."""
+    listing = await reply.deps.service.listing()
+    if listing.failures:
+        failures = [(failure.account, failure.message) for failure in listing.failures]
+        await reply.ephemeral(not_listed_text(failures))
 
 
 async def unmute(reply: Reply, action: dict[str, Any]) -> None:

@@ -151,6 +151,12 @@ def _top(content: HomeContent, now: datetime) -> list[Block]:
     return blocks
 
 
+def not_listed_text(failures: Sequence[tuple[str, str]]) -> str:
+    """What *Refresh* could not read: (account, the provider's sentence) each."""
+    lines = [f"`{inline(account, 100)}`: {inline(message, 300)}" for account, message in failures]
+    return f"⚠️ Not listed, so its paused jobs may be out of date — {_some(lines, 5)}"
+
+
 # -- failing now ----------------------------------------------------------------------------
 def _failing(content: HomeContent, now: datetime) -> list[Block]:
     incidents = sorted(content.failing, key=lambda i: (i.acked_by is not None, _utc(i.opened_at)))
