@@ -62,10 +62,13 @@ class Runtime:
             ownership = Ownership(
                 self.store, self.name, deps.service.accounts, deps.clock, deps.metrics
             )
-        return build_monitor(
+        monitor = build_monitor(
             deps.service, self.store, client, alerts=deps.alerts, metrics=deps.metrics,
             clock=deps.clock, owner=self.name, ownership=ownership,
         )  # fmt: skip
+        if deps.home is not None:  # this process's polls refresh the Home tabs
+            monitor.on_incidents = deps.home.refresh_recent
+        return monitor
 
     def scheduler(self, monitor: Monitor, *, poll: bool = True) -> AsyncIOScheduler:
         """What runs when: timed resumes, the outbox, daily pruning, and (``poll``) polls."""
@@ -76,6 +79,8 @@ class Runtime:
         )  # fmt: skip
 
     async def aclose(self) -> None:
+        if self.deps.home is not None:
+            await self.deps.home.aclose()  # background refreshes are not worth waiting for
         await self.deps.inflight.drain()
         await self.deps.responses.aclose()
         for provider in self.deps.service.providers.values():

@@ -58,11 +58,12 @@ class Workspace:
         payload: dict[str, Any] = {
             "type": "block_actions", "user": {"id": user, "username": user.lower()},
             "api_app_id": "A1", "token": "legacy", "team": {"id": "T1", "domain": "acme"},
-            "trigger_id": f"13345.{time.time()}", "response_url": self.fake.response_url(),
+            "trigger_id": f"13345.{time.time()}",
             "actions": [{"action_id": action_id, "block_id": "b1", "value": value,
                          "type": "button", "action_ts": str(time.time())}],
         }  # fmt: skip
-        if view is None:
+        if view is None:  # a button on a message; on a view (a modal, the Home tab) Slack
+            payload["response_url"] = self.fake.response_url()  # sends no response_url
             payload["container"] = {"type": "message", "message_ts": "1.1", "channel_id": CHANNEL,
                                     "is_ephemeral": True}  # fmt: skip
             payload["channel"] = {"id": CHANNEL, "name": "ops"}
@@ -71,6 +72,23 @@ class Workspace:
             payload["container"] = {"type": "view", "view_id": view["id"]}
             payload["view"] = view
         return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+    async def event(self, event: dict[str, Any]) -> httpx.Response:
+        """An Events API callback, as Slack sends it (JSON, signed)."""
+        body = json.dumps({
+            "token": "legacy", "team_id": "T1", "api_app_id": "A1", "event": event,
+            "type": "event_callback", "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()), "authorizations": [],
+        })  # fmt: skip
+        headers = {**sign(SECRET, body), "Content-Type": "application/json"}
+        return await self.http.post("/slack/events", content=body, headers=headers)
+
+    async def open_home(self, user: str = OPERATOR) -> httpx.Response:
+        """``user`` opens the bot's Home tab."""
+        return await self.event({
+            "type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
+            "event_ts": str(time.time()),
+        })  # fmt: skip
 
     async def submit(
         self, view: dict[str, Any], values: dict[str, Any], *, user: str = OPERATOR

@@ -23,15 +23,19 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "views_open": (),
     "views_update": (),
     "views_push": (),
+    "views_publish": (),
     "conversations_history": ("channels:history", "groups:history"),
     "conversations_replies": ("channels:history", "groups:history"),
     "usergroups_users_list": ("usergroups:read",),
+    # public channels need channels:read, private ones groups:read: both are used
+    "users_conversations": ("channels:read", "groups:read"),
 }
 WEB_API_CALL = re.compile(
     r"\.((?:chat|views|conversations|usergroups|users|reactions|pins)_[A-Za-z_]+)\("
 )
 COMMAND = re.compile(r"\.command\(\s*\"(/[a-z0-9_-]+)\"\s*\)")
 INTERACTIVE = re.compile(r"\.(action|view|shortcut|options)\(")
+EVENT = re.compile(r"\.event\(\s*\"([a-z_]+)\"\s*\)")
 
 
 def manifest() -> dict[str, Any]:
@@ -53,6 +57,13 @@ def problems(app: dict[str, Any], source: str) -> list[str]:
     interactive = app.get("settings", {}).get("interactivity", {}).get("is_enabled", False)
     if INTERACTIVE.search(source) and not interactive:
         found.append("the code registers buttons or modals but interactivity is off")
+    events = set(app.get("settings", {}).get("event_subscriptions", {}).get("bot_events", []))
+    listened = set(EVENT.findall(source))
+    found += [f"{e} is handled in code but not subscribed" for e in sorted(listened - events)]
+    found += [f"{e} is subscribed but no listener handles it" for e in sorted(events - listened)]
+    home = app.get("features", {}).get("app_home", {}).get("home_tab_enabled", False)
+    if ("views_publish" in source or "app_home_opened" in listened) and not home:
+        found.append("the code publishes a Home tab but the manifest does not enable it")
     scopes = set(app.get("oauth_config", {}).get("scopes", {}).get("bot", []))
     if declared and "commands" not in scopes:
         found.append("slash commands need the `commands` scope")
@@ -91,6 +102,22 @@ def test_a_missing_scope_is_caught() -> None:
     app = copy.deepcopy(manifest())
     app["oauth_config"]["scopes"]["bot"].remove("usergroups:read")
     assert any("usergroups_users_list" in p for p in problems(app, code()))
+
+
+def test_removing_the_home_tab_or_its_event_is_caught() -> None:
+    app = copy.deepcopy(manifest())
+    app["settings"]["event_subscriptions"]["bot_events"].remove("app_home_opened")
+    app["features"]["app_home"]["home_tab_enabled"] = False
+    found = problems(app, code())
+    assert "app_home_opened is handled in code but not subscribed" in found
+    assert "the code publishes a Home tab but the manifest does not enable it" in found
+
+
+def test_a_missing_membership_scope_is_caught() -> None:
+    app = copy.deepcopy(manifest())
+    for scope in ("channels:read", "groups:read"):
+        app["oauth_config"]["scopes"]["bot"].remove(scope)
+    assert any("users_conversations" in p for p in problems(app, code()))
 
 
 def test_an_invalid_manifest_fails_the_schema() -> None:

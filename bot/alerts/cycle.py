@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,6 +27,8 @@ from providers.clock import Clock, utcnow
 log = logging.getLogger(__name__)
 
 PACE_WINDOW = 12  # polls whose request counts set the pace
+#: What changes the Home tab (failing jobs, accounts' reachability): tell ``on_incidents``.
+HOME_KINDS = frozenset({Kind.OPENED, Kind.RESOLVED, Kind.ACCOUNT_DOWN, Kind.ACCOUNT_BACK})
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Monitor:
     on_interval: Callable[[str, float], None] = lambda account, seconds: None
     # with several processes on one database: which accounts this one polls (None: all)
     ownership: Ownership | None = None
+    # called when a poll of this process opened or resolved an incident (the Home tabs)
+    on_incidents: Callable[[], Awaitable[object]] | None = None
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     _costs: dict[str, deque[int]] = field(default_factory=dict, repr=False)  # requests per poll
 
@@ -72,6 +76,7 @@ class Monitor:
         # New alerts go out before any history is read.
         await self.delivery.deliver(self.clock())
         await self.refresh_gauges()  # the incidents just opened, before the history reads
+        await self._tell(found.transitions)
         details = await read_details(provider, self.store, found, now, announce=announce)
         self.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
         # An update the history refined is superseded by the history's own; the rest go now.
@@ -81,7 +86,17 @@ class Monitor:
             await self.delivery.deliver(self.clock())
         await self._pace(account)
         await self.refresh_gauges()
+        await self._tell(details)
         return found.transitions + details
+
+    async def _tell(self, transitions: Sequence[Transition]) -> None:
+        """Tell ``on_incidents`` of what it cares about; its failure is not the poll's."""
+        if self.on_incidents is None or not any(t.kind in HOME_KINDS for t in transitions):
+            return
+        try:
+            await self.on_incidents()
+        except Exception:
+            log.exception("could not tell of the incidents this poll opened or resolved")
 
     @property
     def rules(self) -> Rules:

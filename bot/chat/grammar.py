@@ -174,6 +174,8 @@ HELP_TEXT = "\n".join(
         'spaces: `"nightly backup"`. DURATION: `30m`, `2h`, `1d`, `1h30m` (at least 1m).',
         "A subscription adds a channel; `alerts.channel` still gets every alert. A daily "
         "digest, if configured, sums up the day in `alerts.digest.channel`.",
+        "The bot's *Home* tab (open cronops in the sidebar) shows what needs you: failing, "
+        "paused and muted jobs, your channels' subscriptions and the accounts, with buttons.",
     ]
 )
 

@@ -113,6 +113,15 @@ class _Cached:
     read: int = 0  # which read of the account filled it (counts up per service)
 
 
+@dataclass(frozen=True)
+class Known:
+    """An account's jobs as last listed (at ``at``), with the changes made through the bot
+    since applied: what can be shown without a request, however old."""
+
+    jobs: list[Job]
+    at: datetime
+
+
 class CronService:
     """The operations behind `/cron`, over every configured account."""
 
@@ -128,6 +137,7 @@ class CronService:
         self.clock = clock
         self.cache_ttl = cache_ttl
         self._cache: dict[str, _Cached] = {}
+        self._known: dict[str, Known] = {}  # kept through changes, unlike the cache
         self._reads = 0
         self._listing: dict[str, asyncio.Future[list[Job]]] = {}
         self._changes: dict[str, int] = {}  # per account, counts changes made through the bot
@@ -233,6 +243,12 @@ class CronService:
         if self._changes.get(account, 0) == changes:  # a change since makes this read stale
             self._reads += 1
             self._cache[account] = _Cached(task.result(), started, self._reads)
+            self._known[account] = Known(task.result(), started)
+
+    def known(self, account: str) -> Known | None:
+        """The account's jobs as last listed, changes made since included; no request (None
+        if it was never listed by this process)."""
+        return self._known.get(account)
 
     async def resolve(self, text: str) -> Job:
         """The one job a ref (``prod:4242``, a unique id prefix) or a name points at."""
@@ -311,10 +327,23 @@ class CronService:
     async def delete(self, job: Job) -> None:
         await self.call(job.account, lambda p: p.delete(job.id))
         self._forget(job.account)
+        self._keep(job, deleted=True)
 
     def _changed(self, job: Job) -> Job:
         self._forget(job.account)
+        self._keep(job)
         return job
+
+    def _keep(self, job: Job, *, deleted: bool = False) -> None:
+        """Apply a change to the account's last known listing (created, changed or gone)."""
+        known = self._known.get(job.account)
+        if known is None:
+            return
+        jobs = [j for j in known.jobs if j.id != job.id]
+        if not deleted:
+            at = next((n for n, j in enumerate(known.jobs) if j.id == job.id), len(jobs))
+            jobs.insert(at, job)
+        self._known[job.account] = Known(jobs, known.at)
 
     def _forget(self, account: str) -> None:
         """After a change the cached listing, and any read begun before it, are stale."""

@@ -3,11 +3,12 @@
 Used by ``cronops console`` (it renders what the app sends), by the Slack scenario tests (served
 on a free loopback port and named by ``SLACK_API_URL``) and by the benchmarks. It answers the
 methods cronops calls — ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
-``views.open|update|push``, ``conversations.history``, ``usergroups.users.list``,
-``auth.test`` — and ``response_url`` posts at ``/response/<token>``. Failures can be scripted
-per method (``ratelimited`` with ``Retry-After``, a 500) to test delivery. For Socket Mode,
-``apps.connections.open`` hands out ``ws://…/socket``, where envelopes queued with
-``socket_send`` are pushed and the app's acks are recorded as ``socket_ack`` calls. And
+``views.open|update|push|publish``, ``conversations.history``, ``usergroups.users.list``,
+``users.conversations``, ``auth.test`` — and ``response_url`` posts at ``/response/<token>``.
+Failures can be scripted per method (``ratelimited`` with ``Retry-After``, a 500) to test
+delivery. For Socket Mode, ``apps.connections.open`` hands out ``ws://…/socket``, where
+envelopes queued with ``socket_send`` are pushed and the app's acks are recorded as
+``socket_ack`` calls. And
 :func:`sign` signs a request body as Slack signs the requests it sends to an app.
 """
 
@@ -54,11 +55,18 @@ class Failure:
 class FakeSlack:
     """State and recordings of one fake workspace."""
 
-    def __init__(self, *, usergroups: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        usergroups: dict[str, list[str]] | None = None,
+        members: dict[str, list[str]] | None = None,
+    ) -> None:
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, oldest first
         self.views: dict[str, dict[str, Any]] = {}
+        self.homes: dict[str, dict[str, Any]] = {}  # user -> their published Home tab
         self.usergroups = dict(usergroups or {})
+        self.members = dict(members or {})  # user -> the channels they are in
         self.failures: dict[str, deque[Failure]] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -202,6 +210,22 @@ class FakeSlack:
         view = {**body.get("view", {}), "id": view_id}
         self.views[view_id] = view
         return {"view": view}
+
+    def _views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = str(body.get("user_id", ""))
+        view = {**body.get("view", {}), "id": f"VHOME{user}"}
+        self.homes[user] = view
+        return {"view": view}
+
+    def _users_conversations(self, body: dict[str, Any]) -> dict[str, Any]:
+        channels = self.members.get(str(body.get("user", "")), [])
+        start, limit = int(body.get("cursor") or 0), int(body.get("limit", 100))
+        page = channels[start : start + limit]
+        more = str(start + limit) if start + limit < len(channels) else ""
+        return {
+            "channels": [{"id": channel} for channel in page],
+            "response_metadata": {"next_cursor": more},
+        }
 
     def _conversations_history(self, body: dict[str, Any]) -> dict[str, Any]:
         messages = self.messages.get(str(body.get("channel", "")), [])

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import listeners
 from bot.slack.deps import Deps
+from bot.slack.home.tab import HomeTab
 from providers.redact import secrets
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ def build_app(
     )
     if deps.access.reader is None:
         deps.access.reader = SlackGroups(client)
+    if deps.home is None:
+        deps.home = HomeTab(deps, client)
     listeners.register(app, deps, ack_first=ack_first)
     app.error(_on_error)
     return app

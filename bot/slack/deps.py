@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.admin.metrics import Metrics
 from bot.chat.access import Access
@@ -15,6 +15,9 @@ from bot.inflight import Inflight
 from bot.slack.respond import ResponseUrls
 from bot.store import Store
 from providers.clock import Clock, utcnow
+
+if TYPE_CHECKING:
+    from bot.slack.home.tab import HomeTab
 
 #: A rendered `/cron list` answer: its notification text and its blocks, ready for JSON.
 RenderedList = tuple[str, list[dict[str, Any]]]
@@ -38,3 +41,5 @@ class Deps:
     clock: Clock = utcnow
     responses: ResponseUrls = field(default_factory=ResponseUrls)
     rendered: RenderedLists = field(default_factory=dict)
+    # The Home tab's publisher, set by ``bot.slack.app.build_app`` (it needs the app's client).
+    home: HomeTab | None = None

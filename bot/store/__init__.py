@@ -12,6 +12,7 @@ later releases upgrade it in place. Each group answers for its tables (:mod:`bot
 - ``outbox``                       Slack messages on their way, each sent once
 - ``meta``                         small facts
 - ``leases``                       who does which work when processes share the database
+- ``home``                         who looks at the bot's Home tab, and when it was published
 
 Queries return frozen dataclasses, never ORM objects; every datetime in and out is aware UTC.
 Writes inside ``async with store.unit():`` land in one transaction.
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store import db
 from bot.store.budget import Budget
 from bot.store.changes import Audit, Resumes
+from bot.store.home import HomeViewers
 from bot.store.incidents import Incidents
 from bot.store.leases import Leases
 from bot.store.meta import Meta
@@ -58,6 +60,7 @@ class Store:
         self.outbox = Outbox(self.db)
         self.meta = Meta(self.db)
         self.leases = Leases(self.db)
+        self.home = HomeViewers(self.db)
 
     @classmethod
     async def open(cls, url: str = db.DEFAULT_URL) -> Self:

@@ -144,6 +144,16 @@ class Resumes(Queries):
         async with self.db.write() as session:
             return changed(await session.execute(self._close_open(ref, now)))
 
+    async def all_pending(self) -> list[Resume]:
+        """Every open timed resume, the soonest due first."""
+        query = (
+            select(ScheduledResume)
+            .where(ScheduledResume.done_at.is_(None))
+            .order_by(ScheduledResume.due_at, ScheduledResume.id)
+        )
+        async with self.db.sessions() as session:
+            return [to_record(Resume, row) for row in await session.scalars(query)]
+
     async def pending(self, ref: str) -> Resume | None:
         query = (
             select(ScheduledResume)

@@ -114,3 +114,28 @@ async def test_a_read_begun_before_a_change_is_neither_joined_nor_cached_after_i
     assert next(j for j in during.jobs if j.id == job.id).paused
     assert next(j for j in after.jobs if j.id == job.id).paused
     assert suite["cronjob-org"].requests["GET /jobs"] == 3
+
+
+async def test_the_last_listing_is_known_through_changes_without_a_request() -> None:
+    suite, service = _service()
+    try:
+        assert service.known("prod") is None  # never listed: the Home says so
+        listing = await service.listing("prod")
+        job = next(j for j in listing.jobs if not j.paused and j.capabilities)
+        before = suite["cronjob-org"].total_requests
+        known = service.known("prod")
+        assert known is not None
+        assert known.jobs == listing.jobs
+        assert suite["cronjob-org"].total_requests == before
+        paused = await service.pause(job)
+        after = service.known("prod")
+        assert after is not None
+        assert after.at == known.at  # as old as the listing it came from
+        assert [j for j in after.jobs if j.id == job.id] == [paused]
+        assert [j.id for j in after.jobs] == [j.id for j in known.jobs]  # in its place
+        await service.delete(paused)
+        gone = service.known("prod")
+        assert gone is not None
+        assert job.id not in {j.id for j in gone.jobs}
+    finally:
+        await _close(service)

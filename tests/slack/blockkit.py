@@ -85,14 +85,18 @@ def message_problems(message: dict[str, Any]) -> list[str]:
 
 
 def view_problems(view: dict[str, Any]) -> list[str]:
-    """What Slack would refuse in a modal."""
+    """What Slack would refuse in a modal or a Home tab (which has no title and no buttons of
+    its own)."""
     found: list[str] = []
-    if view.get("type") != "modal":
+    if view.get("type") == "home":
+        found += [f"a Home tab has no {key}" for key in ("title", "submit", "close") if key in view]
+    elif view.get("type") == "modal":
+        _text(found, "title", view.get("title"), 24, plain=True)
+        for key in ("submit", "close"):
+            if key in view:
+                _text(found, key, view[key], 24, plain=True)
+    else:
         found.append(f"view type {view.get('type')!r}")
-    _text(found, "title", view.get("title"), 24, plain=True)
-    for key in ("submit", "close"):
-        if key in view:
-            _text(found, key, view[key], 24, plain=True)
     _length(found, "private_metadata", view.get("private_metadata"), 3000)
     _length(found, "callback_id", view.get("callback_id"), 255)
     _count(found, "view blocks", view.get("blocks"), 1, VIEW_BLOCKS)

@@ -33,6 +33,7 @@ from bot.slack.render import (
     alerts,
     changes,
     digest,
+    home,
     jobs,
     lists,
     messages,
@@ -239,6 +240,7 @@ def _messages_module() -> Iterator[Rendered]:
 def _alerts_module() -> Iterator[Rendered]:
     views = every_incident()
     for v in views:
+        yield message([messages.section("buttons"), _actions(alerts.alert_buttons(v))])
         yield alert(alerts.alert_open(v, now=NOW))
         yield alert(alerts.alert_update(v, now=NOW))
         yield alert(alerts.alert_resolved(v, now=NOW))
@@ -389,9 +391,67 @@ def _modals_module() -> Iterator[Rendered]:
             for stype in ("cron", "interval"):
                 yield view(modals.job_modal(meta, current=spec, schedule_type=stype))
                 yield view(modals.job_modal(meta, schedule_type=stype, error="e" * HUGE))
+    for j in every_job()[:3]:
+        yield view(modals.answer_modal("History of " + "h" * 100, jobs.history_blocks(
+            j, executions(), now=NOW)))  # fmt: skip
+    yield view(modals.answer_modal("", messages.notice("n" * HUGE)))
     for text in TEXTS:
         yield view(modals.progress_modal("p" * 100, text))
         yield view(modals.result_modal("r" * 100, problems.plain_problem(text)))
+
+
+def _home_content(n: int) -> home.HomeContent:
+    """A Home at its worst: thousands of everything, every name and text hostile."""
+    hostile = [*NAMES, *TEXTS, f"hub:monitor/{UUID}", "9" * 3000]
+
+    def some(i: int) -> str:
+        return hostile[i % len(hostile)]
+
+    paused = [
+        home.PausedJob(j.model_copy(update={"paused": True}), NOW, "<!here>")
+        for j in every_job() + MANY_JOBS[:n]
+    ]
+    muted = [
+        home.MutedJob(some(i), some(i + 1), NOW if i % 2 else None, "<!here>") for i in range(n)
+    ]
+    subscriptions = [
+        home.ChannelSubscription(f"C{i % 300}<!here>", some(i), "e" * 300 if i % 3 else "", "U1")
+        for i in range(n)
+    ]
+    accounts = [_account_health(i) for i in range(300)]
+    return home.HomeContent(
+        user="<!channel>",
+        failing=[*(incident(i) for i in range(n)), *every_incident()],
+        paused=[*paused, home.PausedJob(job(5, paused=True))],
+        resumes=[home.TimedResume(some(i), NOW, "<@U1>") for i in range(n)],
+        muted=muted,
+        subscriptions=subscriptions,
+        every_channel=bool(n % 2),
+        membership_problem="<!channel>" * 100,
+        alerts_channel="<!channel>",
+        accounts=accounts,
+        notice="n" * HUGE + " <@U1>",
+        notice_at=NOW,
+    )
+
+
+def _account_health(i: int) -> home.AccountHealth:
+    return home.AccountHealth(
+        account=f"acct-{i}" + "a" * (i * 10), provider_label="<!here>" * 30,
+        reachable=i % 3 == 0, outage_since=NOW if i % 2 else None,
+        error="x" * HUGE if i % 2 else None, failed_polls=i % 4, used=i * 1000,
+        limit=100 if i % 2 else None, last_poll=NOW if i % 5 else None,
+        every=timedelta(minutes=i), listed_at=NOW if i % 7 else None,
+    )  # fmt: skip
+
+
+def _home_module() -> Iterator[Rendered]:
+    for n in (0, 1, 3000):
+        yield view(home.home_view(_home_content(n), now=NOW))
+    yield view(home.home_view(home.HomeContent(user="U1"), now=NOW))
+    failures = [(f"<!here>{n}" * 50, "x" * HUGE) for n in range(100)]
+    for shown in (failures, failures[:1]):
+        yield sentence(home.not_listed_text(shown))
 
 
 RENDERERS: dict[str, Callable[[], Iterator[Rendered]]] = {
@@ -405,6 +465,7 @@ RENDERERS: dict[str, Callable[[], Iterator[Rendered]]] = {
     "problems": _problems_module,
     "status": _status_module,
     "modals": _modals_module,
+    "home": _home_module,
 }
 
 
@@ -426,7 +487,8 @@ def test_every_message_and_view_stays_inside_slacks_limits(module: str) -> None:
 #: Builders of pieces, not of messages: exercised through the messages above.
 PIECES = {"mrkdwn", "section", "chunk_lines", "packed_sections", "card_buttons", "by_line"}
 MODULES: tuple[ModuleType, ...] = (
-    alerts, changes, digest, jobs, lists, messages, modals, problems, status,
+    digest,
+    home,
 )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.deps import Deps
-from bot.slack.listeners import actions, alerts, cron, modals
+from bot.slack.listeners import actions, alerts, cron, home, modals
 from bot.slack.listeners.context import Registrar, return_on_ack
 
 
@@ -18,3 +18,4 @@ def register(app: AsyncApp, deps: Deps, *, ack_first: bool) -> None:
     actions.register(target, deps)
     modals.register(target, deps)
     alerts.register(target, deps)
+    home.register(target, deps)

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.access import MembershipUnknown
@@ -24,6 +25,8 @@ from bot.slack.delivery import Delivery
 from bot.slack.deps import Deps
 from bot.slack.forms import FormErrors
 from bot.slack.render import changes, messages, problems
+from bot.slack.render.ids import ActionId
+from bot.slack.render.modals import answer_modal, progress_modal
 from bot.slack.respond import Blocks
 from bot.store import Store
 from providers.base import Job
@@ -51,6 +54,9 @@ class Registrar:
 
     def view(self, callback_id: str) -> Callable[[Listener], object]:
         return lambda listener: self._app.view(callback_id)(self._wrap(listener))
+
+    def event(self, event_type: str) -> Callable[[Listener], object]:
+        return lambda listener: self._app.event(event_type)(self._wrap(listener))
 
 
 def return_on_ack(inflight: Inflight, listener: Listener) -> Listener:
@@ -108,11 +114,23 @@ class Reply:
     def to_action(
         cls, deps: Deps, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> Reply:
-        """The reply to a button click: its user, and the channel of the message it was on."""
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
-        )
-        return cls(deps, body["user"]["id"], channel, client, respond)
+        """The reply to a button click: its user, and the channel of the message it was on
+        (a :class:`HomeReply` for a button on the Home tab)."""
+        user = body["user"]["id"]
+        container = body.get("container") or {}
+        if container.get("type") == "view" and (body.get("view") or {}).get("type") == "home":
+            action = ((body.get("actions") or [{}])[0]).get("action_id")
+            title = IN_A_MODAL.get(action) if isinstance(action, str) else None
+            return HomeReply(deps, user, None, client, trigger_id=body.get("trigger_id"),
+                             modal_title=title)  # fmt: skip
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        return cls(deps, user, channel, client, respond)
+
+    async def begin(self) -> None:
+        """Before the work: nothing to prepare for an answer in a channel."""
+
+    async def end(self) -> None:
+        """After the work, answered or not: nothing left to do for a message."""
 
     async def ephemeral(self, text: str, blocks: Blocks | None = None) -> None:
         if self.respond is not None:
@@ -199,6 +217,63 @@ class Reply:
             raise Refused(problems.refusal(verb, access.users, access.groups))
 
 
+#: Buttons on the Home tab that answer with content, in a modal opened at once (Slack's
+#: trigger lasts 3 s, a provider may take longer): their modal's title.
+IN_A_MODAL: dict[str, str] = {ActionId.JOB_HISTORY: "History", ActionId.ALERT_HISTORY: "History"}
+
+
+@dataclass
+class HomeReply(Reply):
+    """The reply to a button on the Home tab: there is no message to replace and no channel
+    to answer in (Slack sends no response_url). The viewer's Home is published again once
+    the work is done; a sentence (a refusal, an error) is said at its top; content (a
+    history) is shown in a modal, opened before the work starts."""
+
+    trigger_id: str | None = None
+    modal_title: str | None = None  # the button answers in a modal
+    _modal: str | None = field(default=None, init=False)  # its view id, once open
+    _published: bool = field(default=False, init=False)
+
+    async def begin(self) -> None:
+        if self.modal_title is None or not self.trigger_id:
+            return
+        try:
+            opened = await self.client.views_open(
+                trigger_id=self.trigger_id, view=progress_modal(self.modal_title, "Loading…")
+            )
+        except SlackApiError as error:  # an expired trigger: the answer goes to the Home
+            log.info("no modal for a Home button: %s", error.response.get("error"))
+            return
+        except Exception:  # never keep the work from running
+            log.exception("no modal for a Home button")
+            return
+        self._modal = str(opened["view"]["id"])
+
+    async def ephemeral(self, text: str, blocks: Blocks | None = None) -> None:
+        if self._modal is not None:
+            view = answer_modal(self.modal_title or "cronops", blocks or messages.notice(text))
+            await self.client.views_update(view_id=self._modal, view=view)
+        else:
+            await self._publish(text)
+
+    async def replace(self, text: str, blocks: Blocks) -> None:
+        """The card or alert the button stands for changed: the Home shows it as it is now."""
+        await self._publish(None)
+
+    async def end(self) -> None:
+        if self._published or self._modal is not None:
+            return
+        try:
+            await self._publish(None)
+        except Exception:  # the work is done; only the view of it is late
+            log.exception("could not publish the Home tab after a button")
+
+    async def _publish(self, notice: str | None) -> None:
+        self._published = True
+        if self.deps.home is not None:
+            await self.deps.home.show(self.user, notice)
+
+
 @dataclass
 class Effects:
     """The messages a recorded change sends: outbox keys, and its announcement (key, text)."""
@@ -219,7 +294,9 @@ async def guarded(reply: Reply, work: Awaitable[Any]) -> None:
     """Run a listener's work; every failure becomes a short ephemeral sentence, never a trace."""
     async with reply.deps.inflight.track():
         with acting_for(reply.user):
+            await reply.begin()
             await _guarded(reply, work)
+            await reply.end()
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ metadata are small pydantic models serialised as JSON. Modules:
 - ``changes``    what the bot says about a change: announcement, audit post, timed resumes
 - ``problems``   what the bot says when it cannot: refusals, pick-lists, typos, provider errors
 - ``status``     `/cron status`
+- ``home``       the bot's Home tab: failing, paused and muted jobs, subscriptions, accounts
 - ``messages``   notices, errors, help; packing long text into sections
 - ``modals``     create/edit job, Cronhub kind picker, Miget add-on, progress/result views
 - ``job_fields`` modal inputs per provider and job kind

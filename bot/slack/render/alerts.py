@@ -279,7 +279,7 @@ def _failing(incident: IncidentView, text: str, head: str, status: str) -> Alert
         notes.append("🔕 Muted: the job keeps running; cronops won't alert until it recovers.")
     if notes:
         blocks.append(_context(notes))
-    blocks.append(ActionsBlock(elements=_buttons(incident)))
+    blocks.append(ActionsBlock(elements=alert_buttons(incident)))
     meaning = []
     if incident.can_pause:
         label = inline(incident.provider_label, 100)
@@ -291,8 +291,9 @@ def _failing(incident: IncidentView, text: str, head: str, status: str) -> Alert
     return AlertMessage(text, blocks)
 
 
-def _buttons(incident: IncidentView) -> list[ButtonElement]:
-    """Acknowledge until acknowledged, Pause if the provider can, Mute until muted, History."""
+def alert_buttons(incident: IncidentView) -> list[ButtonElement]:
+    """Acknowledge until acknowledged, Pause if the provider can, Mute until muted, History
+    (an alert's buttons; the Home tab shows them too)."""
     buttons: list[ButtonElement] = []
     if not incident.acked_by:
         buttons.append(_button(incident, "Acknowledge", ActionId.ALERT_ACK, "primary"))

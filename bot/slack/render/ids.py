@@ -30,6 +30,8 @@ class ActionId(StrEnum):
     ALERT_PAUSE = "alert.pause"
     ALERT_MUTE = "alert.mute"
     ALERT_HISTORY = "alert.history"
+    HOME_REFRESH = "home.refresh"  # the Home tab: read the job lists again and re-publish
+    HOME_UNMUTE = "home.unmute"  # the Home tab's muted jobs (value: JobValue)
     CREATE_KIND = "create.kind"  # Cronhub: scheduler or monitor (read on submit)
     FORM_SCHEDULE_TYPE = "form.schedule_type"  # dispatches: re-render cron vs interval fields
 

@@ -5,6 +5,9 @@ add-ons, and close-only progress/result views. Parsing submissions is in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
@@ -29,12 +32,14 @@ from bot.slack.render.inputs import (
     text_input,
 )
 from bot.slack.render.job_fields import FIELDS, app_select, schedule_type_of
-from bot.slack.render.text import escape
+from bot.slack.render.messages import section
+from bot.slack.render.text import escape, one_line, truncate
 from providers.base import JobKind, JobSpec
 
 __all__ = [
     "FormErrors",
     "addon_modal",
+    "answer_modal",
     "job_modal",
     "kind_picker",
     "parse_addon_form",
@@ -43,6 +48,8 @@ __all__ = [
     "progress_modal",
     "result_modal",
 ]
+
+VIEW_BLOCKS = 100  # blocks in a modal
 
 TITLES: dict[tuple[str, JobKind], str] = {
     ("cronjob-org", JobKind.JOB): "New cron-job.org job",
@@ -153,6 +160,14 @@ def progress_modal(title: str, text: str) -> View:
     """Shown while a slow provider call runs (``response_action: update``); ``text`` is a plain
     sentence (it may name an account), escaped here."""
     return close_only(title, f"⏳ {escape(text)}")
+
+
+def answer_modal(title: str, blocks: Sequence[Block | dict[str, Any]]) -> View:
+    """A reply's blocks in a close-only modal: what a button on the Home tab answers (there is
+    no channel to answer in); ``title`` is plain text written by the bot."""
+    shown = list(blocks)[:VIEW_BLOCKS] or [section("Nothing to show.")]
+    title = truncate(one_line(title), 24) or "cronops"
+    return View(type="modal", title=title, close="Close", blocks=shown)
 
 
 def result_modal(title: str, text: str) -> View:
