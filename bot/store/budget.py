@@ -28,7 +28,7 @@ class Budget(Queries):
         query = select(RequestBudget.used, RequestBudget.polls).where(
             RequestBudget.account == account, RequestBudget.day == day
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = (await session.execute(query)).first()
         return (row.used, row.polls) if row is not None else (0, 0)
 

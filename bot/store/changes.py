@@ -41,7 +41,7 @@ class Audit(Queries):
     async def recent(self, limit: int = 20) -> list[AuditEntry]:
         """The latest entries, newest first."""
         query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(AuditEntry, row) for row in await session.scalars(query)]
 
     async def prune(self, before: datetime) -> int:
@@ -96,7 +96,7 @@ class Resumes(Queries):
             )
             .order_by(ScheduledResume.due_at, ScheduledResume.id)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(Resume, row) for row in await session.scalars(query)]
 
     async def claim(self, resume_id: int, now: datetime, lease: timedelta) -> bool:
@@ -151,7 +151,7 @@ class Resumes(Queries):
             .where(ScheduledResume.done_at.is_(None))
             .order_by(ScheduledResume.due_at, ScheduledResume.id)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(Resume, row) for row in await session.scalars(query)]
 
     async def pending(self, ref: str) -> Resume | None:
@@ -161,7 +161,7 @@ class Resumes(Queries):
             .order_by(ScheduledResume.id.desc())
             .limit(1)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = await session.scalar(query)
             return None if row is None else to_record(Resume, row)
 

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -204,7 +205,8 @@ class Db:
 
         The poller applies a whole poll this way — every incident it opens, updates or
         resolves and every cursor it moves — so a crash replays the poll exactly, and a
-        thousand writes cost one commit. Reads inside see only what was committed before.
+        thousand writes cost one commit. Reads inside go through it too (:meth:`read`): they
+        see what it wrote, and take no second connection.
         """
         if self.unit_session() is not None:
             yield
@@ -220,6 +222,32 @@ class Db:
         """The session of the unit open in this task on this database, if any."""
         current = _UNIT.get()
         return current[1] if current is not None and current[0] is self else None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """The unit's session if one is open (in this task, on this database), else a new one.
+
+        A task never holds two connections: a read inside a unit taking a second one while
+        the unit holds the first emptied the pool when forty accounts polled at once, each
+        poll waiting for a connection the others held. Inside a unit, reads also see what the
+        unit has written so far.
+        """
+        session = self.unit_session()
+        if session is not None:
+            yield session
+            return
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection to read with (plain rows), the unit's if one is open."""
+        session = self.unit_session()
+        if session is not None:
+            yield await session.connection()
+            return
+        async with self.engine.connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

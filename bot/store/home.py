@@ -49,7 +49,7 @@ class HomeViewers(Queries):
 
     async def published_at(self, user: str) -> datetime | None:
         query = select(HomeViewer.published_at).where(HomeViewer.user_id == user)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return await session.scalar(query)
 
     async def recent(self, since: datetime, limit: int) -> list[str]:
@@ -60,5 +60,5 @@ class HomeViewers(Queries):
             .order_by(HomeViewer.opened_at.desc(), HomeViewer.user_id)
             .limit(limit)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return list(await session.scalars(query))

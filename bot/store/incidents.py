@@ -63,12 +63,12 @@ class Incidents(Queries):
             IncidentRow.job_id == job_id,
             IncidentRow.status == "open",
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = await session.scalar(query)
             return None if row is None else to_record(Incident, row)
 
     async def get(self, incident_id: int) -> Incident | None:
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = await session.get(IncidentRow, incident_id)
             return None if row is None else to_record(Incident, row)
 
@@ -78,7 +78,7 @@ class Incidents(Queries):
         if account is not None:
             query = query.where(IncidentRow.account == account)
         query = query.order_by(IncidentRow.opened_at, IncidentRow.id)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(Incident, row) for row in await session.scalars(query)]
 
     async def changed_between(self, start: datetime, end: datetime) -> list[Incident]:
@@ -91,7 +91,7 @@ class Incidents(Queries):
             .where(opened | resolved)
             .order_by(IncidentRow.opened_at, IncidentRow.id)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(Incident, row) for row in await session.scalars(query)]
 
     async def add_failures(

@@ -51,7 +51,7 @@ class Leases(Queries):
     async def live(self, now: datetime, stale: timedelta) -> list[str]:
         """The processes heard from within ``stale``, by name."""
         query = select(ProcessRow.name).where(ProcessRow.seen_at > now - stale)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return sorted(await session.scalars(query.order_by(ProcessRow.name)))
 
     async def gone(self, process: str) -> None:
@@ -88,7 +88,7 @@ class Leases(Queries):
 
     async def all(self) -> dict[str, Lease]:
         """Every lease, expired ones too, by name."""
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             rows = await session.scalars(select(LeaseRow).order_by(LeaseRow.name))
             return {r.name: Lease(r.name, r.owner, r.expires_at, r.taken_at) for r in rows}
 

@@ -12,7 +12,7 @@ class Meta(Queries):
     """Key-value facts, e.g. a one-off migration marker."""
 
     async def get(self, key: str) -> str | None:
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return await session.scalar(select(MetaRow.value).where(MetaRow.key == key))
 
     async def set(self, key: str, value: str) -> None:

@@ -85,7 +85,7 @@ class Outbox(Queries):
             .order_by(OutboxRow.id)
             .limit(limit)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(OutboxItem, row) for row in await session.scalars(query)]
 
     async def claim(
@@ -171,14 +171,14 @@ class Outbox(Queries):
         query = select(OutboxRow.channel, OutboxRow.ts).where(
             OutboxRow.key == key, OutboxRow.sent_at.is_not(None), OutboxRow.ts.is_not(None)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = (await session.execute(query)).first()
         return None if row is None or row.ts is None else (row.channel, row.ts)
 
     async def outcome(self, key: str) -> str | None:
         """``sent``, ``failed`` (given up), ``waiting`` or None (no such message)."""
         query = select(OutboxRow.sent_at, OutboxRow.gave_up).where(OutboxRow.key == key)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = (await session.execute(query)).first()
         if row is None:
             return None
@@ -187,13 +187,13 @@ class Outbox(Queries):
     async def queued_at(self, key: str) -> datetime | None:
         """When the message ``key`` was queued, if it was (and is not pruned yet)."""
         query = select(OutboxRow.created_at).where(OutboxRow.key == key)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return await session.scalar(query)
 
     async def pending(self, key: str) -> bool:
         """Whether a message queued under ``key`` is still to be sent (not sent, not given up)."""
         query = select(OutboxRow.id).where(OutboxRow.key == key, _pending())
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return (await session.scalar(query)) is not None
 
     async def supersede_updates(self, target_key: str, keep_id: int) -> int:
@@ -226,7 +226,7 @@ class Outbox(Queries):
     async def depth(self) -> int:
         """Messages still to send (not sent, not given up)."""
         query = select(func.count()).select_from(OutboxRow).where(_pending())
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return (await session.scalar(query)) or 0
 
     async def prune(self, before: datetime) -> int:

@@ -24,13 +24,13 @@ class Accounts(Queries):
     """Per account: first poll, reachability, how the last poll went (``account_state``)."""
 
     async def state(self, account: str) -> AccountState | None:
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = await session.get(AccountStateRow, account)
             return None if row is None else to_record(AccountState, row)
 
     async def states(self) -> list[AccountState]:
         query = select(AccountStateRow).order_by(AccountStateRow.account)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(AccountState, row) for row in await session.scalars(query)]
 
     async def mark_first_poll(self, account: str, now: datetime) -> bool:
@@ -138,7 +138,7 @@ class Cursors(Queries):
         """The cursors of ``account`` by job id (plain rows: thousands are read each poll)."""
         columns = [getattr(JobCursor, name) for name in _CURSOR_FIELDS]
         query = select(*columns).where(JobCursor.account == account)
-        async with self.db.engine.connect() as connection:  # Core rows: no ORM identity map
+        async with self.db.connection() as connection:  # Core rows: no ORM identity map
             rows = await connection.execute(query)
             return {row.job_id: Cursor(*row) for row in rows}
 

@@ -54,7 +54,7 @@ class Subscriptions(Queries):
         query = select(SubscriptionRow).order_by(SubscriptionRow.channel, SubscriptionRow.id)
         if channel is not None:
             query = query.where(SubscriptionRow.channel == channel)
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return [to_record(Subscription, row) for row in await session.scalars(query)]
 
 
@@ -89,14 +89,14 @@ class Mutes(Queries):
         query = select(MuteRow).where(
             MuteRow.ref == ref, MuteRow.until.is_(None) | (MuteRow.until > now)
         )
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             row = await session.scalar(query)
             return None if row is None else to_record(Mute, row)
 
     async def all_active(self, now: datetime) -> dict[str, Mute]:
         """Every mute in force at ``now``, by ref."""
         query = select(MuteRow).where(MuteRow.until.is_(None) | (MuteRow.until > now))
-        async with self.db.sessions() as session:
+        async with self.db.read() as session:
             return {row.ref: to_record(Mute, row) for row in await session.scalars(query)}
 
     async def end_until_recovery(self, ref: str) -> bool:

@@ -8,7 +8,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import text
@@ -20,7 +20,7 @@ PG_URL = os.environ.get("CRONOPS_TEST_POSTGRES_URL")
 
 
 class OpenStore(Protocol):
-    async def __call__(self, migrate: bool = True) -> Store: ...
+    async def __call__(self, migrate: bool = True, **engine: Any) -> Store: ...
 
 
 @pytest.fixture(
@@ -47,8 +47,8 @@ async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         options = {"connect_args": {"server_settings": {"search_path": schema}}}
         await _run_sql(url, f'CREATE SCHEMA "{schema}"')
 
-    async def open_(migrate: bool = True) -> Store:
-        store = Store(create_engine(url, **options))
+    async def open_(migrate: bool = True, **engine: Any) -> Store:
+        store = Store(create_engine(url, **options, **engine))
         stores.append(store)
         if migrate:
             await store.migrate()

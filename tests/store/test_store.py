@@ -384,3 +384,29 @@ async def test_pruning_forgets_what_is_old_and_keeps_what_is_open_or_recent(stor
     assert {i.job_id for i in await store.incidents.all_open()} == {f"o{old.day}", f"o{recent.day}"}
     assert await store.mutes.active("prod:until-recovery", NOW) is not None
     assert await store.prune(NOW, keep) == dict.fromkeys(pruned, 0)  # nothing more to forget
+
+
+# -- connections ----------------------------------------------------------------------------
+async def test_reads_inside_a_unit_use_its_connection_so_busy_polls_never_starve_the_pool(
+    open_store: OpenStore,
+) -> None:
+    """A poll reads inside its unit (open incidents, mutes, subscriptions, the outbox). Each
+    read taking a second connection while the unit holds one emptied the pool when forty
+    accounts polled at once on PostgreSQL: every poll waited for a connection the others held,
+    for the pool's 30 s timeout (found by benchmarks/bench_replicas.py). On one connection,
+    every read inside a unit answers, and sees what the unit wrote."""
+    store = await open_store(pool_size=1, max_overflow=0, pool_timeout=2)
+    async with store.unit():
+        await store.meta.set("first", "1")
+        incident = await store.incidents.open(
+            "prod", "7", ref="prod:7", job_name="n", now=NOW, failures=1, detail={}
+        )
+        assert incident is not None
+        assert await store.meta.get("first") == "1"
+        assert [i.job_id for i in await store.incidents.all_open("prod")] == ["7"]
+        assert await store.cursors.of("prod") == {}
+        assert await store.mutes.all_active(NOW) == {}
+        assert await store.subscriptions.all() == []
+        assert await store.outbox.depth() == 0
+        assert await store.accounts.state("prod") is None
+    assert await store.meta.get("first") == "1"  # and outside, on the pool's one connection
