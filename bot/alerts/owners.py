@@ -2,13 +2,14 @@
 
 Every process says it is alive every :data:`KEEP_EVERY` (a heartbeat row) and keeps the lease
 ``poll:<account>`` of the accounts it should poll, renewing it to :data:`TTL` ahead. Which
-ones it should poll is rendezvous hashing over the live processes: for each account, the live
-process whose hash of (process, account) is highest. Every process computes the same answer
-from the same rows, so the accounts spread over the processes without any vote, and when one
-stops (its heartbeat goes stale, or it said goodbye at shutdown) its accounts re-hash to the
-others, which take each lease once it is free: within a keep interval of a goodbye, within
+ones it should poll is rendezvous hashing with bounded loads over the live processes (see
+:func:`assignment`). Every process computes the same answer from the same rows and the same
+configured accounts, so the accounts spread evenly over the processes without any vote, and
+when one stops (its heartbeat goes stale, or it said goodbye at shutdown) its accounts move to
+the others, which take each lease once it is free: within a keep interval of a goodbye, within
 :data:`TTL` and a keep interval of a kill. A lease left expired for :data:`GRACE` is taken by
-any process, whatever the hashing says, so no account is ever left unpolled.
+any process, whatever the hashing says, so no account is ever left unpolled (processes whose
+configs list different accounts, in a rolling restart, may disagree for that long).
 
 A process polls an account only while it holds the lease with :data:`SAFETY` to spare. The
 database decides everything that must happen once (incidents, messages) besides, so two
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,9 +43,31 @@ def lease_name(account: str) -> str:
     return f"poll:{account}"
 
 
-def preferred(processes: Sequence[str], account: str) -> str:
-    """The process that should poll ``account`` among ``processes`` (rendezvous hashing)."""
-    return max(processes, key=lambda p: hashlib.sha256(f"{p}|{account}".encode()).digest())
+def assignment(processes: Sequence[str], accounts: Sequence[str]) -> dict[str, str]:
+    """Which of ``processes`` polls each of ``accounts``: rendezvous hashing, bounded.
+
+    Taken in the order of their own hash, each account goes to the process ranking highest
+    for it (by the hash of process and account) among those still under their share,
+    ``ceil(accounts / processes)``. Plain rendezvous hashing (no bound) spread 40 accounts
+    over three processes as 19 / 13 / 8, and the busiest process sets how long a cycle takes;
+    bounded, no process gets more than 14. When a process joins or leaves, most accounts keep
+    their process, as with plain rendezvous hashing.
+    """
+    if not processes:
+        return {}
+    share = math.ceil(len(accounts) / len(processes))
+    load = dict.fromkeys(processes, 0)
+    chosen = {}
+    for account in sorted(set(accounts), key=lambda a: (_hash(a), a)):
+        ranked = sorted(processes, key=lambda p: (_hash(f"{p}|{account}"), p), reverse=True)
+        process = next(p for p in ranked if load[p] < share)
+        load[process] += 1
+        chosen[account] = process
+    return chosen
+
+
+def _hash(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
 
 
 @dataclass
@@ -56,6 +80,8 @@ class Ownership:
     clock: Clock = utcnow
     metrics: Metrics | None = None
     _held: dict[str, datetime] = field(default_factory=dict)  # account -> lease expiry
+    # the live processes last seen, and which of them polls each account
+    _assigned: tuple[tuple[str, ...], dict[str, str]] = field(default_factory=lambda: ((), {}))
 
     def owns(self, account: str) -> bool:
         """Whether this process may poll ``account`` now."""
@@ -70,18 +96,21 @@ class Ownership:
         """Say this process is alive; take, renew or hand over each account's lease."""
         now = self.clock()
         await self.store.leases.beat(self.me, now)
-        live = await self.store.leases.live(now, STALE)
+        live = tuple(await self.store.leases.live(now, STALE)) or (self.me,)
+        if self._assigned[0] != live:  # the same processes: the same answer
+            self._assigned = (live, assignment(live, self.accounts))
+        chosen = self._assigned[1]
         leases = await self.store.leases.all()
         for account in self.accounts:
-            await self._keep_one(account, live or [self.me], leases.get(lease_name(account)), now)
+            await self._keep_one(account, chosen[account], leases.get(lease_name(account)), now)
         if self.metrics is not None:
             self.metrics.leases_held.set(len(self.held))
 
     async def _keep_one(
-        self, account: str, live: Sequence[str], lease: Lease | None, now: datetime
+        self, account: str, chosen: str, lease: Lease | None, now: datetime
     ) -> None:
         mine = lease is not None and lease.owner == self.me and lease.expires_at > now
-        if preferred(live, account) != self.me and not _abandoned(lease, now):
+        if chosen != self.me and not _abandoned(lease, now):
             if mine:  # another live process should poll it now: hand it over
                 await self.store.leases.give_up(lease_name(account), self.me)
                 log.info("handing %s over to another process", account)
