@@ -101,7 +101,7 @@ class Digest:
                 key, "post", self.config.channel, _payload(message), now=now
             )
         finally:
-            await self.store.leases.give_up(lease, self.owner)
+            await self.store.leases.give_up(lease, self.owner, self.clock())
         if queued:
             log.info("daily digest of %s queued for %s", day, self.config.channel)
             await self.delivery.deliver(self.clock(), keys=[key])

@@ -112,7 +112,7 @@ class Ownership:
         mine = lease is not None and lease.owner == self.me and lease.expires_at > now
         if chosen != self.me and not _abandoned(lease, now):
             if mine:  # another live process should poll it now: hand it over
-                await self.store.leases.give_up(lease_name(account), self.me)
+                await self.store.leases.give_up(lease_name(account), self.me, now)
                 log.info("handing %s over to another process", account)
             self._held.pop(account, None)
             return

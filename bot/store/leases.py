@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, select, update
 
 from bot.store.db import Queries, changed
 from bot.store.tables import LeaseRow, ProcessRow
@@ -80,9 +80,15 @@ class Leases(Queries):
             row = (await session.scalars(stmt)).one_or_none()
             return None if row is None else Lease(row.name, row.owner, row.expires_at, row.taken_at)
 
-    async def give_up(self, name: str, owner: str) -> bool:
-        """Give lease ``name`` up if ``owner`` holds it (for another to take at once)."""
-        stmt = delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.owner == owner)
+    async def give_up(self, name: str, owner: str, now: datetime) -> bool:
+        """Give lease ``name`` up if ``owner`` holds it: it expires ``now``, for another to
+        take at once. The row stays, so whoever reads it knows it was held until now (a
+        handed-over lease is not one nobody ever took)."""
+        stmt = (
+            update(LeaseRow)
+            .where(LeaseRow.name == name, LeaseRow.owner == owner, LeaseRow.expires_at > now)
+            .values(expires_at=now)
+        )
         async with self.db.write() as session:
             return changed(await session.execute(stmt)) == 1
 

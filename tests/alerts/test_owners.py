@@ -131,3 +131,38 @@ async def test_a_lease_expired_for_the_grace_period_is_taken_whoever_should_have
         assert sorted(later.held) == sorted(accounts)
     finally:
         await store.close()
+
+
+async def test_a_handed_over_account_is_not_taken_back_before_its_new_process_comes(
+    tmp_path: object,
+) -> None:
+    """A process that handed an account over must not take it back at its next keep because
+    the new process had not taken it yet: the two then handed it back and forth (seen in the
+    replicas benchmark as polls missed while their keeps ran out of phase)."""
+    store = await Store.open(f"sqlite:///{tmp_path}/handover.db")
+    now = START
+
+    def clock() -> datetime:
+        return now
+
+    try:
+        first, second = names(2, 3)
+        a = Ownership(store, first, ACCOUNTS, clock)
+        await a.keep()
+        assert sorted(a.held) == sorted(ACCOUNTS)  # alone: it polls everything
+        b = Ownership(store, second, ACCOUNTS, clock)
+        await store.leases.beat(second, now)  # b is alive, its first keep not yet run
+        bs = sorted(x for x, p in assignment([first, second], ACCOUNTS).items() if p == second)
+        for round_ in range(2):  # a keeps twice before b's keep comes round
+            now += KEEP_EVERY
+            await a.keep()
+            await store.leases.beat(second, now)
+            assert not set(a.held) & set(bs), round_
+        leases = await store.leases.all()
+        assert all(leases[f"poll:{x}"].owner != first or leases[f"poll:{x}"].expires_at <= now
+                   for x in bs)  # fmt: skip
+        now += timedelta(seconds=1)
+        await b.keep()
+        assert sorted(b.held) == bs
+    finally:
+        await store.close()
