@@ -17,12 +17,16 @@ from bot.config.settings import AlertsConfig
 from bot.demo.fakeslack import Call, FakeSlack
 from bot.store import Store
 from providers.config import BuildContext
+from providers.http import RetryPolicy
 from providers.registry import build_providers
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
 
 DEFAULT = "CALERTS00"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+#: Retries as in production (three tries), without the waits between them.
+RETRY_AT_ONCE = RetryPolicy(attempts=3, initial_wait=0, max_wait=0)
 
 
 @dataclass
@@ -56,8 +60,9 @@ class World:
         self.stores.append(store)
         wanted = [a for a in self.suite.accounts(budget=budget) if a.name in accounts]
         ctx = BuildContext(
-            ledger=store.budget, transport_for=self.suite.transport_for, clock=self.clock
-        )
+            ledger=store.budget, transport_for=self.suite.transport_for, clock=self.clock,
+            retry=RETRY_AT_ONCE,
+        )  # fmt: skip
         service = CronService(build_providers(wanted, ctx), clock=self.clock)
         config = AlertsConfig(
             channel=DEFAULT, failures_before_alert=threshold, outage_after=outage_after, **alerts
