@@ -1,20 +1,23 @@
-"""``python -m benchmarks [ack poll alert budget]``: run benchmarks, print and write RESULTS.md."""
+"""``python -m benchmarks [NAME ...]``: run benchmarks; print, write RESULTS.md and history."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.report import Section, document
+from benchmarks.report import Section, document, history_entry
 
-NAMES = ("ack", "poll", "alert", "budget")
+NAMES = ("ack", "poll", "alert", "budget", "replicas")
 RESULTS = Path(__file__).with_name("RESULTS.md")
+HISTORY = Path(__file__).with_name("history.jsonl")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,11 +43,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdicts = ", ".join(t.verdict for t in section.targets)
         print(f"{name}: {section.seconds:.0f} s ({verdicts})", file=sys.stderr, flush=True)
     command = " ".join(["python -m benchmarks", *(args.names or [])])
-    text = document(sections, command, started, time.monotonic() - began)
+    entry = history_entry(sections, command, _commit(), started)
+    with HISTORY.open("a", encoding="utf-8") as history:
+        history.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    entries = [json.loads(line) for line in HISTORY.read_text(encoding="utf-8").splitlines()]
+    text = document(sections, command, started, time.monotonic() - began, entries)
     args.output.write_text(text)
     print(text)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _commit() -> str:
+    """The commit measured, ``+dirty`` when the work tree has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        return run.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 if __name__ == "__main__":

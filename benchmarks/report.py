@@ -7,9 +7,10 @@ import os
 import platform
 import resource
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Section:
     tables: list[tuple[list[str], list[list[str]]]] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    headlines: dict[str, str] = field(default_factory=dict)  # the history table's columns
     seconds: float = 0.0
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -42,6 +44,10 @@ class Section:
 
     def target(self, text: str, measured: str, met: bool) -> None:
         self.targets.append(Target(text, measured, met))
+
+    def headline(self, label: str, figure: str) -> None:
+        """A figure for the history table (one column per label, across runs)."""
+        self.headlines[label] = figure
 
     def markdown(self) -> str:
         lines = [f"## {self.title} (`{self.name}`)", "", self.setup, ""]
@@ -109,7 +115,40 @@ def machine() -> list[str]:
     ]
 
 
-def document(sections: Sequence[Section], command: str, started: datetime, total: float) -> str:
+def history_entry(
+    sections: Sequence[Section], command: str, commit: str, started: datetime
+) -> dict[str, object]:
+    """One line of ``history.jsonl``: when, on what commit, the headline figures, targets met."""
+    targets = [t for s in sections for t in s.targets]
+    return {
+        "date": f"{started.astimezone(UTC):%Y-%m-%d %H:%M}",
+        "commit": commit,
+        "command": command,
+        "figures": {f"{s.name}: {label}": v for s in sections for label, v in s.headlines.items()},
+        "targets": f"{sum(t.met for t in targets)}/{len(targets)}",
+    }
+
+
+def history_table(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every recorded run, oldest first, one column per headline figure ever reported."""
+    columns: dict[str, None] = {}
+    for entry in entries:
+        columns.update(dict.fromkeys(entry["figures"]))
+    header = ["date (UTC)", "commit", *columns, "targets met"]
+    rows = [
+        [e["date"], f"`{e['commit']}`", *(e["figures"].get(c, "—") for c in columns), e["targets"]]
+        for e in entries
+    ]
+    return _table(header, rows)
+
+
+def document(
+    sections: Sequence[Section],
+    command: str,
+    started: datetime,
+    total: float,
+    history: Sequence[Mapping[str, Any]] = (),
+) -> str:
     head = [
         "# Benchmarks",
         "",
@@ -125,4 +164,13 @@ def document(sections: Sequence[Section], command: str, started: datetime, total
     for section in sections:
         summary += [[section.name, t.text, t.measured, f"**{t.verdict}**"] for t in section.targets]
     body = [*_table(summary[0], summary[1:]), ""]
-    return "\n".join(head + body + [s.markdown() for s in sections])
+    past = [
+        "## History",
+        "",
+        "One row per `make bench` run (`benchmarks/history.jsonl`), oldest first; a run of some "
+        "benchmarks only leaves the others' columns empty (—).",
+        "",
+        *history_table(history),
+        "",
+    ]
+    return "\n".join(head + body + [s.markdown() for s in sections] + (past if history else []))
