@@ -25,7 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help=f"of {', '.join(NAMES)}; default: all"
     )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="default: %(default)s")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS,
+        help="default: %(default)s (only a run written there joins the history)",
+    )
     args = parser.parse_args(argv)
     if unknown := [name for name in args.names if name not in NAMES]:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
@@ -43,10 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdicts = ", ".join(t.verdict for t in section.targets)
         print(f"{name}: {section.seconds:.0f} s ({verdicts})", file=sys.stderr, flush=True)
     command = " ".join(["python -m benchmarks", *(args.names or [])])
-    entry = history_entry(sections, command, _commit(), started)
-    with HISTORY.open("a", encoding="utf-8") as history:
-        history.write(json.dumps(entry, ensure_ascii=False) + "\n")
     entries = [json.loads(line) for line in HISTORY.read_text(encoding="utf-8").splitlines()]
+    if args.output == RESULTS:  # a trial run written elsewhere stays out of the history
+        entries.append(history_entry(sections, command, _commit(), started))
+        with HISTORY.open("a", encoding="utf-8") as history:
+            history.write(json.dumps(entries[-1], ensure_ascii=False) + "\n")
     text = document(sections, command, started, time.monotonic() - began, entries)
     args.output.write_text(text)
     print(text)
