@@ -588,6 +588,30 @@ async def test_queued_messages_survive_a_restart_and_keep_no_secret(
     assert await again.outbox.depth() == 0
 
 
+async def test_processes_claiming_at_once_each_get_other_messages(open_store: OpenStore) -> None:
+    stores = [await open_store() for _ in range(4)]
+    for n in range(40):
+        await stores[0].outbox.enqueue(f"k{n}", "post", "C1", {"text": str(n)}, now=NOW)
+
+    claims = await asyncio.gather(
+        *(s.outbox.claim(NOW, f"process-{i}", lease=MINUTE, limit=15) for i, s in enumerate(stores))
+    )
+    keys = [item.key for claim in claims for item in claim]
+    assert sorted(keys) == sorted(f"k{n}" for n in range(40))  # every message, once
+    assert all(item.claimed_by == f"process-{i}" for i, c in enumerate(claims) for item in c)
+
+
+async def test_a_claim_is_its_owners_until_it_expires_then_anyones(store: Store) -> None:
+    await store.outbox.enqueue("k", "post", "C1", POST, now=NOW)
+    [claimed] = await store.outbox.claim(NOW, "dies", lease=MINUTE)
+    assert await store.outbox.claim(NOW + MINUTE / 2, "lives", lease=MINUTE) == []
+
+    [reclaimed] = await store.outbox.claim(NOW + MINUTE, "lives", lease=MINUTE)  # owner died
+    assert (reclaimed.id, reclaimed.claimed_by) == (claimed.id, "lives")
+    await store.outbox.mark_sent(reclaimed.id, NOW + MINUTE, "1.2")
+    assert await store.outbox.claim(NOW + 10 * MINUTE, "late", lease=MINUTE) == []
+
+
 async def test_text_longer_than_its_column_is_cut_to_fit_not_refused(store: Store) -> None:
     name, error = "n" * 600, "e" * 100_000  # a provider's job name and error text
     incident = await store.incidents.open(
