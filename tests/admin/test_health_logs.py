@@ -11,8 +11,10 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.admin import health
+from bot.alerts.owners import TTL, Ownership
 from bot.logs import setup_logging
 from bot.runtime import runtime
+from providers.clock import utcnow
 from providers.sim.suite import UNLIMITED, SimSuite
 
 
@@ -38,6 +40,30 @@ async def test_a_stopped_scheduler_is_unhealthy(tmp_path: Path) -> None:
     response = await _healthz(tmp_path, scheduler=False)
     assert response.status_code == 503
     assert response.json()["scheduler"] == "stopped"
+
+
+async def test_health_and_metrics_name_who_polls_each_account(tmp_path: Path) -> None:
+    suite = SimSuite(jobs=3, options=UNLIMITED)
+    async with runtime(
+        suite.accounts(), database_url=f"sqlite:///{tmp_path}/h.db", operators=[],
+        transport_for=suite.transport_for,
+    ) as built:  # fmt: skip
+        metrics, now, me = built.deps.metrics, utcnow(), "bot-a:1:aaaaaa"
+        for account in ("prod", "hub"):
+            await built.store.accounts.record_poll(account, now, ok=True, requests=1)
+        # hub's poller died long ago (no heartbeat since, its lease ran out): taken over
+        await built.store.leases.take("poll:hub", "bot-b:2:bbbbbb", now - 2 * TTL, TTL)
+        await Ownership(built.store, me, ["prod", "hub"], metrics=metrics).keep()
+        admin = Starlette(routes=health.routes(built.store, metrics, lambda: True, me))
+        transport = httpx.ASGITransport(app=admin)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+            report = (await client.get("/healthz")).json()
+            exposition = (await client.get("/metrics")).text
+
+    assert report["process"] == me
+    assert {a: s["polled_by"] for a, s in report["accounts"].items()} == {"prod": me, "hub": me}
+    assert "cronops_leases_held 2.0" in exposition
+    assert "cronops_lease_takeovers_total 1.0" in exposition
 
 
 async def test_json_logs_are_one_object_per_line_without_secrets(
