@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import listeners
@@ -41,6 +43,7 @@ def build_app(
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
+    app.middleware(_scrubbing_client)
     if deps.access.reader is None:
         deps.access.reader = SlackGroups(client)
     if deps.home is None:
@@ -50,9 +53,28 @@ def build_app(
     return app
 
 
+async def _scrubbing_client(
+    context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]
+) -> BoltResponse:
+    """Bolt hands each request a plain ``AsyncWebClient`` of its own (a copy of the app's
+    settings, not the app's client): listeners get a :class:`SlackClient` like it instead."""
+    context["client"] = SlackClient.like(context.client, context.team_id)
+    return await next()
+
+
 class SlackClient(AsyncWebClient):
     """The Web API client whose calls never carry a secret the registry knows
     (:data:`providers.redact.secrets`), whatever a message was built from."""
+
+    @classmethod
+    def like(cls, client: AsyncWebClient, team_id: str | None = None) -> SlackClient:
+        """A scrubbing client with ``client``'s token, address and connection settings."""
+        return cls(
+            token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
+            proxy=client.proxy, session=client.session, headers=client.headers, team_id=team_id,
+            trust_env_in_session=client.trust_env_in_session, logger=client.logger,
+            retry_handlers=client.retry_handlers,
+        )  # fmt: skip
 
     async def api_call(
         self,

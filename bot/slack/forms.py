@@ -20,7 +20,7 @@ import yaml
 from bot.slack.render.ids import BlockId, ModalMeta
 from providers.base import JobKind, JobSpec
 from providers.miget.checks import name_problem
-from providers.redact import MASK
+from providers.redact import MASK, secrets
 from providers.schedule import (
     IntervalUnit,
     Period,
@@ -60,6 +60,11 @@ KEEPABLE: dict[BlockId, str] = {
     BlockId.COMMAND: "command",
 }
 
+
+MASKABLE = {  # how an error names each field that may be shown masked
+    "name": "The name", "url": "The URL", "http_body": "The request body",
+    "manifest": "The manifest", "command": "The command",
+}  # fmt: skip
 
 MULTILINE = frozenset({BlockId.HTTP_BODY, BlockId.MANIFEST})
 
@@ -327,27 +332,31 @@ def as_shown(spec: JobSpec, current: JobSpec) -> JobSpec:
 def edited(spec: JobSpec, current: JobSpec) -> JobSpec:
     """An edit form's spec completed from the job as it is: what the form does not carry
     (Miget's schedule, whether the job is paused) stays as it was, so does a value the modal
-    could not fill in and that was left empty (:func:`kept_values`), and so does a URL left as
-    shown: shown masked, it is not sent (``url`` None keeps the real one).
+    could not fill in and that was left empty (:func:`kept_values`), and so does a value left
+    as shown when it was shown masked (a URL's credentials, a secret the bot knows in a
+    command): the mask is never sent. A URL left as shown is not sent at all (``url`` None
+    keeps the real one, which the job does not carry).
 
-    A URL changed but still holding a masked part would send the mask: refused.
+    A value changed but still holding a mask would send the mask: refused.
     """
     spec = as_shown(spec, current)
-    url = spec.url
-    if url is not None and url == current.url:
-        url = None
-    elif url is not None and MASK in url:
-        raise FormErrors(
-            {
-                BlockId.URL: f"The URL still holds a hidden value ({MASK}); type the whole URL, "
-                "secret included, or leave it as it was shown to keep it"
-            }
-        )
+    unmasked: dict[str, Any] = {}
+    for block, field in KEEPABLE.items():
+        typed, real = getattr(spec, field), getattr(current, field)
+        if typed is not None and typed == (shown := secrets.scrub(real or "")):
+            unmasked[field] = None if field == "url" else real  # left as it was shown
+        elif isinstance(typed, str) and MASK in typed and typed != shown:
+            raise FormErrors(
+                {
+                    block: f"{MASKABLE[field]} still holds a hidden value ({MASK}); type it "
+                    "whole, secret included, or leave it as it was shown to keep it"
+                }
+            )
     return spec.model_copy(
         update={
             "enabled": current.enabled,
             "schedule": spec.schedule if spec.schedule is not None else current.schedule,
-            "url": url,
+            **unmasked,
         }
     )
 

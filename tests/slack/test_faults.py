@@ -300,3 +300,38 @@ async def test_one_person_past_their_share_is_told_when_to_ask_again(
     said = " ".join(texts(a) for a in answers)
     assert "your share of this account" in said
     assert "try again at" in said
+
+
+async def test_renaming_a_job_keeps_a_command_holding_a_secret_the_bot_knows(
+    workspace: Workspace,
+) -> None:
+    """A provider's password in a Miget command is masked in the edit modal: the rename must
+    not send the mask back as the command."""
+    from providers.redact import secrets
+
+    sim: Any = workspace.suite["miget"]
+    app = sorted(sim.apps)[0]
+    uuid, job = next(iter(sim.cronjobs[app].items()))
+    secrets.learn("pg-pass-7a9c41")  # learnt from an add-on's answer, say
+    command = "psql postgres://app:pg-pass-7a9c41@db/app -c 'vacuum'"
+    job["settings"]["command"] = command
+    view = await _edit(workspace, f"apps:{app}/{uuid}", {BlockId.NAME: "nightly-vacuum"})
+    assert "pg-pass-7a9c41" not in json.dumps(view)  # the modal showed it masked
+    await workspace.fake.wait_for("views.update", where=lambda c: "Edited" in json.dumps(c.body))
+    assert job["settings"]["command"] == command
+
+
+async def test_a_changed_command_that_still_holds_a_mask_is_refused(workspace: Workspace) -> None:
+    from providers.redact import secrets
+
+    sim: Any = workspace.suite["miget"]
+    app = sorted(sim.apps)[0]
+    uuid, job = next(iter(sim.cronjobs[app].items()))
+    secrets.learn("pg-pass-7a9c41")
+    command = "psql postgres://app:pg-pass-7a9c41@db/app -c 'vacuum'"
+    job["settings"]["command"] = command
+    await _edit(workspace, f"apps:{app}/{uuid}", {BlockId.COMMAND: "psql postgres://app:•••@db/x"})
+    await workspace.fake.wait_for(
+        "views.update", where=lambda c: "hidden value" in json.dumps(c.body, ensure_ascii=False)
+    )
+    assert job["settings"]["command"] == command
