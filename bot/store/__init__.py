@@ -42,6 +42,8 @@ from bot.store.routing import Mutes, Subscriptions
 
 log = logging.getLogger(__name__)
 
+LEASES_KEPT = timedelta(days=1)  # a process silent this long is gone, and so are its leases
+
 
 class Store:
     """The bot's database, as query groups over one engine."""
@@ -90,8 +92,9 @@ class Store:
 
     async def prune(self, now: datetime, keep: timedelta) -> dict[str, int]:
         """Forget what is older than ``keep``: sent messages, audit entries, resolved
-        incidents, closed resumes, past days' request counts, and ended mutes. Open incidents,
-        pending messages and today's budget are never touched. How many of each."""
+        incidents, closed resumes, past days' request counts; and ended mutes, and processes
+        and leases gone for a day (they hold no history). Open incidents, pending messages and
+        today's budget are never touched. How many of each."""
         before = now - keep
         async with self.unit():
             return {
@@ -101,6 +104,7 @@ class Store:
                 "resumes": await self.resumes.prune(before),
                 "budget": await self.budget.prune(before),
                 "mutes": await self.mutes.prune(now),
+                "leases": await self.leases.prune(now - LEASES_KEPT),
             }
 
     async def migrate(self, config: Config | None = None) -> None:

@@ -99,9 +99,9 @@ class Leases(Queries):
             return {r.name: Lease(r.name, r.owner, r.expires_at, r.taken_at) for r in rows}
 
     async def prune(self, before: datetime) -> int:
-        """Forget processes not heard from since ``before`` (and leases they left); how many."""
+        """Forget processes not heard from since ``before`` and leases that ran out before it
+        (a killed process leaves both behind); how many rows."""
         async with self.db.write() as session:
-            await session.execute(delete(LeaseRow).where(LeaseRow.expires_at < before))
-            return changed(
-                await session.execute(delete(ProcessRow).where(ProcessRow.seen_at < before))
-            )
+            leases = await session.execute(delete(LeaseRow).where(LeaseRow.expires_at < before))
+            processes = await session.execute(delete(ProcessRow).where(ProcessRow.seen_at < before))
+            return changed(leases) + changed(processes)

@@ -372,11 +372,18 @@ async def test_pruning_forgets_what_is_old_and_keeps_what_is_open_or_recent(stor
         assert rid
     await store.mutes.set("prod:ended", NOW - timedelta(hours=1), "U1", old)
     await store.mutes.set("prod:until-recovery", None, "U1", old)
+    killed, alive = NOW - timedelta(days=2), NOW - timedelta(seconds=5)
+    await store.leases.beat("killed:1:aaaaaa", killed)  # never said goodbye
+    await store.leases.take("poll:prod", "killed:1:aaaaaa", killed, timedelta(seconds=20))
+    await store.leases.beat("alive:2:bbbbbb", alive)
+    await store.leases.take("poll:hub", "alive:2:bbbbbb", alive, timedelta(seconds=20))
 
     pruned = await store.prune(NOW, keep)
 
     assert pruned == {"outbox": 1, "audit": 1, "incidents": 1, "resumes": 1, "budget": 1,
-                      "mutes": 1}  # fmt: skip
+                      "mutes": 1, "leases": 2}  # fmt: skip
+    assert list(await store.leases.all()) == ["poll:hub"]
+    assert await store.leases.live(NOW, timedelta(minutes=1)) == ["alive:2:bbbbbb"]
     assert [e.ref for e in await store.audit.recent()] == [f"prod:{recent.day}"]
     assert await store.budget.used("prod", old.date()) == 0
     assert await store.budget.used("prod", recent.date()) == 1
