@@ -3,7 +3,7 @@
 Each line is a slash command sent, signed, through the very same Bolt app and listeners over
 its HTTP endpoint; what the app sends to Slack lands in the fake Web API (served on loopback)
 and is printed as text. Buttons are numbered (`click N`); modals are filled field by field.
-The app runs with ``process_before_response`` so each request finishes before the next prompt.
+The app runs with ``ack_first=False`` so each request finishes before the next prompt.
 """
 
 from __future__ import annotations
