@@ -54,7 +54,9 @@ class Workspace:
         *,
         user: str = OPERATOR,
         view: dict[str, Any] | None = None,
+        option: str | None = None,
     ) -> httpx.Response:
+        """A button clicked, or with ``option`` a choice made in radio buttons."""
         payload: dict[str, Any] = {
             "type": "block_actions", "user": {"id": user, "username": user.lower()},
             "api_app_id": "A1", "token": "legacy", "team": {"id": "T1", "domain": "acme"},
@@ -62,6 +64,8 @@ class Workspace:
             "actions": [{"action_id": action_id, "block_id": "b1", "value": value,
                          "type": "button", "action_ts": str(time.time())}],
         }  # fmt: skip
+        if option is not None:
+            payload["actions"][0] |= {"type": "radio_buttons", "selected_option": {"value": option}}
         if view is None:  # a button on a message; on a view (a modal, the Home tab) Slack
             payload["response_url"] = self.fake.response_url()  # sends no response_url
             payload["container"] = {"type": "message", "message_ts": "1.1", "channel_id": CHANNEL,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from bot.slack.render.ids import ActionId, BlockId, JobValue
+from bot.slack.render.ids import ActionId, BlockId, CallbackId, JobValue
 from tests.conftest import CHANNEL, Workspace, texts
 from tests.slack.test_scenarios import _fill, _first_enabled_job, _open_create
 
@@ -129,3 +130,22 @@ async def test_an_unexpected_failure_after_submit_ends_in_the_modal(
     assert "Something went wrong inside cronops" in texts(ended)
     assert "secret internals" not in texts(ended)
     assert "Traceback" not in texts(ended)
+
+
+async def test_switching_the_schedule_type_of_an_edit_keeps_it_an_edit(
+    workspace: Workspace,
+) -> None:
+    sim: Any = workspace.suite["cronhub"]
+    job_ref = f"hub:scheduler/{next(iter(sim.schedulers))}"
+    await workspace.command(f"edit {job_ref}")
+    (filled,) = await workspace.fake.wait_for("views.update")
+    view = {**filled.body["view"], "id": filled.body["view_id"]}
+    assert ActionId.FORM_SCHEDULE_TYPE in json.dumps(view)
+    await workspace.click(ActionId.FORM_SCHEDULE_TYPE, "", view=view, option="interval")
+    redrawn = (await workspace.fake.wait_for("views.update", 2))[-1].body["view"]
+    assert redrawn["callback_id"] == view["callback_id"] == CallbackId.EDIT
+    assert redrawn["title"]["text"] == "Edit job"
+    assert json.loads(redrawn["private_metadata"])["ref"] == job_ref
+    shown = {b.get("block_id") for b in redrawn["blocks"]}
+    assert BlockId.CRON not in shown
+    assert BlockId.INTERVAL_EVERY in shown  # the interval's inputs instead

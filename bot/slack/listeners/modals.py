@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.service import RefError
@@ -82,6 +83,20 @@ async def open_edit_modal(reply: Reply, ref: str, trigger_id: str) -> None:
     await reply.client.views_update(view_id=view_id, view=job_modal(meta, current=job.to_spec()))
 
 
+async def _redrawn(deps: Deps, meta: ModalMeta, schedule_type: str | None) -> View:
+    """The job form again for another schedule type; an edit stays the edit of its job (what
+    was typed so far Slack keeps, the inputs being the same)."""
+    if meta.ref is None:
+        return job_modal(meta, schedule_type=schedule_type)
+    try:
+        job = await deps.service.show(await deps.service.resolve(meta.ref))
+    except RefError as error:
+        return result_modal("Edit job", problems.ref_problem(error))
+    except ProviderError as error:
+        return result_modal("Edit job", problems.provider_problem(error))
+    return job_modal(meta, current=job.to_spec(), schedule_type=schedule_type)
+
+
 async def open_addon_modal(reply: Reply, account: str, trigger_id: str) -> None:
     await reply.require_operator("create")
     provider = reply.deps.service.provider(account)
@@ -124,9 +139,8 @@ def register(app: Registrar, deps: Deps) -> None:
         view = body["view"]
         meta = ModalMeta.load(view["private_metadata"])
         chosen = body["actions"][0].get("selected_option", {}).get("value")
-        await client.views_update(
-            view_id=view["id"], hash=view.get("hash"), view=job_modal(meta, schedule_type=chosen)
-        )
+        redrawn = await _redrawn(deps, meta, chosen)
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=redrawn)
 
     app.view(CallbackId.CREATE_KIND.value)(on_kind)
     app.view(CallbackId.CREATE.value)(on_job)
