@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from bot.config.settings import ConfigError, load_settings
 from bot.logs import setup_logging
+from bot.store.db import DatabaseUnavailable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("cronops: the configuration has problems:", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as error:
+        print(f"cronops: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

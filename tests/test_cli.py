@@ -13,6 +13,7 @@ import pytest
 from providers.sim.base import SIM_KEY
 from providers.sim.serve import LoopbackServer
 from providers.sim.suite import UNLIMITED, SimSuite
+from tests.test_replicas import _free_port
 from tests.test_run_http import _config
 
 
@@ -76,3 +77,26 @@ async def test_poll_once_reports_what_it_found_and_exits(env: dict[str, str]) ->
     code, out, _ = await cronops("poll", "--once", env=env)  # the database remembers
     assert code == 0
     assert "first_start" not in out
+
+
+@pytest.mark.parametrize("command", [("check",), ("poll", "--once"), ("run",)])
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://cronops:db-pw-3141@127.0.0.1:1/cronops", "127.0.0.1:1"),  # nobody there
+        ("sqlite:////nonexistent-dir/cronops.db", "/nonexistent-dir/cronops.db"),
+    ],
+)
+async def test_a_database_that_cannot_be_opened_is_named_without_a_traceback(
+    env: dict[str, str], command: tuple[str, ...], url: str, said: str
+) -> None:
+    if command == ("run",):
+        command += ("--host", "127.0.0.1", "--port", str(_free_port()))
+    slack = {"SLACK_BOT_TOKEN": "xoxb-cli", "SLACK_SIGNING_SECRET": "secret",
+             "CRONOPS_ADMIN_PORT": str(_free_port())}  # fmt: skip
+    code, out, err = await cronops(*command, env={**env, **slack, "CRONOPS_DATABASE_URL": url})
+    assert code == 2
+    assert "cannot open the database" in err
+    assert said in err
+    assert "Traceback" not in out + err
+    assert "db-pw-3141" not in out + err

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Self
 
 from alembic.config import Config
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import db
@@ -66,10 +67,14 @@ class Store:
 
     @classmethod
     async def open(cls, url: str = db.DEFAULT_URL) -> Self:
-        """Connect and migrate to the latest schema."""
+        """Connect and migrate to the latest schema; :class:`db.DatabaseUnavailable` if the
+        database cannot be reached or opened."""
         store = cls(db.create_engine(url))
         try:
             await store.migrate()
+        except (SQLAlchemyError, OSError) as error:
+            await store.close()
+            raise db.DatabaseUnavailable(url, error) from error
         except BaseException:
             await store.close()
             raise

@@ -77,6 +77,16 @@ class DatabaseInUse(Exception):
     """Another process holds this SQLite database; SQLite serves one cronops process."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened: said in words, with the URL's password hidden."""
+
+    def __init__(self, url: str, error: BaseException) -> None:
+        shown = make_url(normalise_url(url)).render_as_string(hide_password=True)
+        cause = getattr(error, "orig", None) or error  # the driver's words, not SQLAlchemy's
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        super().__init__(f"cannot open the database {shown}: {reason}")
+
+
 @contextmanager
 def one_process(url: str) -> Iterator[None]:
     """On a SQLite file, hold it for this process only (an exclusive lock on ``<file>.lock``):
@@ -89,7 +99,11 @@ def one_process(url: str) -> Iterator[None]:
     import fcntl  # POSIX only: cronops runs on Linux and macOS
 
     path = Path(str(parsed.database)).with_suffix(Path(str(parsed.database)).suffix + ".lock")
-    with open(path, "a+") as held:
+    try:
+        held = open(path, "a+")  # noqa: SIM115 (held for the process's life, closed below)
+    except OSError as error:
+        raise DatabaseUnavailable(url, error) from error
+    with held:
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
