@@ -97,7 +97,8 @@ class Store:
 
     async def prune(self, now: datetime, keep: timedelta) -> dict[str, int]:
         """Forget what is older than ``keep``: sent messages, audit entries, resolved
-        incidents, closed resumes, past days' request counts; and ended mutes, and processes
+        incidents, closed resumes, past days' request counts, who opened the Home tab; and ended
+        mutes, and processes
         and leases gone for a day (they hold no history). Open incidents, pending messages and
         today's budget are never touched. How many of each."""
         before = now - keep
@@ -110,6 +111,7 @@ class Store:
                 "budget": await self.budget.prune(before),
                 "mutes": await self.mutes.prune(now),
                 "leases": await self.leases.prune(now - LEASES_KEPT),
+                "home viewers": await self.home.prune(before),
             }
 
     async def migrate(self, config: Config | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.store.db import Queries, changed
 from bot.store.tables import HomeViewer
@@ -62,3 +62,10 @@ class HomeViewers(Queries):
         )
         async with self.db.read() as session:
             return list(await session.scalars(query))
+
+    async def prune(self, before: datetime) -> int:
+        """Forget who last opened the Home before ``before``; how many."""
+        async with self.db.write() as session:
+            return changed(
+                await session.execute(delete(HomeViewer).where(HomeViewer.opened_at < before))
+            )

@@ -71,6 +71,18 @@ async def test_the_digest_is_posted_once_a_day_once_its_local_time_has_come(worl
     assert await store.outbox.queued_at(digest_key(datetime(2026, 11, 24).date())) is not None
 
 
+async def test_a_process_down_at_the_hour_posts_the_digest_when_it_is_back_that_day(
+    world: World,
+) -> None:
+    digest = await _digest(world, at="11:00")
+    _at(world, datetime(2026, 11, 23, 22, 30, tzinfo=UTC))  # 23:30 in Berlin: down till now
+    assert await digest.run() is True
+    assert len(_posts(world.fake)) == 1
+    _at(world, datetime(2026, 11, 23, 23, 30, tzinfo=UTC))  # past local midnight: a new day,
+    assert await digest.run() is False  # whose digest waits for its own 11:00
+    assert len(_posts(world.fake)) == 1
+
+
 async def test_two_processes_and_a_restart_post_one_digest(world: World) -> None:
     first, second = await _digest(world), await _digest(world)
     _at(world, datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC))

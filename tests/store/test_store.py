@@ -377,11 +377,14 @@ async def test_pruning_forgets_what_is_old_and_keeps_what_is_open_or_recent(stor
     await store.leases.take("poll:prod", "killed:1:aaaaaa", killed, timedelta(seconds=20))
     await store.leases.beat("alive:2:bbbbbb", alive)
     await store.leases.take("poll:hub", "alive:2:bbbbbb", alive, timedelta(seconds=20))
+    await store.home.opened("UGONE", old)
+    await store.home.opened("USTAYS", recent)
 
     pruned = await store.prune(NOW, keep)
 
     assert pruned == {"outbox": 1, "audit": 1, "incidents": 1, "resumes": 1, "budget": 1,
-                      "mutes": 1, "leases": 2}  # fmt: skip
+                      "mutes": 1, "leases": 2, "home viewers": 1}  # fmt: skip
+    assert await store.home.recent(old - timedelta(days=1), 10) == ["USTAYS"]
     assert list(await store.leases.all()) == ["poll:hub"]
     assert await store.leases.live(NOW, timedelta(minutes=1)) == ["alive:2:bbbbbb"]
     assert [e.ref for e in await store.audit.recent()] == [f"prod:{recent.day}"]
