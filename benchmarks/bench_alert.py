@@ -206,7 +206,9 @@ def _section(alerts: list[Alert], waits: list[float]) -> Section:
         "next poll — what an alert would take with no work at all after that. The second table "
         "splits each alert's way: the wait for the poll, the poll until it queues the alert in "
         "the outbox (list read, transitions decided, in the poll's transaction), and the queue "
-        "until the post arrives (commit, outbox claim, `chat.postMessage`).",
+        "until the post arrives (commit, outbox claim, `chat.postMessage`); the last row, "
+        "poll start to post, is cronops' own part of each alert (the first table's difference "
+        "row subtracts percentiles of two distributions, not alert by alert).",
     )  # fmt: skip
     delays = [a.posted for a in alerts]
     p50, p99 = percentile(delays, 50), percentile(delays, 99)
@@ -217,7 +219,7 @@ def _section(alerts: list[Alert], waits: list[float]) -> Section:
           f"{len(delays)}/{FAILURES}"],
          ["baseline: failure → next poll starts", secs(w50), secs(w99),
           secs(max(waits, default=0.0)), f"{len(waits)}/{FAILURES}"],
-         ["cronops' own part (p − baseline p)", ms(p50 - w50), ms(p99 - w99), "", ""]],
+         ["difference (p − baseline p)", ms(p50 - w50), ms(p99 - w99), "", ""]],
     )  # fmt: skip
 
     def stage(name: str, values: list[float]) -> list[str]:

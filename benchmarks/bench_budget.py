@@ -187,11 +187,11 @@ def _section(paced: Day, fitted: Day, unpaced: Day) -> Section:
         "out in that poll); a failure not alerted by 24:00 counts as at least until 24:00.",
     )  # fmt: skip
 
-    def worst(day: Day) -> str:
+    def worst(day: Day, *, short: bool = False) -> str:
         seconds, bound = day.worst_alert
         text = ("≥ " if bound else "") + humanize(timedelta(seconds=seconds))
         if day.alerts < FAILURES:
-            text += f" ({FAILURES - day.alerts} not alerted by 24:00)"
+            text += f" ({FAILURES - day.alerts} not alerted{'' if short else ' by 24:00'})"
         return text
 
     def row(name: str, day: Day) -> list[str]:
@@ -244,6 +244,6 @@ def _section(paced: Day, fitted: Day, unpaced: Day) -> Section:
             "paces by what polls cost lately and what is left, so its polls last until 24:00."
         )
     section.headline("requests used", str(paced.requests))
-    section.headline("worst time to alert", worst(paced))
-    section.headline("fixed-interval worst time to alert", worst(fitted))
+    section.headline("worst time to alert", worst(paced, short=True))
+    section.headline("fixed-interval worst time to alert", worst(fitted, short=True))
     return section
