@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,7 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from benchmarks.poll_world import healthy
 from benchmarks.report import Section, ms, percentile, secs
 from bot.alerts.cycle import build_monitor
-from bot.alerts.poll import Transition
+from bot.alerts.notifier import Held
+from bot.alerts.poll import Kind, Transition
 from bot.alerts.scheduler import build_scheduler
 from bot.chat.service import CronService
 from bot.config.settings import AlertsConfig
@@ -52,6 +54,16 @@ class Bot:
     failed_at: dict[str, float] = field(default_factory=dict)  # ref -> monotonic time
     polls: dict[str, list[float]] = field(default_factory=dict)  # account -> poll start times
     names: dict[str, str] = field(default_factory=dict)  # ref -> account
+    queued: dict[int, float] = field(default_factory=dict)  # incident id -> alert queued
+
+
+@dataclass
+class Alert:
+    """One failure's way to Slack, in seconds after it failed."""
+
+    poll: float  # its account's next poll started
+    queued: float  # the poll queued its alert in the outbox (in the poll's transaction)
+    posted: float  # the post arrived at the fake Slack
 
 
 def run() -> Section:
@@ -62,8 +74,8 @@ async def _run() -> Section:
     async with _bot() as bot:
         await _first_polls(bot)
         await _inject(bot, random.Random(5))
-        delays = await _delays(bot, within=WINDOW + 30)
-    return _section(delays, _waits(bot))
+        alerts = await _alerts(bot, within=WINDOW + 30)
+    return _section(alerts, _waits(bot))
 
 
 @contextlib.asynccontextmanager
@@ -92,16 +104,21 @@ async def _bot() -> AsyncIterator[Bot]:
                     return await poll(account)
 
             monitor.poll = timed_poll  # type: ignore[method-assign]
-            deliver = monitor.deliver
+            enqueue = monitor.notifier.enqueue
 
-            async def tracked_deliver() -> int:
-                async with bot.inflight.track():
-                    return await deliver()
+            async def timed_enqueue(
+                transitions: Sequence[Transition], now: datetime, *, held: Held | None = None
+            ) -> None:
+                await enqueue(transitions, now, held=held)
+                for t in transitions:
+                    if t.kind is Kind.OPENED and t.incident is not None:
+                        bot.queued.setdefault(t.incident.id, time.monotonic())
 
-            monitor.deliver = tracked_deliver  # type: ignore[method-assign]
+            monitor.notifier.enqueue = timed_enqueue  # type: ignore[method-assign]
             scheduler = build_scheduler(
-                service, store, client, inflight=inflight, clock=utcnow, monitor=monitor
-            )
+                service, store, monitor.delivery, inflight=inflight, clock=utcnow,
+                monitor=monitor,
+            )  # fmt: skip
             scheduler.start()
             try:
                 yield bot
@@ -149,8 +166,8 @@ def _waits(bot: Bot) -> list[float]:
     return waits
 
 
-async def _delays(bot: Bot, *, within: float) -> list[float]:
-    """Seconds from each failure to the post of its incident (missing ones are left out)."""
+async def _alerts(bot: Bot, *, within: float) -> list[Alert]:
+    """Each failure's way to the post of its incident (missing ones are left out)."""
 
     def opened(call: Call) -> bool:
         key = str(((call.body.get("metadata") or {}).get("event_payload") or {}).get("key", ""))
@@ -163,24 +180,37 @@ async def _delays(bot: Bot, *, within: float) -> list[float]:
         if opened(call):
             key = call.body["metadata"]["event_payload"]["key"]
             posted.setdefault(int(key.split(":")[1]), call.at)
-    refs = {i.id: i.ref for i in await bot.store.incidents.all_open()}
-    return [
-        posted[i] - bot.failed_at[ref] for i, ref in refs.items()
-        if i in posted and ref in bot.failed_at
-    ]  # fmt: skip
+    alerts = []
+    for incident in await bot.store.incidents.all_open():
+        at = bot.failed_at.get(incident.ref)
+        if at is None or incident.id not in posted:
+            continue
+        polls = [start for start in bot.polls.get(bot.names[incident.ref], []) if start >= at]
+        poll = polls[0] if polls else math.nan
+        queued = bot.queued.get(incident.id, math.nan)
+        alerts.append(Alert(poll - at, queued - at, posted[incident.id] - at))
+    return alerts
 
 
-def _section(delays: list[float], waits: list[float]) -> Section:
+def _section(alerts: list[Alert], waits: list[float]) -> Section:
     section = Section(
         "alert", "Time to alert",
         f"Poll interval {INTERVAL:.0f} s; {FAILURES} distinct healthy jobs (of {JOBS} per "
-        f"provider, all four providers) fail at random moments over {WINDOW:.0f} s; measured "
-        "from the failure to the incident's `chat.postMessage` arriving at the fake Slack. "
-        "The bot's scheduler, monitor, notifier and SQLite store on the real clock; "
-        "simulators in-process; the Slack Web API over loopback. Baseline, measured in the "
-        "same run: the wait from each failure to the start of its account's next poll — what "
-        "an alert would take with no work at all after that.",
+        f"provider, all four providers, one account each) fail at random moments over "
+        f"{WINDOW:.0f} s; measured from the failure to the incident's `chat.postMessage` "
+        "arriving at the fake Slack. The bot's scheduler, monitor, notifier and SQLite store on "
+        "the real clock; simulators in-process; the Slack Web API over loopback. The scheduler "
+        "starts the four accounts' polls a quarter interval apart (`spread` in "
+        "`bot.alerts.scheduler`), not all at once. Baseline, "
+        "measured in the same run: the wait from each failure to the start of its account's "
+        "next poll — what an alert would take with no work at all after that. The second table "
+        "splits each alert's way: the wait for the poll, the poll until it queues the alert in "
+        "the outbox (list read, transitions decided, in the poll's transaction), and the queue "
+        "until the post arrives (commit, outbox claim, `chat.postMessage`); the last row, "
+        "poll start to post, is cronops' own part of each alert (the first table's difference "
+        "row subtracts percentiles of two distributions, not alert by alert).",
     )  # fmt: skip
+    delays = [a.posted for a in alerts]
     p50, p99 = percentile(delays, 50), percentile(delays, 99)
     w50, w99 = percentile(waits, 50), percentile(waits, 99)
     section.table(
@@ -189,16 +219,30 @@ def _section(delays: list[float], waits: list[float]) -> Section:
           f"{len(delays)}/{FAILURES}"],
          ["baseline: failure → next poll starts", secs(w50), secs(w99),
           secs(max(waits, default=0.0)), f"{len(waits)}/{FAILURES}"],
-         ["cronops' own part (p − baseline p)", ms(p50 - w50), ms(p99 - w99), "", ""]],
+         ["difference (p − baseline p)", ms(p50 - w50), ms(p99 - w99), "", ""]],
+    )  # fmt: skip
+
+    def stage(name: str, values: list[float]) -> list[str]:
+        return [name, ms(percentile(values, 50)), ms(percentile(values, 99)),
+                ms(max(values, default=math.nan))]  # fmt: skip
+
+    section.table(
+        ["each alert's way", "p50", "p99", "max"],
+        [stage("failure → its account's poll starts", [a.poll for a in alerts]),
+         stage("poll starts → alert queued", [a.queued - a.poll for a in alerts]),
+         stage("alert queued → post arrives", [a.posted - a.queued for a in alerts]),
+         stage("poll starts → post arrives (cronops' own part)",
+               [a.posted - a.poll for a in alerts])],
     )  # fmt: skip
     section.table(
         ["ratio", "value"], [["p99 / baseline p99", f"{p99 / w99:.2f}×" if w99 else "n/a"]]
     )
-    target = INTERVAL + 1.0
+    target = INTERVAL + 0.5
     complete = len(delays) == FAILURES
     section.target(
-        f"p99 ≤ interval + 1 s = {secs(target)}",
+        f"p99 ≤ interval + 0.5 s = {secs(target)}",
         f"{secs(p99)} ({len(delays)}/{FAILURES} alerted)",
         complete and p99 <= target,
     )
+    section.headline("time to alert p99", secs(p99))
     return section
