@@ -1,6 +1,7 @@
-"""The ack baseline: a minimal Bolt app that calls the provider, then acks with the answer.
+"""The call-then-ack baseline: a minimal Bolt app that calls the provider, then acks with it.
 
-The pattern most tutorials show. Run as a child process by ``bench_ack``::
+The pattern Bolt's docs warn against (Slack waits 3 s for the ack); the fair baseline is
+``benchmarks.plain_bolt``. Run as a child process by ``bench_ack``::
 
     python -m benchmarks.naive_bolt --port 3001
 

@@ -50,6 +50,7 @@ class Child:
 
     url: str
     process: asyncio.subprocess.Process
+    admin: str = ""  # where its /healthz is (`cronops run`: the admin port); else ``url``
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the process has used so far (Linux /proc)."""
@@ -59,9 +60,15 @@ class Child:
 
 @contextlib.asynccontextmanager
 async def child(
-    args: Sequence[str], env: Mapping[str, str], *, url: str, within: float = 60.0
+    args: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    url: str,
+    admin: str | None = None,
+    within: float = 60.0,
 ) -> AsyncIterator[Child]:
-    """``python args...`` until ``url``/healthz answers 200; terminated (then killed) after."""
+    """``python args...`` until ``admin`` (default ``url``) /healthz answers 200; terminated
+    (then killed) after."""
     with tempfile.TemporaryFile() as stderr:
         inherited = {k: v for k, v in os.environ.items() if k not in UNSET}
         process = await asyncio.create_subprocess_exec(
@@ -69,8 +76,8 @@ async def child(
             stdout=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            await _wait_healthy(f"{url}/healthz", process, stderr, within)
-            yield Child(url, process)
+            await _wait_healthy(f"{admin or url}/healthz", process, stderr, within)
+            yield Child(url, process, admin or url)
         finally:
             await stop(process)
 
@@ -117,12 +124,14 @@ async def cronops_run(
     with tempfile.TemporaryDirectory(prefix="cronops-bench-") as scratch:
         config = Path(scratch) / "cronops.yml"
         config.write_text(bot_config(suite, sims_url, poll_interval=poll_interval))
-        port = free_port()
+        port, admin = free_port(), free_port()
         env = {
             "SIM_KEY": SIM_KEY, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": f"{slack_url}/api/", "CRONOPS_CONFIG": str(config),
             "CRONOPS_DATABASE_URL": f"sqlite:///{scratch}/bot.db", "CRONOPS_LOG_LEVEL": "WARNING",
+            "CRONOPS_ADMIN_PORT": str(admin),  # /healthz is there since the admin port came
         }  # fmt: skip
         args = ["-m", "bot", "run", "--host", "127.0.0.1", "--port", str(port)]
-        async with child(args, env, url=f"http://127.0.0.1:{port}") as bot:
+        url, admin_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}"
+        async with child(args, env, url=url, admin=admin_url) as bot:
             yield bot

@@ -213,7 +213,8 @@ def tune_gc() -> None:
     CPython's defaults (a young collection every 700 allocations, a full one soon after) make a
     10,000-job poll spend about a quarter of its time collecting, mostly re-scanning the
     modules loaded at start. Those are frozen out of collection, and young collections run
-    every 10,000 allocations: cycles are still collected, a little later.
+    every 10,000 allocations: cycles are still collected, a little later. A burst of commands
+    gains too: without it the ack benchmark's p99 was 1.3-7× higher (five paired runs).
     """
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
