@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -718,14 +717,11 @@ async def test_no_secret_reaches_a_model_or_the_log(
 
 
 # -- the simulator's seed -----------------------------------------------------------------------
-def test_a_big_seed_is_fast_and_realistic() -> None:
-    started = time.perf_counter()
+def test_a_big_seed_is_realistic() -> None:
     sim = CronJobOrgSim(jobs=10_000, seed=3)
-    elapsed = time.perf_counter() - started
 
     jobs = list(sim.jobs.values())
     failing = sum(2 <= job["lastStatus"] <= 9 for job in jobs)
-    assert elapsed < 1.0
     assert len(sim.job_ids()) == 10_000
     assert 500 < failing < 1500
     assert sum(job["type"] == 1 for job in jobs) == 1
