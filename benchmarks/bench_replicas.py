@@ -30,6 +30,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from benchmarks.fleet import Fleet, accounts, base_url, fleet
 from benchmarks.procs import child, free_port
@@ -91,6 +92,11 @@ async def fresh_database(server: str) -> AsyncIterator[str]:
     try:
         async with admin.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, SQLAlchemyError) as error:
+        await admin.dispose()
+        where = make_url(server).render_as_string(hide_password=True)
+        raise NoPostgres(f"no database on {where}: {type(error).__name__}") from None
+    try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
         async with admin.connect() as connection:
@@ -412,11 +418,7 @@ async def measure(running: Cluster, rounds: int) -> Window:
         end = began + rounds * INTERVAL
         while (left := end - time.monotonic()) > 0:
             await asyncio.sleep(min(SCRAPE_EVERY, left))
-            polled = await running.polled_at()
-            for account, at in polled.items():
-                if at != last.get(account):
-                    starts[account].append(at.timestamp())
-            last = polled
+            last = _new_starts(await running.polled_at(), last, starts)
             if server is not None:
                 server.read()
             for bot in bots:
@@ -427,18 +429,29 @@ async def measure(running: Cluster, rounds: int) -> Window:
                         durations[account] += [(bot.name, spent / new)] * new
                 before[bot.name] = now
         wall, ended = time.monotonic() - began, cpu_now(running, server)
+    await asyncio.sleep(SCRAPE_EVERY)  # a poll's start is recorded when its list is read
+    _new_starts(await running.polled_at(), last, starts)
     timed = []
     for account in accounts():
-        begun, spent = starts[account], durations[account]
-        if len(spent) > len(begun):  # under way when the window opened: its start is not seen
-            spent = spent[len(spent) - len(begun) :]
-        for at, (bot, seconds) in zip(begun, spent, strict=False):
+        begun, paired = starts[account], durations[account]
+        if len(paired) > len(begun):  # under way when the window opened: its start is not seen
+            paired = paired[len(paired) - len(begun) :]
+        for at, (name, seconds) in zip(begun, paired, strict=False):
             if at >= wall_began:
-                timed.append(Poll(bot, account, at, seconds))
+                timed.append(Poll(name, account, at, seconds))
     polls = {bot.name: before[bot.name].polls - first[bot.name].polls for bot in bots}
     used = {key: ended[key] - cpu[key] for key in ended if key in cpu}
     held = {bot.name: before[bot.name].held for bot in bots}
     return Window(len(bots), wall, wall_began, starts, polls, timed, used, held)
+
+
+def _new_starts(
+    polled: dict[str, datetime], last: dict[str, datetime], starts: dict[str, list[float]]
+) -> dict[str, datetime]:
+    for account, at in polled.items():
+        if at != last.get(account):
+            starts[account].append(at.timestamp())
+    return polled
 
 
 # -- failures and a kill, with three processes -------------------------------------------------
