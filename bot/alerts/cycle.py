@@ -75,7 +75,7 @@ class Monitor:
         self.metrics.polls.labels(account, "unreachable" if down else "ok").inc()
         # New alerts go out before any history is read.
         await self.delivery.deliver(self.clock())
-        await self.refresh_gauges()  # the incidents just opened, before the history reads
+        await self.refresh_gauges(account)  # the incidents just opened, before history reads
         await self._tell(found.transitions)
         details = await read_details(provider, self.store, found, now, announce=announce)
         self.metrics.poll_seconds.labels(account).observe(time.perf_counter() - started)
@@ -85,7 +85,7 @@ class Monitor:
         if await self.store.outbox.release(waiting, now) or details:
             await self.delivery.deliver(self.clock())
         await self._pace(account)
-        await self.refresh_gauges()
+        await self.refresh_gauges(account)
         await self._tell(details)
         return found.transitions + details
 
@@ -106,14 +106,15 @@ class Monitor:
             flapping.changes, flapping.runs, flapping.recover_after,
         )  # fmt: skip
 
-    async def refresh_gauges(self) -> None:
-        """The metrics that live in the database and the budgets."""
+    async def refresh_gauges(self, account: str) -> None:
+        """The metrics that live in the database, and the request budget of ``account``, just
+        polled. Only its own: reading every account's budget after every poll read budgets
+        accounts² times a cycle (40 accounts, 14 with a budget: 1,120 reads)."""
         self.metrics.open_incidents.set(len(await self.store.incidents.all_open()))
         self.metrics.outbox_depth.set(await self.store.outbox.depth())
-        for name, provider in self.service.providers.items():
-            used, limit = await provider.http.budget_state()
-            if limit is not None:
-                self.metrics.budget_remaining.labels(name).set(limit - (used or 0))
+        used, limit = await self.service.provider(account).http.budget_state()
+        if limit is not None:
+            self.metrics.budget_remaining.labels(account).set(limit - (used or 0))
 
     async def poll_all(self) -> list[Transition]:
         found: list[Transition] = []

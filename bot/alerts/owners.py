@@ -7,9 +7,11 @@ ones it should poll is rendezvous hashing with bounded loads over the live proce
 configured accounts, so the accounts spread evenly over the processes without any vote, and
 when one stops (its heartbeat goes stale, or it said goodbye at shutdown) its accounts move to
 the others, which take each lease once it is free: within a keep interval of a goodbye, within
-:data:`TTL` and a keep interval of a kill. A lease left expired for :data:`GRACE` is taken by
-any process, whatever the hashing says, so no account is ever left unpolled (processes whose
-configs list different accounts, in a rolling restart, may disagree for that long).
+:data:`TTL` and a keep interval of a kill, and poll the account at once (``on_taken``), not at
+their own next turn for it, up to a poll interval later. A lease left expired for
+:data:`GRACE` is taken by any process, whatever the hashing says, so no account is ever left
+unpolled (processes whose configs list different accounts, in a rolling restart, may disagree
+for that long).
 
 A process polls an account only while it holds the lease with :data:`SAFETY` to spare. The
 database decides everything that must happen once (incidents, messages) besides, so two
@@ -21,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -79,6 +81,8 @@ class Ownership:
     accounts: Sequence[str]
     clock: Clock = utcnow
     metrics: Metrics | None = None
+    # told of each account taken from another process (the scheduler polls it at once)
+    on_taken: Callable[[str], None] = lambda account: None
     _held: dict[str, datetime] = field(default_factory=dict)  # account -> lease expiry
     # the live processes last seen, and which of them polls each account
     _assigned: tuple[tuple[str, ...], dict[str, str]] = field(default_factory=lambda: ((), {}))
@@ -129,6 +133,7 @@ class Ownership:
             log.info("took %s over from %s", account, before.owner)
             if self.metrics is not None:
                 self.metrics.lease_takeovers.inc()
+            self.on_taken(account)
         else:
             log.info("polling %s", account)
 

@@ -107,6 +107,14 @@ def build_scheduler(
         scheduler.reschedule_job(f"poll:{account}", trigger=IntervalTrigger(seconds=seconds))
 
     monitor.on_interval = repace
+    if monitor.ownership is not None:
+
+        def poll_now(account: str) -> None:
+            # Taken from another process, maybe one that died: its last poll may be nearly an
+            # interval past already, and waiting for this process's next turn could add another.
+            scheduler.modify_job(f"poll:{account}", next_run_time=clock())
+
+        monitor.ownership.on_taken = poll_now
     return scheduler
 
 

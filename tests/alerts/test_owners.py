@@ -8,7 +8,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from bot.alerts.owners import GRACE, KEEP_EVERY, STALE, TTL, Ownership, assignment
+from bot.alerts.scheduler import build_scheduler
+from bot.inflight import Inflight
 from bot.store import Store
+from tests.alerts.world import World
 
 ACCOUNTS = [f"acct-{n}" for n in range(40)]
 START = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -166,3 +169,31 @@ async def test_a_handed_over_account_is_not_taken_back_before_its_new_process_co
         assert sorted(b.held) == bs
     finally:
         await store.close()
+
+
+async def test_an_account_taken_over_from_a_dead_process_is_polled_at_once(
+    tmp_path: object, world: World
+) -> None:
+    """The survivor polls what it takes over at once: waiting for its own next turn for the
+    account added up to a poll interval to the lease's expiry (35 s after a SIGKILL with a
+    15 s interval in the replicas benchmark, beyond the promised interval + lease time)."""
+    monitor = await world.monitor(accounts=("prod", "hub"))
+    dead, me = names(2, 5)
+    for account in ("prod", "hub"):  # the dead process held both; its leases just ran out
+        await monitor.store.leases.take(f"poll:{account}", dead, world.clock() - TTL, TTL)
+    await monitor.store.leases.beat(dead, world.clock() - STALE)
+    monitor.ownership = Ownership(monitor.store, me, ["prod", "hub"], world.clock)
+    scheduler = build_scheduler(
+        monitor.service, monitor.store, monitor.delivery, inflight=Inflight(),
+        clock=world.clock, monitor=monitor,
+    )  # fmt: skip
+    for account in ("prod", "hub"):  # this process's turn for them: a whole interval away
+        scheduler.modify_job(
+            f"poll:{account}", next_run_time=world.clock() + monitor.alerts.poll_interval
+        )
+    await monitor.ownership.keep()
+    assert sorted(monitor.ownership.held) == ["hub", "prod"]
+    for account in ("prod", "hub"):
+        job = scheduler.get_job(f"poll:{account}")
+        assert job is not None
+        assert job.next_run_time == world.clock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -376,3 +376,24 @@ async def test_polls_of_one_account_in_one_process_never_overlap(world: World) -
     results = await asyncio.gather(*(monitor.poll("prod") for _ in range(3)))
     assert sorted(len(r) for r in results) == [0, 0, 2]  # opened and detailed, once
     assert len(world.posts()) == 1
+
+
+async def test_a_poll_reads_the_request_budget_of_its_own_account_only(world: World) -> None:
+    monitor = await world.monitor(accounts=("prod", "hub"))  # prod has a budget, hub none
+    read: list[str] = []
+    counts = monitor.store.budget.counts
+
+    async def counted(account: str, day: date) -> tuple[int, int]:
+        read.append(account)
+        return await counts(account, day)
+
+    monitor.store.budget.counts = counted  # type: ignore[method-assign]
+    await monitor.poll("hub")
+    assert read == []  # forty accounts, each poll reading every budget: 1,120 reads a cycle
+    await monitor.poll("prod")
+    assert "prod" in read
+    left = monitor.metrics.registry.get_sample_value(
+        "cronops_budget_remaining", {"account": "prod"}
+    )
+    assert left is not None
+    assert 0 < left < 5000
