@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 PACE_WINDOW = 12  # polls whose request counts set the pace
 #: Accounts whose lists are read and scanned at the same time. The scheduler starts every
 #: account's poll at once; scanning twenty 5,000-job accounts together held every list in memory
-#: at once (330 MB) and kept the database's write lock waiting on the busy event loop until
-#: SQLite gave up ("database is locked"). History reads are not counted: they wait on providers.
+#: at once (324 MB, simulators apart) and kept the database's write lock waiting on the busy
+#: event loop until SQLite gave up ("database is locked"). History reads are not counted: they
+#: wait on providers.
 SCANS_AT_ONCE = 4
 #: What changes the Home tab (failing jobs, accounts' reachability): tell ``on_incidents``.
 HOME_KINDS = frozenset({Kind.OPENED, Kind.RESOLVED, Kind.ACCOUNT_DOWN, Kind.ACCOUNT_BACK})
