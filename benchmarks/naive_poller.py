@@ -1,7 +1,15 @@
-"""The poll baseline: list every job, then fetch every job's history, every cycle.
+"""The poll baselines: what a user would write without cronops.
 
-Jobs whose provider has no history API (Cronhub, Miget) have only what the list shows, so
-for them the baseline costs the same as cronops: the list is all there is.
+- :class:`ListOnlyPoller` reads the job list once a cycle and alerts when a job's last status
+  in the list turns failed. One request a cycle (a page), but it sees one run per job per poll:
+  a job that failed and then succeeded again between two polls looks healthy. Djinn CI's list
+  carries no results at all, so there it never alerts.
+- :class:`NaivePoller` reads the list, then every job's history, job after job, every cycle,
+  and alerts when any run newer than the last one it saw failed: it sees every run, at one
+  request per job per cycle.
+
+Jobs whose provider has no history API (Cronhub, Miget) have only what the list shows, so for
+them the every-history poller costs the same as the list: the list is all there is.
 """
 
 from __future__ import annotations
@@ -13,27 +21,50 @@ from providers.budget import RateLimits
 
 
 @dataclass
+class ListOnlyPoller:
+    """Remembers each job's last status in the list; a turn to failed is an alert."""
+
+    seen: dict[tuple[str, str], RunResult] = field(default_factory=dict)
+
+    async def poll(self, provider: Provider) -> set[str]:
+        """One cycle of one account; the ids of the jobs it would alert on."""
+        alerted: set[str] = set()
+        for job in await provider.list_jobs():
+            before = self.seen.get((job.account, job.id))
+            self.seen[(job.account, job.id)] = job.last_result
+            failed = job.last_result is RunResult.FAILED
+            if before is not None and before is not RunResult.FAILED and failed:
+                alerted.add(job.id)
+        return alerted
+
+
+@dataclass
 class NaivePoller:
-    """Remembers the newest execution seen per job; a new failed one is an alert."""
+    """Remembers the newest execution seen per job; any newer failed one is an alert."""
 
     seen: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    async def poll(self, provider: Provider) -> int:
-        """One cycle of one account, job after job; the number of alerts it would post."""
-        alerts = 0
+    async def poll(self, provider: Provider) -> set[str]:
+        """One cycle of one account, job after job; the ids of the jobs it would alert on."""
+        alerted: set[str] = set()
         for job in await provider.list_jobs():
+            before = self.seen.get((job.account, job.id))
             if job.can(Capability.HISTORY):
-                runs = await provider.history(job.id, 10)
-                newest = runs[0] if runs else None
-                mark = newest.id if newest else "never"
-                failed = newest is not None and newest.result is RunResult.FAILED
+                runs = await provider.history(job.id, 10)  # newest first
+                mark = runs[0].id if runs else "never"
+                new = []
+                for run in runs:
+                    if run.id == before:
+                        break
+                    new.append(run)
+                failed = any(run.result is RunResult.FAILED for run in new)
             else:
                 mark = f"{job.last_run}|{job.last_result.value}"
                 failed = job.last_result is RunResult.FAILED
-            before = self.seen.get((job.account, job.id))
             self.seen[(job.account, job.id)] = mark
-            alerts += before is not None and before != mark and failed
-        return alerts
+            if before is not None and before != mark and failed:
+                alerted.add(job.id)
+        return alerted
 
 
 def unthrottled(provider: Provider) -> Provider:

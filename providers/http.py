@@ -20,7 +20,9 @@ Credentials passed in ``headers`` are registered with :mod:`providers.redact` an
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -53,6 +55,13 @@ from providers.errors import (
 from providers.redact import secrets
 
 log = logging.getLogger(__name__)
+
+# httpcore 1.0.9 imports sniffio in every lock and semaphore it makes (several per request), and
+# anyio 4.11+ no longer installs sniffio: each failed import searches sys.path again (Python
+# keeps no record of a failed import), about 1 ms a request, a quarter of a 100,000-job poll
+# (encode/httpcore#1103). None in sys.modules is that record: the import then fails at once.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 #: The most of one response cronops reads. The largest real answers are job lists: 10,000
 #: cron-job.org jobs are about 4 MiB of JSON. A provider (or a base_url pointing somewhere

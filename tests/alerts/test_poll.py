@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.alerts import cycle
 from bot.alerts.notifier import matches
-from bot.alerts.poll import Kind, Transition, poll_once
+from bot.alerts.poll import Kind, Transition, poll_once, scan
 from bot.store.tables import Subscription
 from providers.errors import ProviderUnavailable
 from tests.alerts.world import DEFAULT, Call, World, _key, healthy
@@ -397,3 +398,31 @@ async def test_a_poll_reads_the_request_budget_of_its_own_account_only(world: Wo
     )
     assert left is not None
     assert 0 < left < 5000
+
+
+async def test_polls_started_together_scan_a_few_accounts_at_a_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polls started together (``poll_all``, paces in step) read and scan their lists a few
+    at a time (all at once, twenty big accounts held every list in memory together)."""
+    monitor = await world.monitor(accounts=("prod", "hub", "ci", "apps"))
+    monitor.scans_at_once = 2
+    scanning, most = 0, 0
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal scanning, most
+        scanning += 1
+        most = max(most, scanning)
+        try:
+            await asyncio.sleep(0.05)  # a list that takes a while to read
+            return await scan(*args, **kwargs)
+        finally:
+            scanning -= 1
+
+    monkeypatch.setattr(cycle, "scan", counted)
+    await asyncio.gather(*(monitor.poll(account) for account in monitor.service.accounts))
+    assert most == 2
+    for account in ("prod", "hub", "ci", "apps"):  # and every account was polled
+        state = await monitor.store.accounts.state(account)
+        assert state is not None
+        assert state.first_polled_at is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -146,3 +147,33 @@ async def test_a_slow_drip_answer_ends_at_the_account_timeout(behaviour: Behavio
         finally:
             await http.aclose()
     assert time.monotonic() - started < 3
+
+
+class _Asked:
+    """A finder that finds nothing and counts who looked for sniffio."""
+
+    def __init__(self) -> None:
+        self.sniffio = 0
+
+    def find_spec(self, name: str, *args: object) -> None:
+        self.sniffio += name == "sniffio"
+
+
+async def test_requests_never_search_for_a_missing_sniffio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpcore asks for sniffio in every lock it makes; not installed, each failed import
+    searched sys.path again (about 1 ms a request)."""
+
+    async def ok(writer: asyncio.StreamWriter) -> None:
+        writer.write(HEAD + b"Content-Length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    asked = _Asked()
+    monkeypatch.setattr(sys, "meta_path", [asked, *sys.meta_path])
+    async with misbehaving(ok) as server:
+        http = client(server.url)
+        for _ in range(3):
+            await http.request("GET", "jobs", op="list")
+        await http.aclose()
+    assert asked.sniffio == 0
