@@ -58,7 +58,7 @@ async def _scrubbing_client(
 ) -> BoltResponse:
     """Bolt hands each request a plain ``AsyncWebClient`` of its own (a copy of the app's
     settings, not the app's client): listeners get a :class:`SlackClient` like it instead."""
-    context["client"] = SlackClient.like(context.client, context.team_id)
+    context["client"] = SlackClient.like(context.client)
     return await next()
 
 
@@ -67,14 +67,12 @@ class SlackClient(AsyncWebClient):
     (:data:`providers.redact.secrets`), whatever a message was built from."""
 
     @classmethod
-    def like(cls, client: AsyncWebClient, team_id: str | None = None) -> SlackClient:
-        """A scrubbing client with ``client``'s token, address and connection settings."""
-        return cls(
-            token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
-            proxy=client.proxy, session=client.session, headers=client.headers, team_id=team_id,
-            trust_env_in_session=client.trust_env_in_session, logger=client.logger,
-            retry_handlers=client.retry_handlers,
-        )  # fmt: skip
+    def like(cls, client: AsyncWebClient) -> SlackClient:
+        """A scrubbing client with ``client``'s token, address and settings: a shallow copy,
+        so nothing (a session, the user agent) is made again on every request."""
+        scrubbing = cls.__new__(cls)
+        scrubbing.__dict__.update(vars(client))
+        return scrubbing
 
     async def api_call(
         self,
