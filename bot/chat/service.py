@@ -206,23 +206,6 @@ class CronService:
             return [], failure, None
         return jobs, None, None
 
-    def prefetch(self, account: str | None = None) -> None:
-        """Start reading the listings a command is about to need, without waiting for them.
-
-        Called before the ack: the reads then begin at once instead of queueing behind the
-        acks of a burst of commands; nothing here waits, so the ack is not delayed. What a
-        read returns is cached when it lands, so the command that follows reuses it even
-        when the read finished first.
-        """
-        names = self.accounts if account is None else [account]
-        for name in (n for n in names if n in self.providers):  # unknown: the command says so
-            cached = self._cache.get(name)
-            if not (cached and self._fresh(cached)):
-                self._listing_task(name)
-
-    def _fresh(self, cached: _Cached) -> bool:
-        return self.clock() - cached.at < self.cache_ttl
-
     def _listing_task(self, account: str) -> asyncio.Future[list[Job]]:
         """One list request per account at a time: concurrent askers share it (single flight)."""
         task = self._listing.get(account)
@@ -239,7 +222,7 @@ class CronService:
         if self._listing.get(account) is task:
             self._listing.pop(account)
         if task.cancelled() or task.exception() is not None:
-            return  # the exception is retrieved: a prefetch nobody awaited must not warn
+            return  # the exception is retrieved: a read whose askers all left must not warn
         if self._changes.get(account, 0) == changes:  # a change since makes this read stale
             self._reads += 1
             self._cache[account] = _Cached(task.result(), started, self._reads)

@@ -37,49 +37,31 @@ async def _close(service: CronService) -> None:
         await provider.aclose()
 
 
-async def test_a_prefetch_that_lands_first_is_reused_not_read_again() -> None:
-    suite, service = _service()
-    try:
-        service.prefetch("prod")
-        for _ in range(20):  # let the read finish before anyone asks for it
-            await asyncio.sleep(0.01)
-        assert suite["cronjob-org"].total_requests == 1
-        listing = await service.listing("prod")
-    finally:
-        await _close(service)
-    assert listing.jobs
-    assert not listing.failures
-    assert suite["cronjob-org"].total_requests == 1
-    assert suite["djinn"].total_requests == 0  # only the account asked for
-
-
-async def test_a_list_asked_while_a_prefetch_is_in_flight_joins_it() -> None:
+async def test_lists_asked_together_share_one_read_and_one_stamp() -> None:
     suite, service = _service(latency=0.1)
     try:
-        service.prefetch()
         listings = await asyncio.gather(service.listing(), service.listing())
     finally:
         await _close(service)
     assert listings[0].jobs
-    assert listings[0].stamp == listings[1].stamp
+    assert listings[0].stamp == listings[1].stamp  # so their answers are rendered once
     assert suite["cronjob-org"].total_requests == 1
     assert suite["cronhub"].total_requests == 2  # schedulers and monitors, once
 
 
-async def test_a_failed_prefetch_is_reported_to_the_asker_and_retried() -> None:
-    suite, service = _service()
+async def test_a_failed_read_is_reported_to_everyone_who_joined_it_and_retried() -> None:
+    suite, service = _service(latency=0.05)
     sim = suite["cronjob-org"]
     sim.fault = 500
     try:
-        service.prefetch("prod")
-        await asyncio.sleep(0.05)
-        failed = await service.listing("prod")
+        failed = await asyncio.gather(service.listing("prod"), service.listing("prod"))
         sim.fault = None
         recovered = await service.listing("prod")
     finally:
         await _close(service)
-    assert not failed.jobs
-    assert [f.account for f in failed.failures] == ["prod"]
+    for listing in failed:
+        assert not listing.jobs
+        assert [f.account for f in listing.failures] == ["prod"]
     assert recovered.jobs
     assert not recovered.failures
 

@@ -16,7 +16,7 @@ from bot.chat.grammar import ParseError, parse
 from bot.chat.service import Listing, StatusFilter, filter_jobs, with_polled_results
 from bot.slack.deps import Deps, RenderKey
 from bot.slack.listeners import alerts, changes
-from bot.slack.listeners.context import Registrar, Reply, acting_for, guarded
+from bot.slack.listeners.context import Registrar, Reply, guarded
 from bot.slack.listeners.modals import open_addon_modal, open_create_modal, open_edit_modal
 from bot.slack.render import messages, problems, status
 from bot.slack.render.ids import PageValue
@@ -54,9 +54,6 @@ async def handle(
     if isinstance(parsed, cmds.Help):
         await ack(blocks=help_for(parsed), text="How to use /cron", response_type="ephemeral")
         return
-    if isinstance(parsed, cmds.ListJobs):
-        with acting_for(command["user_id"]):
-            deps.service.prefetch(parsed.account)  # starts the reads; waits for nothing
     await ack()
     reply = Reply(deps, command["user_id"], command.get("channel_id"), client, respond)
     name = type(parsed).__name__.lower()
