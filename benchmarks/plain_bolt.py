@@ -12,57 +12,24 @@ Environment: ``SLACK_SIGNING_SECRET``, ``SLACK_API_URL``, ``PROVIDER_URL`` (cron
 
 from __future__ import annotations
 
-import argparse
-import os
-
-import httpx
-import uvicorn
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+
+from benchmarks.bolt_serve import bolt_app, provider, serve
 
 
-def build() -> Starlette:
-    client = AsyncWebClient(token="xoxb-plain", base_url=os.environ["SLACK_API_URL"])
-    app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
-    provider = httpx.AsyncClient(
-        headers={"Authorization": f"Bearer {os.environ['SIM_KEY']}"}, timeout=30
-    )
-    url = os.environ["PROVIDER_URL"]
+def build() -> AsyncApp:
+    app = bolt_app("xoxb-plain")
+    http, url = provider()
 
     @app.command("/cron")
     async def cron(ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()  # first, as Bolt's docs say: Slack waits 3 s at most
-        jobs = (await provider.get(url)).json()["jobs"]
+        jobs = (await http.get(url)).json()["jobs"]
         lines = [f"• {job['jobId']} {job['title']}" for job in jobs[:20]]
         await respond(text=f"{len(jobs)} jobs\n" + "\n".join(lines))
 
-    handler = AsyncSlackRequestHandler(app)
-
-    async def events(request: Request) -> Response:
-        return await handler.handle(request)
-
-    async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    return Starlette(
-        routes=[
-            Route("/slack/events", events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ]
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
-    uvicorn.run(build(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return app
 
 
 if __name__ == "__main__":
-    main()
+    serve(build())
